@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using System.Linq.Expressions;
+using System.Reflection;
+
+namespace River;
+
+/// <summary>
+/// Turns what a user passes as attributes (anonymous object, dictionary, packet) into name and value
+/// arrays. Member lookup is compiled once per type; reading costs one array of values.
+/// </summary>
+internal static class AttributeReader
+{
+    private const string SrcReserved = "Attribute 'src' is set by the runtime to the sender's id; choose another name.";
+    private static readonly ConcurrentDictionary<Type, TypeShape> Shapes = new();
+
+    /// <summary>Reads attributes to send: <c>src</c> is refused, <c>dest</c> is taken out.</summary>
+    public static void Read(object attributes, out string[] names, out object?[] values, out VrId? dest)
+    {
+        ArgumentNullException.ThrowIfNull(attributes);
+        dest = null;
+        if (attributes is Packet p)
+        {
+            names = p.AttributeNames;
+            values = p.AttributeValues;
+            if (p.Dest != default) dest = p.Dest;
+            return;
+        }
+        ReadForMatch(attributes, out names, out values);
+        var destAt = -1;
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (names[i] == Packet.SrcAttribute) throw new ArgumentException(SrcReserved);
+            if (names[i] == Packet.DestAttribute) destAt = i;
+        }
+        if (destAt < 0) return;
+        dest = values[destAt] is VrId id
+            ? id
+            : throw new ArgumentException($"Attribute 'dest' must be a VrId, not {values[destAt]?.GetType().FullName ?? "null"}.");
+        names = [.. names[..destAt], .. names[(destAt + 1)..]];
+        values = [.. values[..destAt], .. values[(destAt + 1)..]];
+    }
+
+    /// <summary>Reads every attribute as given, <c>src</c> and <c>dest</c> included.</summary>
+    public static void ReadForMatch(object attributes, out string[] names, out object?[] values)
+    {
+        ArgumentNullException.ThrowIfNull(attributes);
+        switch (attributes)
+        {
+            case Packet p:
+                names = [.. p.Keys];
+                values = [.. p.Values];
+                return;
+            case IReadOnlyDictionary<string, object?> d:
+                ReadPairs(d, d.Count, out names, out values);
+                return;
+            case IDictionary<string, object?> d:
+                ReadPairs(d, d.Count, out names, out values);
+                return;
+            default:
+                var shape = Shapes.GetOrAdd(attributes.GetType(), static t => new TypeShape(t));
+                names = shape.Names;
+                values = shape.Read(attributes);
+                return;
+        }
+    }
+
+    private static void ReadPairs(IEnumerable<KeyValuePair<string, object?>> pairs, int count, out string[] names, out object?[] values)
+    {
+        names = new string[count];
+        values = new object?[count];
+        var i = 0;
+        foreach (var (key, value) in pairs)
+        {
+            if (string.IsNullOrEmpty(key)) throw new ArgumentException("An attribute name is null or empty.");
+            names[i] = key;
+            values[i++] = value;
+        }
+    }
+
+    /// <summary>The public readable members of one type, compiled into one delegate.</summary>
+    private sealed class TypeShape
+    {
+        public readonly string[] Names;
+        public readonly Func<object, object?[]> Read;
+
+        public TypeShape(Type type)
+        {
+            var members = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+                .Where(p => p.CanRead && p.GetIndexParameters().Length == 0)
+                .Cast<MemberInfo>()
+                .Concat(type.GetFields(BindingFlags.Public | BindingFlags.Instance))
+                .ToList();
+            var obj = Expression.Parameter(typeof(object), "o");
+            var typed = Expression.Convert(obj, type);
+            Names = [.. members.Select(m => m.Name)];
+            Read = Expression.Lambda<Func<object, object?[]>>(
+                Expression.NewArrayInit(typeof(object),
+                    members.Select(m => Expression.Convert(Expression.MakeMemberAccess(typed, m), typeof(object)))),
+                obj).Compile();
+        }
+    }
+}

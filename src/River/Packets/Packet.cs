@@ -1,0 +1,145 @@
+using System.Collections;
+using System.Diagnostics.CodeAnalysis;
+using System.Dynamic;
+
+namespace River;
+
+/// <summary>
+/// An immutable, ordered set of (attribute, value) pairs: the unit of super flexible messaging.
+/// <c>src</c> and <c>dest</c> are attributes too, set by the runtime.
+/// </summary>
+/// <example><code>
+/// var p = Recv(new { tag = "result" });
+/// double v = p.Get&lt;double&gt;("value");   // or: double v = p.Dynamic.value;
+/// </code></example>
+public sealed class Packet : IReadOnlyDictionary<string, object?>
+{
+    /// <summary>The attribute the runtime sets to the sender's id.</summary>
+    public const string SrcAttribute = "src";
+
+    /// <summary>The attribute that names the receiver.</summary>
+    public const string DestAttribute = "dest";
+
+    // Names may be shared with other packets (one array per anonymous type); never mutated.
+    internal readonly string[] AttributeNames;
+    internal readonly object?[] AttributeValues;
+
+    internal Packet(VrId src, VrId dest, string[] names, object?[] values)
+    {
+        Src = src;
+        Dest = dest;
+        AttributeNames = names;
+        AttributeValues = values;
+    }
+
+    /// <summary>Builds a packet from an anonymous object, a dictionary or another packet (whose user attributes are copied).</summary>
+    public static Packet From(object attributes, VrId src = default, VrId dest = default)
+    {
+        AttributeReader.Read(attributes, out var names, out var values, out var destAttr);
+        return new Packet(src, destAttr ?? dest, names, values);
+    }
+
+    /// <summary>The sender.</summary>
+    public VrId Src { get; }
+
+    /// <summary>The receiver.</summary>
+    public VrId Dest { get; }
+
+    /// <summary>The number of attributes, <c>src</c> and <c>dest</c> included.</summary>
+    public int Count => AttributeNames.Length + 2;
+
+    /// <summary>The attribute names, <c>src</c> and <c>dest</c> first.</summary>
+    public IEnumerable<string> Keys => this.Select(kv => kv.Key);
+
+    /// <summary>The attribute values in the order of <see cref="Keys"/>.</summary>
+    public IEnumerable<object?> Values => this.Select(kv => kv.Value);
+
+    /// <summary>The value of an attribute; <see cref="KeyNotFoundException"/> naming it when absent.</summary>
+    public object? this[string name] => TryGetValue(name, out var v) ? v : throw Missing(name);
+
+    /// <inheritdoc />
+    public bool ContainsKey(string key) => TryGetValue(key, out _);
+
+    /// <inheritdoc />
+    public bool TryGetValue(string key, out object? value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var i = IndexOf(key);
+        if (i >= 0)
+        {
+            value = AttributeValues[i];
+            return true;
+        }
+        switch (key)
+        {
+            case SrcAttribute: value = Src; return true;
+            case DestAttribute: value = Dest; return true;
+            default: value = null; return false;
+        }
+    }
+
+    internal int IndexOf(string key)
+    {
+        var names = AttributeNames;
+        for (var i = 0; i < names.Length; i++)
+            if (string.Equals(names[i], key, StringComparison.Ordinal)) return i;
+        return -1;
+    }
+
+    /// <summary>The value of attribute <paramref name="name"/> as <typeparamref name="T"/>.</summary>
+    /// <exception cref="KeyNotFoundException">the packet has no such attribute (the message names it and lists those present).</exception>
+    /// <exception cref="InvalidCastException">the value is not a <typeparamref name="T"/> (the message names the attribute and both types).</exception>
+    public T Get<T>(string name)
+    {
+        if (!TryGetValue(name, out var value)) throw Missing(name);
+        return value switch
+        {
+            T t => t,
+            null when default(T) is null => default!,
+            _ => throw new InvalidCastException(
+                $"Attribute '{name}' holds {(value is null ? "null" : value.GetType().FullName)}, not {typeof(T).FullName}."),
+        };
+    }
+
+    /// <summary>True and the value when the attribute is present and is a <typeparamref name="T"/>.</summary>
+    public bool TryGet<T>(string name, [MaybeNullWhen(false)] out T value)
+    {
+        if (TryGetValue(name, out var v) && (v is T || (v is null && default(T) is null)))
+        {
+            value = (T)v!;
+            return true;
+        }
+        value = default;
+        return false;
+    }
+
+    /// <summary>Attribute access by member name: <c>p.Dynamic.value</c>.</summary>
+    public dynamic Dynamic => new DynamicView(this);
+
+    /// <inheritdoc />
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+    {
+        yield return new(SrcAttribute, Src);
+        yield return new(DestAttribute, Dest);
+        for (var i = 0; i < AttributeNames.Length; i++) yield return new(AttributeNames[i], AttributeValues[i]);
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <inheritdoc />
+    public override string ToString() => "{" + string.Join(", ", this.Select(kv => $"{kv.Key}={kv.Value ?? "null"}")) + "}";
+
+    private KeyNotFoundException Missing(string name) =>
+        new($"Packet has no attribute '{name}'; it has: {string.Join(", ", Keys)}.");
+
+    private sealed class DynamicView(Packet packet) : DynamicObject
+    {
+        public override bool TryGetMember(GetMemberBinder binder, out object? result)
+        {
+            if (packet.TryGetValue(binder.Name, out result)) return true;
+            throw packet.Missing(binder.Name);
+        }
+
+        public override IEnumerable<string> GetDynamicMemberNames() => packet.Keys;
+    }
+}

@@ -1,0 +1,35 @@
+using MessagePack;
+
+namespace River;
+
+/// <summary>MessagePack options whose type loading and instantiation go through a <see cref="TypeAllowList"/>.</summary>
+internal sealed class RiverSerializerOptions : MessagePackSerializerOptions
+{
+    public RiverSerializerOptions(IFormatterResolver resolver, TypeAllowList allowList, Func<string, Type?> typeLoader)
+        : base(resolver)
+    {
+        AllowList = allowList;
+        TypeLoader = typeLoader;
+    }
+
+    private RiverSerializerOptions(RiverSerializerOptions copyFrom) : base(copyFrom)
+    {
+        AllowList = copyFrom.AllowList;
+        TypeLoader = copyFrom.TypeLoader;
+    }
+
+    public TypeAllowList AllowList { get; }
+
+    /// <summary>Resolves a type name from the wire; replaced by the code-deployment layer for shipped assemblies.</summary>
+    public Func<string, Type?> TypeLoader { get; }
+
+    public override Type? LoadType(string typeName) => TypeLoader(typeName);
+
+    protected override void ThrowIfDeserializingTypeIsDisallowedCore(Type type)
+    {
+        if (!AllowList.IsAllowedCore(type))
+            throw new TypeAccessException($"Type '{type.FullName}' is not on this cluster's allow-list; the frame is refused.");
+    }
+
+    protected override MessagePackSerializerOptions Clone() => new RiverSerializerOptions(this);
+}

@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Numerics;
+using System.Reflection;
+
+namespace River;
+
+/// <summary>
+/// The types a VM will instantiate from bytes: the framework's data types, collections and tuples of
+/// allowed types, and anything from an allowed assembly (River and the program's own, deployed ones).
+/// A type name in a frame never loads or creates anything outside this list.
+/// </summary>
+internal sealed class TypeAllowList
+{
+    private static readonly HashSet<Type> FrameworkTypes =
+    [
+        typeof(bool), typeof(char), typeof(byte), typeof(sbyte), typeof(short), typeof(ushort), typeof(int), typeof(uint),
+        typeof(long), typeof(ulong), typeof(float), typeof(double), typeof(decimal), typeof(Half), typeof(Int128), typeof(UInt128),
+        typeof(string), typeof(DateTime), typeof(DateTimeOffset), typeof(TimeSpan), typeof(DateOnly), typeof(TimeOnly),
+        typeof(Guid), typeof(BigInteger), typeof(Uri), typeof(Version), typeof(object),
+    ];
+
+    private static readonly HashSet<Type> FrameworkGenerics =
+    [
+        typeof(List<>), typeof(Dictionary<,>), typeof(HashSet<>), typeof(SortedDictionary<,>), typeof(SortedList<,>),
+        typeof(SortedSet<>), typeof(Queue<>), typeof(Stack<>), typeof(LinkedList<>), typeof(KeyValuePair<,>), typeof(Nullable<>),
+        typeof(ImmutableArray<>), typeof(ImmutableList<>), typeof(ImmutableDictionary<,>), typeof(ImmutableHashSet<>),
+        typeof(ArraySegment<>), typeof(ReadOnlyMemory<>), typeof(Memory<>),
+        typeof(Tuple<>), typeof(Tuple<,>), typeof(Tuple<,,>), typeof(Tuple<,,,>), typeof(Tuple<,,,,>), typeof(Tuple<,,,,,>), typeof(Tuple<,,,,,,>), typeof(Tuple<,,,,,,,>),
+        typeof(ValueTuple<>), typeof(ValueTuple<,>), typeof(ValueTuple<,,>), typeof(ValueTuple<,,,>), typeof(ValueTuple<,,,,>), typeof(ValueTuple<,,,,,>), typeof(ValueTuple<,,,,,,>), typeof(ValueTuple<,,,,,,,>),
+    ];
+
+    private readonly ConcurrentDictionary<Assembly, bool> _assemblies = new();
+    private readonly ConcurrentDictionary<Type, bool> _verdicts = new();
+
+    public TypeAllowList() => Allow(typeof(TypeAllowList).Assembly);
+
+    /// <summary>Allows every type defined in <paramref name="assembly"/>.</summary>
+    public void Allow(Assembly assembly)
+    {
+        if (_assemblies.TryAdd(assembly, true)) _verdicts.Clear();
+    }
+
+    /// <summary>True when <paramref name="type"/>, its element types and generic arguments are all allowed.</summary>
+    public bool IsAllowed(Type type) => _verdicts.GetOrAdd(type, t =>
+        t.IsArray ? IsAllowed(t.GetElementType()!)
+        : IsAllowedCore(t) && (!t.IsGenericType || t.GetGenericArguments().All(IsAllowed)));
+
+    /// <summary>The type itself, disregarding its generic arguments and element types.</summary>
+    public bool IsAllowedCore(Type type)
+    {
+        if (type.IsArray) return true;
+        if (typeof(Delegate).IsAssignableFrom(type) || type.IsPointer || type.IsByRef) return false;
+        if (_assemblies.ContainsKey(type.Assembly)) return true;
+        if (type.IsGenericType) return FrameworkGenerics.Contains(type.GetGenericTypeDefinition());
+        return FrameworkTypes.Contains(type) || (type.IsEnum && _assemblies.ContainsKey(type.Assembly));
+    }
+}
