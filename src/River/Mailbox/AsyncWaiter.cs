@@ -39,6 +39,12 @@ internal sealed class AsyncWaiter : IPacketWaiter, IValueTaskSource<Packet>
         _core.SetResult(packet);
     }
 
+    public void Fail(Exception error)
+    {
+        Release();
+        _core.SetException(error);
+    }
+
     private void Cancel()
     {
         if (_mailbox is null || !_mailbox.Unpark(this)) return;

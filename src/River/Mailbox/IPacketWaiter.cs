@@ -4,4 +4,7 @@ namespace River;
 internal interface IPacketWaiter
 {
     void Complete(Packet packet);
+
+    /// <summary>The mailbox closed (the VR ended or its VM stopped) while the receiver waited.</summary>
+    void Fail(Exception error);
 }

@@ -99,16 +99,22 @@ internal sealed class Mailbox
     /// <summary>Refuses further packets and releases the queue; returns what was still queued, oldest first.</summary>
     public List<Packet> Close()
     {
+        IPacketWaiter? parked;
+        List<Packet> left;
         lock (_lock)
         {
             _closed = true;
-            var left = new List<Packet>(_count);
+            parked = _waiter;
+            _waiter = null;
+            _waiterMatch = null;
+            left = new List<Packet>(_count);
             for (var e = _head; e is not null; e = e.Next) left.Add(e.Packet);
             _head = _tail = null;
             _count = 0;
             _indexes = null;
-            return left;
         }
+        parked?.Fail(new OperationCanceledException("The VR's queue was closed: the VR ended or its VM is stopping."));
+        return left;
     }
 
     private void Append(Packet packet)

@@ -5,10 +5,17 @@ internal sealed class ThreadWaiter : IPacketWaiter
 {
     private readonly ManualResetEventSlim _signal = new(false, spinCount: 100);
     private Packet? _packet;
+    private Exception? _error;
 
     public void Complete(Packet packet)
     {
         _packet = packet;
+        _signal.Set();
+    }
+
+    public void Fail(Exception error)
+    {
+        _error = error;
         _signal.Set();
     }
 
@@ -30,6 +37,7 @@ internal sealed class ThreadWaiter : IPacketWaiter
         }
         _signal.Reset();
         _packet = null;
+        _error = null;
         var taken = mailbox.TakeOrPark(match, this);
         if (taken is not null) return taken;
         if (!_signal.Wait(timeout ?? Timeout.InfiniteTimeSpan))
@@ -38,6 +46,6 @@ internal sealed class ThreadWaiter : IPacketWaiter
                 throw new TimeoutException($"No matching packet arrived within {timeout}.");
             _signal.Wait(); // a packet was handed over just as the timeout fired
         }
-        return _packet!;
+        return _packet ?? throw _error!;
     }
 }

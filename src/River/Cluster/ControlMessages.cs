@@ -1,0 +1,19 @@
+namespace River;
+
+// Messages VMs exchange besides packets. Serialized like values (type-tagged, allow-listed).
+
+/// <summary>A VM's current description; sent on joining and whenever its attributes change.</summary>
+internal sealed record Announce(VmInfo Info);
+
+/// <summary>Start a VR. Its arguments stay bytes until the VR's assembly is allowed, so they may be of the program's types.</summary>
+internal sealed record DeployRequest(long RequestId, VrId Id, string TypeName, VrId? Parent, string[] Args, byte[] DeployArgs);
+
+internal sealed record DeployReply(long RequestId, string? Error);
+
+/// <summary>"Does a VR of this id run on you?": how a VM finds a VR it has not heard of yet.</summary>
+internal sealed record Lookup(VrId Id);
+
+internal sealed record LookupReply(VrId Id, bool Found);
+
+/// <summary>The sender is stopping; forget it.</summary>
+internal sealed record Goodbye(VmId Id);

@@ -1,0 +1,44 @@
+using System.Buffers;
+using MessagePack;
+
+namespace River;
+
+/// <summary>
+/// The frame body both transports carry: one kind byte, then a packet or a control message in
+/// MessagePack. Frames are built in a per-thread buffer; a peer copies them out before returning.
+/// </summary>
+internal static class Frames
+{
+    public const byte PacketKind = 1;
+    public const byte ControlKind = 2;
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
+
+    public static ReadOnlySpan<byte> Packet(RiverSerializer serializer, Packet packet)
+    {
+        var buffer = Start(PacketKind);
+        var writer = new MessagePackWriter(buffer);
+        serializer.WritePacket(ref writer, packet);
+        writer.Flush();
+        return buffer.WrittenSpan;
+    }
+
+    public static ReadOnlySpan<byte> Control(RiverSerializer serializer, object message)
+    {
+        var buffer = Start(ControlKind);
+        var writer = new MessagePackWriter(buffer);
+        serializer.WriteValue(ref writer, message.GetType().Name, message);
+        writer.Flush();
+        return buffer.WrittenSpan;
+    }
+
+    private static ArrayBufferWriter<byte> Start(byte kind)
+    {
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        if (buffer.Capacity > 1 << 20) buffer = t_buffer = new ArrayBufferWriter<byte>(1024); // don't pin a huge buffer per thread
+        buffer.ResetWrittenCount();
+        buffer.GetSpan(1)[0] = kind;
+        buffer.Advance(1);
+        return buffer;
+    }
+}

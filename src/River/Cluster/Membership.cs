@@ -1,0 +1,66 @@
+namespace River;
+
+/// <summary>The VMs this VM knows, with the link to each; wakes <c>Discover</c> calls waiting for a change.</summary>
+internal sealed class Membership
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<VmId, Member> _members = [];
+    private TaskCompletionSource _changed = NewSignal();
+
+    public sealed record Member(VmInfo Info, IPeer? Peer);
+
+    public IReadOnlyList<Member> Snapshot()
+    {
+        lock (_lock) return [.. _members.Values];
+    }
+
+    public IPeer? PeerOf(VmId id)
+    {
+        lock (_lock) return _members.TryGetValue(id, out var m) ? m.Peer : null;
+    }
+
+    public IReadOnlyList<IPeer> Peers()
+    {
+        lock (_lock) return [.. _members.Values.Select(m => m.Peer).OfType<IPeer>()];
+    }
+
+    /// <summary>Adds or updates a member; true when it is new.</summary>
+    public bool Upsert(VmInfo info, IPeer? peer)
+    {
+        bool added;
+        lock (_lock)
+        {
+            added = !_members.TryGetValue(info.Id, out var old);
+            _members[info.Id] = new Member(info, peer ?? old?.Peer);
+        }
+        Signal();
+        return added;
+    }
+
+    public bool Remove(VmId id)
+    {
+        bool removed;
+        lock (_lock) removed = _members.Remove(id);
+        if (removed) Signal();
+        return removed;
+    }
+
+    /// <summary>Completes at the next change.</summary>
+    public Task Changed
+    {
+        get { lock (_lock) return _changed.Task; }
+    }
+
+    private void Signal()
+    {
+        TaskCompletionSource old;
+        lock (_lock)
+        {
+            old = _changed;
+            _changed = NewSignal();
+        }
+        old.TrySetResult();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace River;
+
+/// <summary>The runtime's log lines, declared once (no allocation when a level is off).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Error, "VR {VrId} ({VrType}) failed")]
+    public static partial void VrFailed(this ILogger logger, VrId vrId, string vrType, Exception error);
+
+    [LoggerMessage(2, LogLevel.Warning, "Undeliverable packet from {Src} to {Dest}: {Reason}")]
+    public static partial void Undeliverable(this ILogger logger, VrId src, VrId dest, string reason);
+
+    [LoggerMessage(3, LogLevel.Information, "VM {VmId} joined ({Host}:{Port})")]
+    public static partial void MemberJoined(this ILogger logger, VmId vmId, string host, int port);
+
+    [LoggerMessage(4, LogLevel.Information, "VM {VmId} left: {Reason}")]
+    public static partial void MemberLeft(this ILogger logger, VmId vmId, string reason);
+
+    [LoggerMessage(5, LogLevel.Information, "Deployed {VrType} as {VrId} (parent {Parent})")]
+    public static partial void Deployed(this ILogger logger, string vrType, VrId vrId, VrId? parent);
+
+    [LoggerMessage(6, LogLevel.Warning, "Refused deploy of {VrType}: {Reason}")]
+    public static partial void DeployRefused(this ILogger logger, string vrType, string reason);
+
+    [LoggerMessage(7, LogLevel.Warning, "Dropped a frame from VM {VmId}: {Reason}")]
+    public static partial void BadFrame(this ILogger logger, VmId vmId, string reason, Exception? error);
+}

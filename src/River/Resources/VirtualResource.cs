@@ -1,0 +1,35 @@
+namespace River;
+
+/// <summary>A virtual resource with a thread of its own and blocking, selective <see cref="Recv(object?, TimeSpan?)"/>.</summary>
+/// <example><code>
+/// public sealed class Echo : VirtualResource
+/// {
+///     protected override void Main()
+///     {
+///         var p = Recv(new { tag = "ping" });
+///         Send(p.Src, new { tag = "pong", n = p.Get&lt;int&gt;("n") });
+///     }
+/// }
+/// </code></example>
+public abstract class VirtualResource : VirtualResourceBase
+{
+    private readonly ThreadWaiter _waiter = new();
+
+    /// <summary>How many times <c>Recv</c> polls before parking the thread (waking a parked thread costs tens of µs).</summary>
+    public static int SpinIterations { get; set; } = 2000;
+
+    /// <summary>The VR's body, on its own thread; the VR ends when it returns or throws.</summary>
+    protected abstract void Main();
+
+    internal void Run() => Main();
+
+    /// <summary>Blocks until a matching packet is queued, removes and returns the oldest.</summary>
+    /// <param name="match">an anonymous object or dictionary of attribute values or <see cref="Match"/> conditions; <c>null</c> matches any packet.</param>
+    /// <param name="timeout">give up after this long with a <see cref="TimeoutException"/>.</param>
+    public Packet Recv(object? match = null, TimeSpan? timeout = null) =>
+        _waiter.Receive(Context.Mailbox, Matcher.From(match), timeout, SpinIterations);
+
+    /// <summary>Blocks until a packet satisfying <paramref name="where"/> is queued, removes and returns the oldest.</summary>
+    public Packet Recv(Func<Packet, bool> where, TimeSpan? timeout = null) =>
+        _waiter.Receive(Context.Mailbox, Matcher.From(where), timeout, SpinIterations);
+}

@@ -1,0 +1,72 @@
+namespace River;
+
+/// <summary>
+/// What every virtual resource can do, whatever runs its body: its name and family, discovery,
+/// deployment and sending. <see cref="VirtualResource"/> adds a thread and blocking receive,
+/// <see cref="AsyncVirtualResource"/> a task and <c>RecvAsync</c>.
+/// </summary>
+public abstract class VirtualResourceBase
+{
+    private VrContext? _context;
+
+    internal VrContext Context => _context ?? throw new InvalidOperationException(
+        "This VR has not been started by a River VM; use Deploy, RiverApp.RunAsync or RiverVm.Start.");
+
+    internal void Attach(VrContext context) => _context = context;
+
+    /// <summary>This VR's UUID name.</summary>
+    public VrId Id => Context.Id;
+
+    /// <summary>The VR that deployed this one; <c>null</c> for the initiator.</summary>
+    public VrId? Parent => Context.Parent;
+
+    /// <summary>The program's arguments.</summary>
+    public IReadOnlyList<string> Args => Context.Args;
+
+    /// <summary>The values given to <c>Deploy</c> for this VR (copied, as the types they were given as).</summary>
+    public object?[] DeployArgs => Context.DeployArgs;
+
+    /// <summary>The VM this VR runs on.</summary>
+    public VmInfo Vm => Context.Vm.Info;
+
+    /// <summary>The VMs known now, this one included; <paramref name="where"/> filters on VM attributes like a <c>Recv</c> match.</summary>
+    /// <param name="where">a match object on VM attributes, e.g. <c>new { os = "linux" }</c>.</param>
+    /// <param name="wait">wait up to this long for at least one matching VM.</param>
+    public IReadOnlyList<VmInfo> Discover(object? where = null, TimeSpan? wait = null) => Context.Vm.Discover(where, wait);
+
+    /// <summary>Starts one <typeparamref name="TVr"/> on each VM; returns their ids in the same order.</summary>
+    /// <exception cref="ArgumentException"><typeparamref name="TVr"/> has no parameterless constructor, or an argument cannot be carried.</exception>
+    /// <exception cref="DeployException">a VM refused or failed to start the VR.</exception>
+    public IReadOnlyList<VrId> Deploy<TVr>(IEnumerable<VmInfo> vms, params object?[] args) where TVr : VirtualResourceBase =>
+        Context.Vm.Deploy(typeof(TVr), vms, Id, Args, args);
+
+    /// <summary>Starts one <typeparamref name="TVr"/> on <paramref name="vm"/>.</summary>
+    public VrId Deploy<TVr>(VmInfo vm, params object?[] args) where TVr : VirtualResourceBase =>
+        Context.Vm.Deploy(typeof(TVr), [vm], Id, Args, args)[0];
+
+    /// <summary>Starts one VR of a type known only at run time on each VM.</summary>
+    public IReadOnlyList<VrId> Deploy(Type vrType, IEnumerable<VmInfo> vms, params object?[] args) =>
+        Context.Vm.Deploy(vrType, vms, Id, Args, args);
+
+    /// <summary>Sends a packet to <paramref name="dest"/>: an anonymous object, a dictionary or a <see cref="Packet"/>.</summary>
+    /// <exception cref="UnsupportedValueException">a value cannot be carried (names the attribute and type).</exception>
+    public void Send(VrId dest, object attributes) => Context.Vm.Send(Id, dest, attributes);
+
+    /// <summary>Sends a packet whose <c>dest</c> attribute names the receiver.</summary>
+    public void Send(object attributes) => Context.Vm.Send(Id, null, attributes);
+
+    /// <summary>Removes and returns the oldest matching packet without waiting.</summary>
+    public bool TryRecv(object? match, out Packet packet) => Context.Mailbox.TryTake(Matcher.From(match), out packet);
+
+    /// <summary>Removes and returns the oldest packet satisfying <paramref name="where"/> without waiting.</summary>
+    public bool TryRecv(Func<Packet, bool> where, out Packet packet) => Context.Mailbox.TryTake(Matcher.From(where), out packet);
+
+    /// <summary>The oldest matching packet, left in the queue; <c>null</c> when none.</summary>
+    public Packet? Peek(object? match = null) => Context.Mailbox.Peek(Matcher.From(match));
+
+    /// <summary>Publishes an attribute of this VM that <c>Discover</c> filters on.</summary>
+    public void SetVmAttribute(string name, object? value) => Context.Vm.SetAttribute(name, value);
+
+    /// <summary>The number of packets waiting in this VR's queue.</summary>
+    public int QueuedPackets => Context.Mailbox.Count;
+}

@@ -1,0 +1,30 @@
+namespace River;
+
+/// <summary>The observers registered on a VM; a copy-on-write array so the hot path takes no lock.</summary>
+internal sealed class PacketObservers
+{
+    private IPacketObserver[] _all = [];
+
+    public void Add(IPacketObserver observer) => ImmutableInterlocked(observer);
+
+    public void Sent(Packet packet)
+    {
+        foreach (var o in _all) o.Sent(packet);
+    }
+
+    public void Delivered(Packet packet)
+    {
+        foreach (var o in _all) o.Delivered(packet);
+    }
+
+    private void ImmutableInterlocked(IPacketObserver observer)
+    {
+        IPacketObserver[] seen, next;
+        do
+        {
+            seen = _all;
+            next = [.. seen, observer];
+        }
+        while (Interlocked.CompareExchange(ref _all, next, seen) != seen);
+    }
+}

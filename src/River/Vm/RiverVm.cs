@@ -1,0 +1,347 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using MessagePack;
+using Microsoft.Extensions.Logging;
+
+namespace River;
+
+/// <summary>
+/// A River VM: hosts VRs, routes their packets, deploys VRs for others and publishes its attributes.
+/// Several can live in one process (<see cref="LocalCluster"/>); <c>river vm</c> runs one per process.
+/// </summary>
+/// <example><code>
+/// await using var vm = new RiverVm();
+/// await vm.RunAsync&lt;Hello&gt;(args);
+/// </code></example>
+public sealed class RiverVm : IAsyncDisposable
+{
+    private static readonly HashSet<string> BuiltInAttributes = [VmInfo.Cores, VmInfo.Os, VmInfo.Memory, VmInfo.Vrs];
+
+    private readonly ConcurrentDictionary<VrId, VrContext> _local = new();
+    private readonly ConcurrentDictionary<string, object?> _attributes = new();
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<string?>> _deploys = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly RiverVmOptions _options;
+    private readonly ILogger _logger;
+    private readonly Timer _announcer;
+    private long _nextRequest;
+    private int _vrCountAnnounced;
+
+    /// <summary>Creates a VM; it knows no other VM until a cluster or transport connects it.</summary>
+    public RiverVm(RiverVmOptions? options = null)
+    {
+        _options = options ?? new RiverVmOptions();
+        _logger = _options.LoggerFactory.CreateLogger("River.Vm");
+        foreach (var (k, v) in _options.Attributes) _attributes[k] = v;
+        Serializer = new RiverSerializer();
+        Router = new Router(this, _logger);
+        _announcer = new Timer(_ => AnnounceIfVrCountChanged(), null, 200, 200);
+    }
+
+    /// <summary>This VM's name.</summary>
+    public VmId Id { get; } = VmId.New();
+
+    /// <summary>This VM as the cluster sees it now.</summary>
+    public VmInfo Info => new(Id, _options.Host, _options.Port, CurrentAttributes());
+
+    /// <summary>Fires when a VR starts on this VM.</summary>
+    public event EventHandler<VrLifecycleEventArgs>? VrStarted;
+
+    /// <summary>Fires when a VR on this VM ends; <see cref="VrLifecycleEventArgs.Error"/> says whether it failed.</summary>
+    public event EventHandler<VrLifecycleEventArgs>? VrEnded;
+
+    /// <summary>Packets that reached no VR (unknown id, ended VR, VM gone); each is also logged.</summary>
+    public long Undeliverable => Router.Undeliverable;
+
+    /// <summary>Packets received from other VMs.</summary>
+    public long PacketsIn => Router.PacketsIn;
+
+    /// <summary>Packets sent to other VMs.</summary>
+    public long PacketsOut => Router.PacketsOut;
+
+    /// <summary>VRs running on this VM now.</summary>
+    public int VrCount => _local.Count;
+
+    /// <summary>Fires when this VM is stopping.</summary>
+    public CancellationToken Stopping => _stopping.Token;
+
+    internal RiverSerializer Serializer { get; }
+    internal Router Router { get; }
+    internal Membership Membership { get; } = new();
+    internal PacketObservers Observers { get; } = new();
+    internal ILoggerFactory LoggerFactory => _options.LoggerFactory;
+
+    /// <summary>Adds an observer of every packet sent from or delivered to this VM.</summary>
+    public void AddPacketObserver(IPacketObserver observer) => Observers.Add(observer);
+
+    /// <summary>Starts <typeparamref name="TVr"/> here as an initiator (no parent) and returns its id.</summary>
+    public VrId Start<TVr>(IReadOnlyList<string>? args = null, params object?[] deployArgs) where TVr : VirtualResourceBase =>
+        Start(typeof(TVr), args, deployArgs).Id;
+
+    /// <summary>Runs <typeparamref name="TVr"/> here as the initiator until it ends; rethrows its failure.</summary>
+    public Task RunAsync<TVr>(IReadOnlyList<string>? args = null) where TVr : VirtualResourceBase =>
+        Start(typeof(TVr), args, []).Ended.Task;
+
+    private VrContext Start(Type type, IReadOnlyList<string>? args, object?[] deployArgs)
+    {
+        VrFactory.Check(type);
+        Serializer.AllowList.AllowProgram(type.Assembly);
+        return StartLocal(type, VrId.New(), null, args ?? [], CopyArgs(deployArgs));
+    }
+
+    internal bool TryGetLocal(VrId id, out VrContext context) => _local.TryGetValue(id, out context!);
+
+    internal void Send(VrId src, VrId? dest, object attributes)
+    {
+        AttributeReader.Read(attributes, out var names, out var values, out var destAttr);
+        if (dest is { } d && destAttr is { } a && d != a)
+            throw new ArgumentException($"Send was given receiver {d} but the attributes name 'dest' {a}; give one.");
+        var to = dest ?? destAttr ?? throw new ArgumentException("Send(attributes) needs a 'dest' attribute holding the receiver's VrId.");
+        Router.Send(new Packet(src, to, names, values));
+    }
+
+    internal IReadOnlyList<VmInfo> Discover(object? where, TimeSpan? wait)
+    {
+        var match = Matcher.From(where);
+        var deadline = DateTime.UtcNow + (wait ?? TimeSpan.Zero);
+        while (true)
+        {
+            var changed = Membership.Changed;
+            List<VmInfo> found = [.. Membership.Snapshot().Select(m => m.Info).Where(i => i.Id != Id).Prepend(Info).Where(i => match.Matches(i.Attributes))];
+            var left = deadline - DateTime.UtcNow;
+            if (found.Count > 0 || left <= TimeSpan.Zero) return found;
+            changed.Wait(left);
+        }
+    }
+
+    internal void SetAttribute(string name, object? value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (BuiltInAttributes.Contains(name))
+            throw new ArgumentException($"VM attribute '{name}' is maintained by the runtime and cannot be set.");
+        _attributes[name] = Serializer.Copy(name, value);
+        Announce();
+    }
+
+    internal IReadOnlyList<VrId> Deploy(Type type, IEnumerable<VmInfo> vms, VrId parent, IReadOnlyList<string> args, object?[] deployArgs)
+    {
+        ArgumentNullException.ThrowIfNull(vms);
+        VrFactory.Check(type);
+        var copied = CopyArgs(deployArgs ?? [null]);
+        var targets = vms.ToList();
+        var ids = new VrId[targets.Count];
+        var waits = new List<(VmInfo Vm, Task<string?> Reply)>();
+        byte[]? argBytes = null;
+        for (var i = 0; i < targets.Count; i++)
+        {
+            var vm = targets[i] ?? throw new ArgumentException("A VM to deploy on is null.");
+            ids[i] = VrId.New();
+            if (vm.Id == Id)
+            {
+                StartLocal(type, ids[i], parent, args, copied);
+                continue;
+            }
+            var peer = Membership.PeerOf(vm.Id) ?? throw new DeployException($"Cannot deploy {type.FullName} on VM {vm.Id}: it is not a member of this cluster (any more).");
+            var request = Interlocked.Increment(ref _nextRequest);
+            var reply = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _deploys[request] = reply;
+            Router.Learn(ids[i], vm.Id);
+            peer.Send(Frames.Control(Serializer, new DeployRequest(request, ids[i], type.AssemblyQualifiedName!, parent, [.. args], argBytes ??= ArgBytes(copied))));
+            waits.Add((vm, reply.Task));
+        }
+        foreach (var (vm, reply) in waits)
+        {
+            if (!reply.Wait(_options.DeployTimeout))
+                throw new DeployException($"VM {vm.Id} did not confirm the start of {type.FullName} within {_options.DeployTimeout}.");
+            if (reply.Result is { } error) throw new DeployException($"VM {vm.Id} could not start {type.FullName}: {error}");
+        }
+        return ids;
+    }
+
+    private object?[] CopyArgs(object?[] args)
+    {
+        var copy = new object?[args.Length];
+        for (var i = 0; i < args.Length; i++) copy[i] = Serializer.Copy($"args[{i}]", args[i]);
+        return copy;
+    }
+
+    private byte[] ArgBytes(object?[] args)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        Serializer.WriteValue(buffer, "args", args);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private VrContext StartLocal(Type type, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs)
+    {
+        ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
+        var vr = VrFactory.Create(type);
+        var context = new VrContext(this, id, parent, args, deployArgs, vr);
+        vr.Attach(context);
+        _local[id] = context;
+        VrStarted?.Invoke(this, new VrLifecycleEventArgs(id, type, parent, null));
+        switch (vr)
+        {
+            case VirtualResource thread:
+                new Thread(() => RunThread(context, thread)) { IsBackground = true, Name = $"VR {type.Name}" }.Start();
+                break;
+            case AsyncVirtualResource task:
+                Task.Run(() => task.RunAsync(_stopping.Token)).ContinueWith(
+                    static (t, s) => ((VrContext)s!).Vm.Finish((VrContext)s!, t.Exception?.InnerException ?? (t.IsCanceled ? new OperationCanceledException() : null)),
+                    context, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                break;
+        }
+        return context;
+    }
+
+    private void RunThread(VrContext context, VirtualResource vr)
+    {
+        Exception? error = null;
+        try
+        {
+            vr.Run();
+        }
+        catch (Exception e)
+        {
+            error = e;
+        }
+        Finish(context, error);
+    }
+
+    private void Finish(VrContext context, Exception? error)
+    {
+        _local.TryRemove(context.Id, out _);
+        context.Mailbox.Close();
+        var stopped = error is OperationCanceledException && _stopping.IsCancellationRequested;
+        if (error is not null && !stopped) _logger.VrFailed(context.Id, context.Instance.GetType().FullName!, error);
+        VrEnded?.Invoke(this, new VrLifecycleEventArgs(context.Id, context.Instance.GetType(), context.Parent, error));
+        if (error is null || stopped) context.Ended.TrySetResult();
+        else context.Ended.TrySetException(error);
+    }
+
+    /// <summary>Connects this VM to another through <paramref name="peer"/> and introduces itself.</summary>
+    internal void Connect(IPeer peer) => peer.Send(Frames.Control(Serializer, new Announce(Info)));
+
+    /// <summary>Handles one frame from <paramref name="from"/>; a bad frame is logged and dropped, and the VM carries on.</summary>
+    internal bool OnFrame(IPeer from, ReadOnlySequence<byte> frame)
+    {
+        try
+        {
+            var reader = new MessagePackReader(frame.Slice(1));
+            var kind = frame.FirstSpan.Length > 0 ? frame.FirstSpan[0] : (byte)0;
+            switch (kind)
+            {
+                case Frames.PacketKind:
+                    Router.Receive(Serializer.ReadPacket(ref reader), from.RemoteId);
+                    return true;
+                case Frames.ControlKind:
+                    OnControl(from, Serializer.ReadValue(ref reader));
+                    return true;
+                default:
+                    throw new MessagePackSerializationException($"unknown frame kind {kind}");
+            }
+        }
+        catch (Exception e) when (e is MessagePackSerializationException or TypeAccessException or EndOfStreamException or InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        {
+            _logger.BadFrame(from.RemoteId, e.Message, e);
+            return false;
+        }
+    }
+
+    private void OnControl(IPeer from, object? message)
+    {
+        switch (message)
+        {
+            case Announce a:
+                var added = Membership.Upsert(a.Info, from);
+                if (added)
+                {
+                    _logger.MemberJoined(a.Info.Id, a.Info.Host, a.Info.Port);
+                    from.Send(Frames.Control(Serializer, new Announce(Info)));
+                }
+                break;
+            case DeployRequest d:
+                Router.Learn(d.Parent ?? default, from.RemoteId);
+                from.Send(Frames.Control(Serializer, new DeployReply(d.RequestId, StartRequested(d))));
+                break;
+            case DeployReply r:
+                if (_deploys.TryRemove(r.RequestId, out var waiting)) waiting.TrySetResult(r.Error);
+                break;
+            case Lookup l:
+                Router.OnLookup(l, from);
+                break;
+            case LookupReply l:
+                Router.OnLookupReply(l, from.RemoteId);
+                break;
+            case Goodbye g:
+                RemoveMember(g.Id, "it said goodbye");
+                break;
+            default:
+                throw new MessagePackSerializationException($"unexpected control message {message?.GetType().Name ?? "null"}");
+        }
+    }
+
+    private string? StartRequested(DeployRequest d)
+    {
+        try
+        {
+            // Only a member that passed the cluster's handshake can send this: deploying its code is allowed.
+            var type = Type.GetType(d.TypeName, throwOnError: false) ?? throw new DeployException($"type {d.TypeName} is not known on this VM");
+            Serializer.AllowList.AllowProgram(type.Assembly);
+            var args = Serializer.ReadValue(new ReadOnlySequence<byte>(d.DeployArgs)) as object?[] ?? [];
+            StartLocal(type, d.Id, d.Parent, d.Args, args);
+            _logger.Deployed(type.FullName!, d.Id, d.Parent);
+            return null;
+        }
+        catch (Exception e) when (e is DeployException or ArgumentException or ObjectDisposedException or TypeLoadException or FileNotFoundException or MessagePack.MessagePackSerializationException)
+        {
+            _logger.DeployRefused(d.TypeName, e.Message);
+            return e.Message;
+        }
+    }
+
+    internal void RemoveMember(VmId id, string reason)
+    {
+        if (!Membership.Remove(id)) return;
+        _logger.MemberLeft(id, reason);
+        Router.OnMemberLeft(id);
+    }
+
+    private Dictionary<string, object?> CurrentAttributes()
+    {
+        var a = new Dictionary<string, object?>(_attributes)
+        {
+            [VmInfo.Cores] = Environment.ProcessorCount,
+            [VmInfo.Os] = OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsWindows() ? "windows" : OperatingSystem.IsMacOS() ? "osx" : RuntimeInformation.OSDescription,
+            [VmInfo.Memory] = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
+            [VmInfo.Vrs] = _local.Count,
+        };
+        return a;
+    }
+
+    private void Announce()
+    {
+        _vrCountAnnounced = _local.Count;
+        var frame = Frames.Control(Serializer, new Announce(Info)).ToArray();
+        foreach (var peer in Membership.Peers()) peer.Send(frame);
+    }
+
+    // VR counts change too often to announce each change; they are published at most every 200 ms.
+    private void AnnounceIfVrCountChanged()
+    {
+        if (_local.Count != _vrCountAnnounced) Announce();
+    }
+
+    /// <summary>Tells peers goodbye, stops async VRs, wakes thread VRs blocked in <c>Recv</c> and releases every queue.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested) return;
+        await _announcer.DisposeAsync();
+        var goodbye = Frames.Control(Serializer, new Goodbye(Id)).ToArray();
+        foreach (var peer in Membership.Peers()) peer.Send(goodbye);
+        _stopping.Cancel();
+        foreach (var vr in _local.Values) vr.Mailbox.Close();
+        await Task.WhenAny(Task.WhenAll(_local.Values.Select(v => v.Ended.Task).ToList()).ContinueWith(_ => { }), Task.Delay(2000));
+    }
+}
