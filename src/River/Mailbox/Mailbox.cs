@@ -77,7 +77,7 @@ internal sealed class Mailbox
                 return e.Packet;
             }
             if (_waiter is not null) throw new InvalidOperationException("A VR receives one packet at a time; another receive is already waiting.");
-            if (_closed) throw new ObjectDisposedException("mailbox", "The VR has ended; its queue is released.");
+            if (_closed) throw ClosedError();
             _waiter = waiter;
             _waiterMatch = match;
             return null;
@@ -113,9 +113,11 @@ internal sealed class Mailbox
             _count = 0;
             _indexes = null;
         }
-        parked?.Fail(new OperationCanceledException("The VR's queue was closed: the VR ended or its VM is stopping."));
+        parked?.Fail(ClosedError());
         return left;
     }
+
+    private static OperationCanceledException ClosedError() => new("The VR's queue was closed: the VR ended or its VM is stopping.");
 
     private void Append(Packet packet)
     {

@@ -80,8 +80,8 @@ public sealed class RiverVm : IAsyncDisposable
         Start(typeof(TVr), args, deployArgs).Id;
 
     /// <summary>Runs <typeparamref name="TVr"/> here as the initiator until it ends; rethrows its failure.</summary>
-    public Task RunAsync<TVr>(IReadOnlyList<string>? args = null) where TVr : VirtualResourceBase =>
-        Start(typeof(TVr), args, []).Ended.Task;
+    public Task RunAsync<TVr>(IReadOnlyList<string>? args = null, params object?[] deployArgs) where TVr : VirtualResourceBase =>
+        Start(typeof(TVr), args, deployArgs).Ended.Task;
 
     private VrContext Start(Type type, IReadOnlyList<string>? args, object?[] deployArgs)
     {
