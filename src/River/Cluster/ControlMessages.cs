@@ -17,3 +17,6 @@ internal sealed record LookupReply(VrId Id, bool Found);
 
 /// <summary>The sender is stopping; forget it.</summary>
 internal sealed record Goodbye(VmId Id);
+
+/// <summary>Members the sender knows; the receiver connects to those it does not (gossip to a full mesh).</summary>
+internal sealed record Members(VmInfo[] Vms);

@@ -12,6 +12,9 @@ internal static class Frames
     public const byte PacketKind = 1;
     public const byte ControlKind = 2;
 
+    /// <summary>Transport-level keep-alive; never reaches the VM.</summary>
+    public const byte HeartbeatKind = 3;
+
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
 
     public static ReadOnlySpan<byte> Packet(RiverSerializer serializer, Packet packet)

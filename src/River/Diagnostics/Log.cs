@@ -25,4 +25,22 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Warning, "Dropped a frame from VM {VmId}: {Reason}")]
     public static partial void BadFrame(this ILogger logger, VmId vmId, string reason, Exception? error);
+
+    [LoggerMessage(8, LogLevel.Warning, "Refused connection with {Remote}: {Reason}")]
+    public static partial void ConnectionRefused(this ILogger logger, string remote, string reason);
+
+    [LoggerMessage(9, LogLevel.Debug, "Connection to VM {VmId} closed: {Reason}")]
+    public static partial void ConnectionClosed(this ILogger logger, VmId vmId, string reason);
+
+    [LoggerMessage(10, LogLevel.Warning, "Dropped {Bytes} bytes queued for VM {VmId}, which left")]
+    public static partial void LinkDropped(this ILogger logger, VmId vmId, int bytes);
+
+    [LoggerMessage(11, LogLevel.Warning, "Seed {Seed} unreachable: {Reason}")]
+    public static partial void SeedUnreachable(this ILogger logger, string seed, string reason);
+
+    [LoggerMessage(12, LogLevel.Information, "VM {VmId} listening on {EndPoint} in cluster '{Cluster}'")]
+    public static partial void Listening(this ILogger logger, VmId vmId, string endPoint, string cluster);
+
+    [LoggerMessage(13, LogLevel.Warning, "Multicast discovery is off: {Reason}")]
+    public static partial void MulticastOff(this ILogger logger, string reason);
 }

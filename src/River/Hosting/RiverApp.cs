@@ -8,8 +8,11 @@ public static class RiverApp
 {
     /// <summary>
     /// Runs <typeparamref name="TVr"/> as the initiator. With no cluster named it starts an embedded
-    /// cluster of <c>--vms N</c> VMs (default: the core count) in this process. River's own options
-    /// (<c>--vms</c>, <c>--log-level</c>) are taken out; the other arguments reach the initiator as <c>Args</c>.
+    /// cluster of <c>--vms N</c> VMs (default: the core count) in this process; with
+    /// <c>--seeds host:port,...</c> or <c>--discover</c> this process joins the running VMs of the cluster
+    /// (<c>--cluster</c>, <c>--key-file</c>, <c>--bind</c>) as one more VM and the initiator runs there.
+    /// River's options (also RIVER_VMS, RIVER_SEEDS, RIVER_DISCOVER, RIVER_CLUSTER, RIVER_KEY_FILE,
+    /// RIVER_BIND, RIVER_LOG_LEVEL) are taken out; the other arguments reach the initiator as <c>Args</c>.
     /// Returns 0 when the initiator returns, 1 when it fails, 2 for bad options.
     /// </summary>
     public static async Task<int> RunAsync<TVr>(string[] args) where TVr : VirtualResourceBase
@@ -19,19 +22,27 @@ public static class RiverApp
         {
             options = RiverAppOptions.Parse(args);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
         {
             await Console.Error.WriteLineAsync($"river: {e.Message}");
             return 2;
         }
-        using var logging = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b
+        using var logging = LoggerFactory.Create(b => b
             .SetMinimumLevel(options.LogLevel)
             .AddSimpleConsole(c => c.SingleLine = true)
             .AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace));
-        await using var cluster = new LocalCluster(options.Vms, o => o.LoggerFactory = logging);
         try
         {
-            await cluster.RunAsync<TVr>(options.ProgramArgs);
+            if (options.Cluster is { } cluster)
+            {
+                await using var vm = await RiverVm.JoinAsync(cluster, new RiverVmOptions { LoggerFactory = logging });
+                await vm.RunAsync<TVr>(options.ProgramArgs);
+            }
+            else
+            {
+                await using var embedded = new LocalCluster(options.Vms, o => o.LoggerFactory = logging);
+                await embedded.RunAsync<TVr>(options.ProgramArgs);
+            }
             return 0;
         }
         catch (Exception e)

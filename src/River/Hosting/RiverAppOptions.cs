@@ -1,31 +1,47 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
 
 namespace River;
 
-/// <summary>River's own options in a program's command line (and their environment variables); the rest is the program's.</summary>
-internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, string[] ProgramArgs)
+/// <summary>River's own options in a program's command line (or their RIVER_* environment variables); the rest is the program's.</summary>
+internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, ClusterOptions? Cluster, string[] ProgramArgs)
 {
     public static RiverAppOptions Parse(string[] args)
     {
-        var vms = Environment.GetEnvironmentVariable("RIVER_VMS") is { } v ? ParseVms(v) : Environment.ProcessorCount;
-        var level = Environment.GetEnvironmentVariable("RIVER_LOG_LEVEL") is { } l ? ParseLevel(l) : LogLevel.Warning;
+        Func<string, string?> env = Environment.GetEnvironmentVariable;
+        var vms = env("RIVER_VMS") is { } v ? ParseVms(v) : Environment.ProcessorCount;
+        var level = env("RIVER_LOG_LEVEL") is { } l ? ParseLevel(l) : LogLevel.Warning;
+        string? seeds = env("RIVER_SEEDS"), cluster = env("RIVER_CLUSTER"), keyFile = env("RIVER_KEY_FILE"), bind = env("RIVER_BIND");
+        var discover = env("RIVER_DISCOVER") is "1" or "true";
         var rest = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
-                case "--vms":
-                    vms = ParseVms(Value(args, ref i));
-                    break;
-                case "--log-level":
-                    level = ParseLevel(Value(args, ref i));
-                    break;
-                default:
-                    rest.Add(args[i]);
-                    break;
+                case "--vms": vms = ParseVms(Value(args, ref i)); break;
+                case "--log-level": level = ParseLevel(Value(args, ref i)); break;
+                case "--seeds": seeds = Value(args, ref i); break;
+                case "--discover": discover = true; break;
+                case "--cluster": cluster = Value(args, ref i); break;
+                case "--key-file": keyFile = Value(args, ref i); break;
+                case "--bind": bind = Value(args, ref i); break;
+                default: rest.Add(args[i]); break;
             }
         }
-        return new RiverAppOptions(vms, level, [.. rest]);
+        ClusterOptions? network = null;
+        if (!string.IsNullOrEmpty(seeds) || discover)
+        {
+            network = new ClusterOptions { Multicast = discover };
+            if (cluster is not null) network.Name = cluster;
+            if (keyFile is not null) network.Key = ClusterOptions.ReadKeyFile(keyFile);
+            if (bind is not null) network.Bind = IPAddress.TryParse(bind, out var ip) ? ip : throw new ArgumentException($"--bind takes an IP address, not '{bind}'.");
+            foreach (var seed in (seeds ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                SeedAddress.Parse(seed);
+                network.Seeds.Add(seed);
+            }
+        }
+        return new RiverAppOptions(vms, level, network, [.. rest]);
     }
 
     private static string Value(string[] args, ref int i) =>

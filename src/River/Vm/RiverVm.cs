@@ -72,6 +72,41 @@ public sealed class RiverVm : IAsyncDisposable
     internal PacketObservers Observers { get; } = new();
     internal ILoggerFactory LoggerFactory => _options.LoggerFactory;
 
+    /// <summary>The transport that joined this VM to a networked cluster; null for embedded VMs.</summary>
+    internal INetwork? Network { get; private set; }
+
+    /// <summary>
+    /// Starts a VM that listens on the network and joins the cluster <paramref name="cluster"/> names:
+    /// through its seeds, by multicast, or by waiting for others to find it.
+    /// Returns once every seed has answered (or could not be reached) and their members are known.
+    /// </summary>
+    public static async Task<RiverVm> JoinAsync(ClusterOptions cluster, RiverVmOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        options ??= new RiverVmOptions();
+        var logger = options.LoggerFactory.CreateLogger("River.Transport");
+        var transport = new TcpTransport(cluster, logger);
+        options.Host = transport.LocalEndPoint.Address.ToString();
+        options.Port = transport.LocalEndPoint.Port;
+        var vm = new RiverVm(options) { Network = transport };
+        transport.Start(vm);
+        logger.Listening(vm.Id, transport.LocalEndPoint.ToString(), cluster.Name);
+        await transport.Seeded.WaitAsync(TimeSpan.FromSeconds(15)).ContinueWith(_ => { });
+        await vm.SettleAsync(TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(3));
+        return vm;
+    }
+
+    /// <summary>Waits until membership has not changed for <paramref name="quiet"/> (at most <paramref name="limit"/>).</summary>
+    private async Task SettleAsync(TimeSpan quiet, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (DateTime.UtcNow < deadline)
+        {
+            var changed = Membership.Changed;
+            if (await Task.WhenAny(changed, Task.Delay(quiet)) != changed) return;
+        }
+    }
+
     /// <summary>Adds an observer of every packet sent from or delivered to this VM.</summary>
     public void AddPacketObserver(IPacketObserver observer) => Observers.Add(observer);
 
@@ -259,7 +294,11 @@ public sealed class RiverVm : IAsyncDisposable
                 {
                     _logger.MemberJoined(a.Info.Id, a.Info.Host, a.Info.Port);
                     from.Send(Frames.Control(Serializer, new Announce(Info)));
+                    if (Network is not null) Gossip(a.Info, from);
                 }
+                break;
+            case Members m:
+                foreach (var vm in m.Vms) Network?.Dial(vm);
                 break;
             case DeployRequest d:
                 Router.Learn(d.Parent ?? default, from.RemoteId);
@@ -301,8 +340,19 @@ public sealed class RiverVm : IAsyncDisposable
         }
     }
 
+    /// <summary>Tells a new member about the others, and the others about it, so every pair connects.</summary>
+    private void Gossip(VmInfo joined, IPeer link)
+    {
+        var members = Membership.Snapshot();
+        link.Send(Frames.Control(Serializer, new Members([.. members.Select(m => m.Info).Where(i => i.Id != joined.Id)])));
+        var news = Frames.Control(Serializer, new Members([joined])).ToArray();
+        foreach (var m in members)
+            if (m.Info.Id != joined.Id) m.Peer?.Send(news);
+    }
+
     internal void RemoveMember(VmId id, string reason)
     {
+        Network?.Forget(id);
         if (!Membership.Remove(id)) return;
         _logger.MemberLeft(id, reason);
         Router.OnMemberLeft(id);
@@ -340,6 +390,7 @@ public sealed class RiverVm : IAsyncDisposable
         await _announcer.DisposeAsync();
         var goodbye = Frames.Control(Serializer, new Goodbye(Id)).ToArray();
         foreach (var peer in Membership.Peers()) peer.Send(goodbye);
+        if (Network is not null) await Network.DisposeAsync();
         _stopping.Cancel();
         foreach (var vr in _local.Values) vr.Mailbox.Close();
         await Task.WhenAny(Task.WhenAll(_local.Values.Select(v => v.Ended.Task).ToList()).ContinueWith(_ => { }), Task.Delay(2000));

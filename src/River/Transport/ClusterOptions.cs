@@ -1,0 +1,65 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace River;
+
+/// <summary>How a VM joins a cluster over the network: name, key, address, seeds, discovery and limits.</summary>
+/// <example><code>
+/// var options = new ClusterOptions { Name = "lab", Key = File.ReadAllBytes("lab.key"), Seeds = { "10.0.0.5:7700" } };
+/// await using var vm = await RiverVm.JoinAsync(options);
+/// </code></example>
+public sealed class ClusterOptions
+{
+    /// <summary>The current protocol version; a peer speaking another is refused.</summary>
+    public const int ProtocolVersion = 1;
+
+    /// <summary>The cluster's name; VMs of other clusters are refused.</summary>
+    public string Name { get; set; } = "river";
+
+    /// <summary>The shared key both sides of a connection prove they hold (HMAC challenge–response; it never travels).
+    /// <c>null</c> derives a key from the name, which only keeps separate clusters apart.</summary>
+    public byte[]? Key { get; set; }
+
+    /// <summary>The address to listen on; loopback unless told otherwise.</summary>
+    public IPAddress Bind { get; set; } = IPAddress.Loopback;
+
+    /// <summary>The TCP port to listen on; 0 picks a free one.</summary>
+    public int Port { get; set; }
+
+    /// <summary>Addresses (<c>host:port</c>) of VMs to join; a host name may resolve to many addresses.</summary>
+    public IList<string> Seeds { get; } = new List<string>();
+
+    /// <summary>Announce and listen for VMs by UDP multicast on the local network.</summary>
+    public bool Multicast { get; set; } = true;
+
+    /// <summary>The multicast group and port of announcements.</summary>
+    public IPEndPoint MulticastGroup { get; set; } = new(IPAddress.Parse("239.255.77.77"), 47077);
+
+    /// <summary>How often an idle connection sends a heartbeat, and a VM announces itself.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A VM heard nothing from for this long is taken as dead and dropped from <c>Discover</c>.</summary>
+    public TimeSpan FailureTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The largest frame a VM sends or accepts (default 64 MiB).</summary>
+    public int MaxFrameSize { get; set; } = 64 << 20;
+
+    /// <summary>Outbound bytes buffered per connection before senders wait (back-pressure).</summary>
+    public int SendBufferLimit { get; set; } = 8 << 20;
+
+    /// <summary>How long a connection may take to authenticate.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A PKCS#12 certificate file: when set, connections are wrapped in TLS.</summary>
+    public string? TlsCertificate { get; set; }
+
+    internal byte[] EffectiveKey => Key ?? SHA256.HashData(Encoding.UTF8.GetBytes("river-cluster:" + Name));
+
+    /// <summary>Reads a key file: its bytes, surrounding whitespace trimmed.</summary>
+    public static byte[] ReadKeyFile(string path)
+    {
+        var key = Encoding.UTF8.GetBytes(File.ReadAllText(path).Trim());
+        return key.Length >= 16 ? key : throw new ArgumentException($"The key in {path} is {key.Length} bytes; use at least 16.");
+    }
+}

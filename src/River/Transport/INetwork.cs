@@ -1,0 +1,11 @@
+namespace River;
+
+/// <summary>What a VM asks of the transport that joined it to a cluster.</summary>
+internal interface INetwork : IAsyncDisposable
+{
+    /// <summary>Connect to a VM heard of through another member, if not connected yet.</summary>
+    void Dial(VmInfo vm);
+
+    /// <summary>The VM left: close its link and drop what waited for it.</summary>
+    void Forget(VmId vm);
+}

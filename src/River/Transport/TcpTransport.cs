@@ -1,0 +1,279 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+
+namespace River;
+
+/// <summary>
+/// Joins a VM to a cluster over TCP: listens, dials seeds and VMs heard of, authenticates every
+/// connection, keeps one link per VM (re-opened with backoff after a fault), sends heartbeats and
+/// drops VMs that fall silent. See docs/PROTOCOL.md.
+/// </summary>
+internal sealed class TcpTransport : INetwork
+{
+    private static readonly byte[] Heartbeat = [Frames.HeartbeatKind];
+
+    private readonly ILogger _logger;
+    private readonly Socket _listener;
+    private readonly ConcurrentDictionary<VmId, PeerLink> _links = new();
+    private readonly ConcurrentDictionary<VmId, bool> _dialing = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _seeded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly X509Certificate2? _certificate;
+    private RiverVm _vm = null!;
+    private Timer? _timer;
+    private MulticastDiscovery? _multicast;
+
+    public TcpTransport(ClusterOptions options, ILogger logger)
+    {
+        Options = options;
+        _logger = logger;
+        if (options.TlsCertificate is { } path) _certificate = X509CertificateLoader.LoadPkcs12FromFile(path, null);
+        _listener = new Socket(options.Bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        _listener.Bind(new IPEndPoint(options.Bind, options.Port));
+        _listener.Listen(512);
+        LocalEndPoint = (IPEndPoint)_listener.LocalEndPoint!;
+    }
+
+    public ClusterOptions Options { get; }
+
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Completes once every seed has answered (or could not be reached in time).</summary>
+    public Task Seeded => _seeded.Task;
+
+    public void Start(RiverVm vm)
+    {
+        _vm = vm;
+        new Thread(AcceptLoop) { IsBackground = true, Name = "River acceptor" }.Start();
+        _timer = new Timer(_ => Tick(), null, Options.HeartbeatInterval, Options.HeartbeatInterval);
+        _ = JoinSeedsAsync();
+        if (Options.Multicast) _multicast = MulticastDiscovery.Start(this, vm, _logger);
+    }
+
+    public void Dial(VmInfo vm)
+    {
+        // Of two VMs that hear of each other, the one with the smaller id dials: no duplicate connections.
+        if (vm.Id == _vm.Id || _links.ContainsKey(vm.Id) || _vm.Id.Value.CompareTo(vm.Id.Value) > 0) return;
+        if (!_dialing.TryAdd(vm.Id, true)) return;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await DialAsync(vm.Host, vm.Port);
+            }
+            finally
+            {
+                _dialing.TryRemove(vm.Id, out _);
+            }
+        });
+    }
+
+    public void Forget(VmId vm)
+    {
+        if (!_links.TryRemove(vm, out var link)) return;
+        var dropped = link.Close();
+        if (dropped > 0) _logger.LinkDropped(vm, dropped);
+        link.Connection?.Close("the VM left");
+    }
+
+    internal bool OnFrame(TcpConnection connection, ReadOnlySequence<byte> frame) =>
+        frame.FirstSpan[0] == Frames.HeartbeatKind || _vm.OnFrame(connection.Link!, frame);
+
+    internal void OnConnectionClosed(TcpConnection connection, string reason)
+    {
+        if (connection.Link is not { } link) return;
+        link.Detach(connection);
+        _logger.ConnectionClosed(link.RemoteId, reason);
+        if (connection.Outbound && !_stop.IsCancellationRequested && _links.TryGetValue(link.RemoteId, out var current) && current == link)
+            _ = RedialAsync(link, connection.Remote!);
+    }
+
+    private async Task RedialAsync(PeerLink link, Handshake.Hello remote)
+    {
+        var delay = TimeSpan.FromMilliseconds(50);
+        while (!_stop.IsCancellationRequested && _links.TryGetValue(link.RemoteId, out var current) && current == link && link.Connection is null)
+        {
+            if (await DialAsync(remote.Host, remote.Port) != DialResult.Unreachable) return;
+            await Task.Delay(delay, _stop.Token).ContinueWith(_ => { });
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
+        }
+    }
+
+    private async Task JoinSeedsAsync()
+    {
+        var joins = new List<Task>();
+        foreach (var seed in Options.Seeds)
+        {
+            var (host, port) = SeedAddress.Parse(seed);
+            IPAddress[] addresses;
+            try
+            {
+                addresses = IPAddress.TryParse(host, out var ip) ? [ip] : await Dns.GetHostAddressesAsync(host, _stop.Token);
+            }
+            catch (SocketException e)
+            {
+                _logger.SeedUnreachable(seed, e.Message);
+                continue;
+            }
+            foreach (var address in addresses.Where(a => a.AddressFamily == Options.Bind.AddressFamily))
+                joins.Add(JoinSeedAsync(address.ToString(), port));
+        }
+        await Task.WhenAll(joins);
+        _seeded.TrySetResult();
+    }
+
+    // Seeds may still be starting: retry for a while, then give up on that one.
+    private async Task JoinSeedAsync(string host, int port)
+    {
+        for (var attempt = 0; attempt < 50 && !_stop.IsCancellationRequested; attempt++)
+        {
+            switch (await DialAsync(host, port))
+            {
+                case DialResult.Connected: return;
+                case DialResult.Refused: return; // logged; retrying would not change the answer
+            }
+            await Task.Delay(200, _stop.Token).ContinueWith(_ => { });
+        }
+        _logger.SeedUnreachable($"{host}:{port}", "no answer after 10 s");
+    }
+
+    private enum DialResult { Connected, Unreachable, Refused }
+
+    private async Task<DialResult> DialAsync(string host, int port)
+    {
+        var socket = new Socket(Options.Bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            timeout.CancelAfter(Options.HandshakeTimeout);
+            await socket.ConnectAsync(host, port, timeout.Token);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            socket.Dispose();
+            return DialResult.Unreachable;
+        }
+        return await Task.Run(() => Establish(socket, outbound: true));
+    }
+
+    private void AcceptLoop()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = _listener.Accept();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                if (_stop.IsCancellationRequested) return;
+                continue;
+            }
+            _ = Task.Run(() => Establish(socket, outbound: false));
+        }
+    }
+
+    private DialResult Establish(Socket socket, bool outbound)
+    {
+        var remote = socket.RemoteEndPoint?.ToString() ?? "?";
+        Stream stream = new NetworkStream(socket, ownsSocket: true);
+        try
+        {
+            socket.NoDelay = true;
+            stream.ReadTimeout = stream.WriteTimeout = (int)Options.HandshakeTimeout.TotalMilliseconds;
+            stream = Secure(stream, outbound);
+            var me = _vm.Info;
+            var mine = new Handshake.Hello(ClusterOptions.ProtocolVersion, Options.Name, _vm.Id, Handshake.NewNonce(), me.Host, me.Port);
+            var theirs = outbound ? Handshake.Dial(stream, Options, mine) : Handshake.Accept(stream, Options, mine);
+            stream.ReadTimeout = stream.WriteTimeout = Timeout.Infinite;
+            if (theirs.Id == _vm.Id)
+            {
+                stream.Dispose(); // a seed list that names this VM itself
+                return DialResult.Refused;
+            }
+            Adopt(new TcpConnection(socket, stream, this, outbound) { Remote = theirs });
+            return DialResult.Connected;
+        }
+        catch (HandshakeException e)
+        {
+            _logger.ConnectionRefused(remote, e.Message);
+            stream.Dispose();
+            return DialResult.Refused;
+        }
+        catch (Exception e) when (e is IOException or SocketException or AuthenticationException or MessagePack.MessagePackSerializationException or EndOfStreamException)
+        {
+            _logger.ConnectionRefused(remote, e.Message);
+            stream.Dispose();
+            return DialResult.Unreachable;
+        }
+    }
+
+    private Stream Secure(Stream stream, bool outbound)
+    {
+        if (_certificate is null) return stream;
+        // Who may join is decided by the cluster key in the handshake; TLS adds privacy on the wire.
+        var tls = new SslStream(stream, false, (_, _, _, _) => true);
+        if (outbound) tls.AuthenticateAsClient("river");
+        else tls.AuthenticateAsServer(_certificate);
+        return tls;
+    }
+
+    private void Adopt(TcpConnection connection)
+    {
+        var id = connection.Remote!.Id;
+        var link = _links.GetOrAdd(id, static (id, t) => new PeerLink(id, t), this);
+        TcpConnection? existing;
+        lock (link)
+        {
+            existing = link.Connection is { IsClosed: false } live ? live : null;
+            if (existing is not null)
+            {
+                // Both dialed at once: both sides keep the connection dialed by the smaller id.
+                var dialerOfNew = connection.Outbound ? _vm.Id : id;
+                var dialerOfOld = existing.Outbound ? _vm.Id : id;
+                if (dialerOfNew.Value.CompareTo(dialerOfOld.Value) >= 0)
+                {
+                    connection.Close("a duplicate connection");
+                    return;
+                }
+            }
+            connection.Link = link;
+            link.LastHeard = Environment.TickCount64;
+            link.Attach(connection);
+        }
+        if (existing is not null && existing != connection) existing.Close("replaced by a duplicate connection");
+        connection.StartReading();
+        _vm.Connect(link);
+    }
+
+    private void Tick()
+    {
+        PeerLink.t_isTransportThread = true;
+        var now = Environment.TickCount64;
+        foreach (var link in _links.Values)
+        {
+            if (now - Volatile.Read(ref link.LastHeard) > Options.FailureTimeout.TotalMilliseconds)
+                _vm.RemoveMember(link.RemoteId, $"nothing heard for {Options.FailureTimeout.TotalSeconds:0.#} s");
+            else if (link.Connection is not null && now - Volatile.Read(ref link.LastSent) >= Options.HeartbeatInterval.TotalMilliseconds)
+                link.Send(Heartbeat);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stop.IsCancellationRequested) return;
+        _stop.Cancel();
+        if (_timer is not null) await _timer.DisposeAsync();
+        _multicast?.Dispose();
+        _listener.Dispose();
+        foreach (var link in _links.Values) link.WaitDrained(TimeSpan.FromMilliseconds(500));
+        foreach (var id in _links.Keys) Forget(id);
+    }
+}

@@ -1,0 +1,80 @@
+namespace River.Tests.Transport;
+
+public class TcpClusterTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    internal static ClusterOptions Options(string cluster, params RiverVm[] seeds)
+    {
+        var o = new ClusterOptions { Name = cluster, Multicast = false, Key = "0123456789abcdef0123"u8.ToArray() };
+        foreach (var s in seeds) o.Seeds.Add($"127.0.0.1:{s.Info.Port}");
+        return o;
+    }
+
+    [Fact]
+    public async Task VMs_joined_through_a_seed_see_each_other_and_exchange_packets_over_TCP()
+    {
+        var name = "t" + Guid.NewGuid().ToString("N");
+        await using var a = await RiverVm.JoinAsync(Options(name));
+        await using var b = await RiverVm.JoinAsync(Options(name, a));
+        await using var c = await RiverVm.JoinAsync(Options(name, a));
+        var sum = 0;
+        await Probe.Run(c, me =>
+        {
+            var vms = me.Discover(wait: Bound);
+            Assert.Equal(3, me.Discover().Count);
+            var workers = me.Deploy<Probe>(vms, Probe.Register(w =>
+            {
+                for (var i = 0; i < 100; i++)
+                {
+                    var p = w.Recv(new { tag = "n" });
+                    w.Send(p.Src, new { tag = "r", n = p.Get<int>("n") + 1, data = new byte[1000] });
+                }
+            }));
+            for (var i = 0; i < 100; i++)
+                foreach (var w in workers)
+                {
+                    me.Send(w, new { tag = "n", n = i });
+                    sum += me.Recv(new { tag = "r", src = w }).Get<int>("n");
+                }
+        }).WaitAsync(Bound);
+        Assert.Equal(3 * 5050, sum);
+        Assert.True(c.PacketsOut >= 200);
+        Assert.Equal(3, a.Discover(null, null).Count);
+    }
+
+    [Fact]
+    public async Task A_VM_with_the_wrong_key_is_refused()
+    {
+        var name = "t" + Guid.NewGuid().ToString("N");
+        await using var a = await RiverVm.JoinAsync(Options(name));
+        var wrong = Options(name, a);
+        wrong.Key = "another key, not the cluster's"u8.ToArray();
+        await using var intruder = await RiverVm.JoinAsync(wrong);
+        Assert.Single(intruder.Discover(null, null));
+        Assert.Single(a.Discover(null, null));
+    }
+
+    [Fact]
+    public async Task A_VM_of_another_cluster_is_refused()
+    {
+        var name = "t" + Guid.NewGuid().ToString("N");
+        await using var a = await RiverVm.JoinAsync(Options(name));
+        var other = Options(name + "x", a);
+        await using var stranger = await RiverVm.JoinAsync(other);
+        Assert.Single(stranger.Discover(null, null));
+    }
+
+    [Fact]
+    public async Task A_stopped_VM_leaves_Discover_of_the_others()
+    {
+        var name = "t" + Guid.NewGuid().ToString("N");
+        await using var a = await RiverVm.JoinAsync(Options(name));
+        var b = await RiverVm.JoinAsync(Options(name, a));
+        Assert.Equal(2, a.Discover(null, null).Count);
+        await b.DisposeAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (a.Discover(null, null).Count != 1 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Single(a.Discover(null, null));
+    }
+}
