@@ -1,8 +1,10 @@
 namespace River;
 
 /// <summary>What the runtime gives a VR when it starts it: its name, family, arguments, queue and VM.</summary>
-internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, VirtualResourceBase instance)
+internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, VirtualResourceBase instance, CancellationToken vmStopping)
 {
+    private CancellationTokenSource? _kill;
+
     public RiverVm Vm { get; } = vm;
     public VrId Id { get; } = id;
     public VrId? Parent { get; } = parent;
@@ -11,4 +13,16 @@ internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList
     public VirtualResourceBase Instance { get; } = instance;
     public Mailbox Mailbox { get; } = new();
     public TaskCompletionSource Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Fires when the VM stops or the VR is killed; async VRs get it as <c>MainAsync</c>'s token.</summary>
+    public CancellationToken Stopping => (_kill ??= CancellationTokenSource.CreateLinkedTokenSource(vmStopping)).Token;
+
+    public bool Killed { get; private set; }
+
+    public void Kill()
+    {
+        Killed = true;
+        (_kill ??= CancellationTokenSource.CreateLinkedTokenSource(vmStopping)).Cancel();
+        Mailbox.Close();
+    }
 }

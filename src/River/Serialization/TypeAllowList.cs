@@ -41,34 +41,11 @@ internal sealed class TypeAllowList
         if (_assemblies.TryAdd(assembly, true)) _verdicts.Clear();
     }
 
-    /// <summary>
-    /// Allows a program's assembly and the libraries it references, but neither the shared framework
-    /// nor River's own dependencies: only data types a program defines or brings become creatable.
-    /// </summary>
+    /// <summary>Allows a program's assembly and the libraries it references (see <see cref="ProgramAssemblies"/>).</summary>
     public void AllowProgram(Assembly program)
     {
         if (_assemblies.ContainsKey(program)) return;
-        var framework = Path.GetDirectoryName(typeof(object).Assembly.Location);
-        var river = typeof(TypeAllowList).Assembly;
-        var runtimeOwn = river.GetReferencedAssemblies().Select(n => n.Name).ToHashSet();
-        var todo = new Stack<Assembly>([program]);
-        while (todo.TryPop(out var a))
-        {
-            if (a == river || _assemblies.ContainsKey(a) || runtimeOwn.Contains(a.GetName().Name)) continue;
-            if (!a.IsDynamic && Path.GetDirectoryName(a.Location) == framework) continue;
-            Allow(a);
-            foreach (var name in a.GetReferencedAssemblies())
-            {
-                try
-                {
-                    todo.Push(Assembly.Load(name));
-                }
-                catch (IOException)
-                {
-                    // A reference the program never loads cannot carry values either.
-                }
-            }
-        }
+        foreach (var a in ProgramAssemblies.Of(program)) Allow(a);
     }
 
     /// <summary>True when <paramref name="type"/>, its element types and generic arguments are all allowed.</summary>

@@ -212,7 +212,7 @@ public sealed class RiverVm : IAsyncDisposable
     {
         ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
         var vr = VrFactory.Create(type);
-        var context = new VrContext(this, id, parent, args, deployArgs, vr);
+        var context = new VrContext(this, id, parent, args, deployArgs, vr, _stopping.Token);
         vr.Attach(context);
         _local[id] = context;
         VrStarted?.Invoke(this, new VrLifecycleEventArgs(id, type, parent, null));
@@ -222,7 +222,7 @@ public sealed class RiverVm : IAsyncDisposable
                 new Thread(() => RunThread(context, thread)) { IsBackground = true, Name = $"VR {type.Name}" }.Start();
                 break;
             case AsyncVirtualResource task:
-                Task.Run(() => task.RunAsync(_stopping.Token)).ContinueWith(
+                Task.Run(() => task.RunAsync(context.Stopping)).ContinueWith(
                     static (t, s) => ((VrContext)s!).Vm.Finish((VrContext)s!, t.Exception?.InnerException ?? (t.IsCanceled ? new OperationCanceledException() : null)),
                     context, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 break;
@@ -248,7 +248,7 @@ public sealed class RiverVm : IAsyncDisposable
     {
         _local.TryRemove(context.Id, out _);
         context.Mailbox.Close();
-        var stopped = error is OperationCanceledException && _stopping.IsCancellationRequested;
+        var stopped = error is OperationCanceledException && (_stopping.IsCancellationRequested || context.Killed);
         if (error is not null && !stopped) _logger.VrFailed(context.Id, context.Instance.GetType().FullName!, error);
         VrEnded?.Invoke(this, new VrLifecycleEventArgs(context.Id, context.Instance.GetType(), context.Parent, error));
         if (error is null || stopped) context.Ended.TrySetResult();
@@ -313,12 +313,32 @@ public sealed class RiverVm : IAsyncDisposable
             case LookupReply l:
                 Router.OnLookupReply(l, from.RemoteId);
                 break;
+            case StatusRequest:
+                from.Send(Frames.Control(Serializer, Status()));
+                break;
+            case KillRequest k:
+                from.Send(Frames.Control(Serializer, new KillReply(k.Id, Kill(k.Id))));
+                break;
             case Goodbye g:
                 RemoveMember(g.Id, "it said goodbye");
                 break;
             default:
                 throw new MessagePackSerializationException($"unexpected control message {message?.GetType().Name ?? "null"}");
         }
+    }
+
+    private StatusReply Status() => new(
+        Info,
+        [.. _local.Values.Select(v => new VrStatus(v.Id, v.Instance.GetType().FullName!, v.Parent, v.Mailbox.Count))],
+        PacketsIn, PacketsOut, Undeliverable,
+        [.. Membership.Snapshot().Select(m => m.Info)]);
+
+    /// <summary>Ends a VR on this VM: its queue closes (its next receive throws) and an async VR's token fires.</summary>
+    public bool Kill(VrId id)
+    {
+        if (!_local.TryGetValue(id, out var vr)) return false;
+        vr.Kill();
+        return true;
     }
 
     private string? StartRequested(DeployRequest d)

@@ -1,0 +1,35 @@
+using System.CommandLine;
+using System.Net;
+
+namespace River.Cli.Commands;
+
+/// <summary>The options every command that talks to a cluster shares.</summary>
+internal sealed class ClusterArguments
+{
+    public Option<string> Cluster { get; } = new("--cluster") { Description = "The cluster's name.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RIVER_CLUSTER") ?? "river" };
+    public Option<FileInfo?> KeyFile { get; } = new("--key-file") { Description = "A file holding the cluster's shared key." };
+    public Option<string?> Seeds { get; } = new("--seeds") { Description = "VMs to contact, host:port,host:port." };
+    public Option<string> Bind { get; } = new("--bind") { Description = "The address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
+
+    public void AddTo(Command command, bool seeds = true, bool bind = true)
+    {
+        command.Options.Add(Cluster);
+        command.Options.Add(KeyFile);
+        if (seeds) command.Options.Add(Seeds);
+        if (bind) command.Options.Add(Bind);
+    }
+
+    public ClusterOptions Read(ParseResult parse)
+    {
+        var options = new ClusterOptions { Name = parse.GetValue(Cluster)! };
+        if (parse.GetValue(KeyFile) is { } key) options.Key = ClusterOptions.ReadKeyFile(key.FullName);
+        if (parse.GetValue(Bind) is { } bind)
+            options.Bind = IPAddress.TryParse(bind, out var ip) ? ip : throw new ArgumentException($"--bind takes an IP address, not '{bind}'.");
+        foreach (var seed in SeedList(parse)) options.Seeds.Add(seed);
+        return options;
+    }
+
+    public IEnumerable<string> SeedList(ParseResult parse) =>
+        (parse.GetValue(Seeds) ?? Environment.GetEnvironmentVariable("RIVER_SEEDS") ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}

@@ -1,0 +1,58 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+
+namespace River.Cli.Commands;
+
+/// <summary><c>river vm</c>: one VM in this process until SIGTERM or Ctrl-C.</summary>
+internal static class VmCommand
+{
+    public static Command Create()
+    {
+        var cluster = new ClusterArguments();
+        var port = new Option<int>("--port") { Description = "The TCP port to listen on (0: any free one).", DefaultValueFactory = _ => 7700 };
+        var attrs = new Option<string[]>("--attr") { Description = "A VM attribute, k=v (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var noMulticast = new Option<bool>("--no-multicast") { Description = "Do not announce or listen by UDP multicast." };
+        var tls = new Option<FileInfo?>("--tls-cert") { Description = "A PKCS#12 certificate: wrap connections in TLS." };
+        var maxFrame = new Option<int>("--max-frame") { Description = "The largest frame accepted, in bytes.", DefaultValueFactory = _ => 64 << 20 };
+        var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error.", DefaultValueFactory = _ => LogLevel.Information };
+        var command = new Command("vm", "Run a River VM: it joins its cluster and hosts the VRs programs deploy on it.");
+        cluster.AddTo(command);
+        foreach (var o in new Option[] { port, attrs, noMulticast, tls, maxFrame, logLevel }) command.Options.Add(o);
+        command.SetAction(async (parse, cancel) =>
+        {
+            var options = cluster.Read(parse);
+            options.Port = parse.GetValue(port);
+            options.Multicast = !parse.GetValue(noMulticast);
+            options.TlsCertificate = parse.GetValue(tls)?.FullName;
+            options.MaxFrameSize = parse.GetValue(maxFrame);
+            using var logging = LoggerFactory.Create(b => b
+                .SetMinimumLevel(parse.GetValue(logLevel))
+                .AddSimpleConsole(c =>
+                {
+                    c.SingleLine = true;
+                    c.TimestampFormat = "HH:mm:ss.fff ";
+                })
+                .AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace));
+            var vmOptions = new RiverVmOptions { LoggerFactory = logging };
+            foreach (var a in parse.GetValue(attrs) ?? [])
+            {
+                var eq = a.IndexOf('=');
+                if (eq <= 0) throw new ArgumentException($"--attr takes k=v, not '{a}'.");
+                vmOptions.Attributes[a[..eq]] = a[(eq + 1)..];
+            }
+            var stop = new TaskCompletionSource();
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+            {
+                c.Cancel = true;
+                stop.TrySetResult();
+            });
+            await using var vm = await RiverVm.JoinAsync(options, vmOptions);
+            Console.WriteLine($"River VM {vm.Id} listening on {vm.Info.Host}:{vm.Info.Port} in cluster '{options.Name}'");
+            await Task.WhenAny(stop.Task, Task.Delay(Timeout.Infinite, cancel));
+            Console.WriteLine($"River VM {vm.Id} stopping");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,68 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using MessagePack;
+
+namespace River;
+
+/// <summary>
+/// A tool's connection to one VM (<c>river status</c>, <c>river kill</c>): it authenticates like a VM
+/// but never announces itself, so it does not become a member.
+/// </summary>
+internal sealed class ClusterClient : IDisposable
+{
+    private readonly NetworkStream _stream;
+    private readonly RiverSerializer _serializer = new();
+
+    private ClusterClient(Socket socket) => _stream = new NetworkStream(socket, ownsSocket: true);
+
+    public static ClusterClient Connect(string host, int port, ClusterOptions options)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            socket.Connect(host, port);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var client = new ClusterClient(socket);
+        try
+        {
+            client._stream.ReadTimeout = client._stream.WriteTimeout = (int)options.HandshakeTimeout.TotalMilliseconds;
+            Handshake.Dial(client._stream, options, new Handshake.Hello(ClusterOptions.ProtocolVersion, options.Name, VmId.New(), Handshake.NewNonce(), "tool", 0));
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Sends a control message and returns the first reply of type <typeparamref name="T"/>, skipping the VM's own chatter.</summary>
+    public T Ask<T>(object request)
+    {
+        var frame = Frames.Control(_serializer, request);
+        var bytes = new byte[4 + frame.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, frame.Length);
+        frame.CopyTo(bytes.AsSpan(4));
+        _stream.Write(bytes);
+        Span<byte> prefix = stackalloc byte[4];
+        while (true)
+        {
+            _stream.ReadExactly(prefix);
+            var length = BinaryPrimitives.ReadInt32LittleEndian(prefix);
+            if (length <= 0 || length > 64 << 20) throw new IOException($"the VM sent a frame of {length} bytes");
+            var body = new byte[length];
+            _stream.ReadExactly(body);
+            if (body[0] != Frames.ControlKind) continue;
+            var reader = new MessagePackReader(new ReadOnlySequence<byte>(body, 1, length - 1));
+            if (_serializer.ReadValue(ref reader) is T reply) return reply;
+        }
+    }
+
+    public void Dispose() => _stream.Dispose();
+}
