@@ -13,6 +13,7 @@ public sealed class Pi : VirtualResource
         {
             var samples = Args.Option("--samples", 1_000_000);
             var vms = Discover();
+            // One deploy per VM, so each worker gets its own index to seed with.
             var workers = vms.Select((vm, index) => Deploy<Pi>(vm, index)).ToList();
             foreach (var w in workers) Send(w, new { tag = "n", n = samples });
             long hits = 0;

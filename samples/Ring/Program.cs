@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using River;
 
 // Token ring: `--vrs K` members (default one per VM) pass a token to their successor `--laps M`
@@ -21,11 +20,9 @@ public sealed class Ring : VirtualResource
         var members = Deploy<Ring>(Enumerable.Range(0, size).Select(i => vms[i % vms.Count]), laps);
         for (var i = 0; i < size; i++)
             Send(members[i], new { tag = "successor", next = members[(i + 1) % size], first = i == 0 });
-        var watch = Stopwatch.StartNew();
         Send(members[0], new { tag = "token", hops = 0 });
         var hops = Recv(new { tag = "done" }).Get<int>("hops");
         Console.WriteLine($"token made {laps} laps through {size} VRs, hops = {hops}");
-        Console.WriteLine($"{watch.Elapsed.TotalMicroseconds / hops:F1} us per hop");
     }
 
     // Every member forwards the token once a lap; the first member also gets it back after the last lap.
