@@ -36,8 +36,12 @@ public sealed class LocalCluster : IAsyncDisposable
             }
         var deadline = DateTime.UtcNow.AddSeconds(10);
         foreach (var vm in list)
-            while (vm.Membership.Snapshot().Count < vms - 1 && DateTime.UtcNow < deadline)
-                vm.Membership.Changed.Wait(deadline - DateTime.UtcNow);
+            while (DateTime.UtcNow < deadline)
+            {
+                var changed = vm.Membership.Changed; // taken before the check, so a join in between still wakes us
+                if (vm.Membership.Snapshot().Count >= vms - 1) break;
+                changed.Wait(deadline - DateTime.UtcNow);
+            }
     }
 
     /// <summary>The VMs; the first runs the initiator.</summary>
