@@ -20,7 +20,7 @@ internal sealed class RiverSerializerOptions : MessagePackSerializerOptions
 
     public TypeAllowList AllowList { get; }
 
-    /// <summary>Resolves a type name from the wire; replaced by the code-deployment layer for shipped assemblies.</summary>
+    /// <summary>Resolves a type name from the wire (for <c>object</c> members nested in values).</summary>
     public Func<string, Type?> TypeLoader { get; }
 
     public override Type? LoadType(string typeName) => TypeLoader(typeName);
