@@ -6,9 +6,13 @@ namespace River;
 internal sealed record Announce(VmInfo Info);
 
 /// <summary>Start a VR. Its arguments stay bytes until the VR's assembly is allowed, so they may be of the program's types.</summary>
-internal sealed record DeployRequest(long RequestId, VrId Id, string TypeName, VrId? Parent, string[] Args, byte[] DeployArgs);
+internal sealed record DeployRequest(long RequestId, VrId Id, string TypeName, VrId? Parent, string[] Args, byte[] DeployArgs, Guid Run, CodeRef[] Code);
 
-internal sealed record DeployReply(long RequestId, string? Error);
+/// <summary>Started (no error), refused (error), or waiting for the shipped code it lists as missing.</summary>
+internal sealed record DeployReply(long RequestId, string? Error, string[]? MissingCode = null);
+
+/// <summary>An assembly's bytes, shipped to a VM that lacks them.</summary>
+internal sealed record CodeUpload(string Hash, byte[] Bytes);
 
 /// <summary>"Does a VR of this id run on you?": how a VM finds a VR it has not heard of yet.</summary>
 internal sealed record Lookup(VrId Id);

@@ -35,7 +35,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
         vm.Observers.Sent(packet);
         if (vm.TryGetLocal(packet.Dest, out var local))
         {
-            Deliver(local, CopyForLocal(packet));
+            Deliver(local, CopyForLocal(packet, local));
             return;
         }
         lock (_pending)
@@ -144,8 +144,9 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     /// <summary>Serializes once to surface a bad value at <c>Send</c>, for packets that will be serialized later.</summary>
     private void Validate(Packet packet) => _ = Frames.Packet(vm.Serializer, packet);
 
-    private Packet CopyForLocal(Packet packet)
+    private Packet CopyForLocal(Packet packet, VrContext receiver)
     {
+        using var scope = TypeResolver.Enter(receiver.Run.Code);
         var values = packet.AttributeValues;
         object?[]? copy = null;
         for (var i = 0; i < values.Length; i++)

@@ -1,7 +1,7 @@
 namespace River;
 
 /// <summary>What the runtime gives a VR when it starts it: its name, family, arguments, queue and VM.</summary>
-internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, VirtualResourceBase instance, CancellationToken vmStopping)
+internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, VirtualResourceBase instance, ProgramRun.Ref run, CancellationToken vmStopping)
 {
     private CancellationTokenSource? _kill;
 
@@ -11,6 +11,9 @@ internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList
     public IReadOnlyList<string> Args { get; } = args;
     public object?[] DeployArgs { get; } = deployArgs;
     public VirtualResourceBase Instance { get; } = instance;
+
+    /// <summary>The program run this VR belongs to, and the load context of its shipped code (null: the VM's own).</summary>
+    public ProgramRun.Ref Run { get; } = run;
     public Mailbox Mailbox { get; } = new();
     public TaskCompletionSource Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using System.Runtime.Loader;
 using MessagePack;
 using Microsoft.Extensions.Logging;
 
@@ -20,7 +21,9 @@ public sealed class RiverVm : IAsyncDisposable
 
     private readonly ConcurrentDictionary<VrId, VrContext> _local = new();
     private readonly ConcurrentDictionary<string, object?> _attributes = new();
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<string?>> _deploys = new();
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<DeployReply>> _deploys = new();
+    private readonly ConcurrentDictionary<Guid, ProgramRun> _runs = new();
+    private readonly CodeCache _code;
     private readonly CancellationTokenSource _stopping = new();
     private readonly RiverVmOptions _options;
     private readonly ILogger _logger;
@@ -35,6 +38,7 @@ public sealed class RiverVm : IAsyncDisposable
         _logger = _options.LoggerFactory.CreateLogger("River.Vm");
         foreach (var (k, v) in _options.Attributes) _attributes[k] = v;
         Serializer = new RiverSerializer();
+        _code = new CodeCache(_options.CodeCacheDirectory ?? CodeCache.DefaultDirectory);
         Router = new Router(this, _logger);
         _announcer = new Timer(_ => AnnounceIfVrCountChanged(), null, 200, 200);
     }
@@ -122,10 +126,13 @@ public sealed class RiverVm : IAsyncDisposable
     {
         VrFactory.Check(type);
         Serializer.AllowList.AllowProgram(type.Assembly);
-        return StartLocal(type, VrId.New(), null, args ?? [], CopyArgs(deployArgs));
+        return StartLocal(type, VrId.New(), null, args ?? [], CopyArgs(deployArgs), new ProgramRun.Ref(Guid.NewGuid(), null));
     }
 
     internal bool TryGetLocal(VrId id, out VrContext context) => _local.TryGetValue(id, out context!);
+
+    /// <summary>The load context a local VR's values resolve in (its program's shipped code), if any.</summary>
+    private AssemblyLoadContext? ContextOf(VrId id) => _local.TryGetValue(id, out var c) ? c.Run.Code : null;
 
     internal void Send(VrId src, VrId? dest, object attributes)
     {
@@ -159,40 +166,69 @@ public sealed class RiverVm : IAsyncDisposable
         Announce();
     }
 
-    internal IReadOnlyList<VrId> Deploy(Type type, IEnumerable<VmInfo> vms, VrId parent, IReadOnlyList<string> args, object?[] deployArgs)
+    internal IReadOnlyList<VrId> Deploy(Type type, IEnumerable<VmInfo> vms, VrContext caller, object?[] deployArgs)
     {
         ArgumentNullException.ThrowIfNull(vms);
         VrFactory.Check(type);
-        var copied = CopyArgs(deployArgs ?? [null]);
+        Serializer.AllowList.AllowProgram(type.Assembly);
+        object?[] copied;
+        using (TypeResolver.Enter(caller.Run.Code)) copied = CopyArgs(deployArgs ?? [null]);
         var targets = vms.ToList();
         var ids = new VrId[targets.Count];
-        var waits = new List<(VmInfo Vm, Task<string?> Reply)>();
-        byte[]? argBytes = null;
+        var remote = new List<(VmInfo Vm, DeployRequest Request)>();
         for (var i = 0; i < targets.Count; i++)
         {
             var vm = targets[i] ?? throw new ArgumentException("A VM to deploy on is null.");
             ids[i] = VrId.New();
-            if (vm.Id == Id)
-            {
-                StartLocal(type, ids[i], parent, args, copied);
-                continue;
-            }
-            var peer = Membership.PeerOf(vm.Id) ?? throw new DeployException($"Cannot deploy {type.FullName} on VM {vm.Id}: it is not a member of this cluster (any more).");
-            var request = Interlocked.Increment(ref _nextRequest);
-            var reply = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _deploys[request] = reply;
-            Router.Learn(ids[i], vm.Id);
-            peer.Send(Frames.Control(Serializer, new DeployRequest(request, ids[i], type.AssemblyQualifiedName!, parent, [.. args], argBytes ??= ArgBytes(copied))));
-            waits.Add((vm, reply.Task));
+            if (vm.Id == Id) StartLocal(type, ids[i], caller.Id, caller.Args, copied, caller.Run);
+            else remote.Add((vm, new DeployRequest(0, ids[i], type.AssemblyQualifiedName!, caller.Id, [.. caller.Args], ArgBytes(copied), caller.Run.Id, ProgramCode(type))));
         }
-        foreach (var (vm, reply) in waits)
+        // First round: every VM at once. A VM that lacks the program's code says which; it is shipped and asked again.
+        var missing = AskAll(type, remote);
+        if (missing.Count > 0)
         {
-            if (!reply.Wait(_options.DeployTimeout))
-                throw new DeployException($"VM {vm.Id} did not confirm the start of {type.FullName} within {_options.DeployTimeout}.");
-            if (reply.Result is { } error) throw new DeployException($"VM {vm.Id} could not start {type.FullName}: {error}");
+            foreach (var (vm, request, hashes) in missing)
+                foreach (var assembly in ProgramAssemblies.Of(type.Assembly).Where(a => hashes.Contains(ProgramAssemblies.RefOf(a)?.Hash)))
+                    PeerFor(vm, type).Send(Frames.Control(Serializer, new CodeUpload(ProgramAssemblies.RefOf(assembly)!.Hash, ProgramAssemblies.BytesOf(assembly))));
+            if (AskAll(type, [.. missing.Select(m => (m.Vm, m.Request))]) is [var (vm2, _, still), ..])
+                throw new DeployException($"VM {vm2.Id} still lacks code for {type.FullName} after it was shipped: {string.Join(", ", still)}.");
         }
+        foreach (var (vm, request) in remote) Router.Learn(request.Id, vm.Id);
         return ids;
     }
+
+    /// <summary>Sends each request and waits for every reply; returns the requests whose VM lacks code.</summary>
+    private List<(VmInfo Vm, DeployRequest Request, string[] Missing)> AskAll(Type type, List<(VmInfo Vm, DeployRequest Request)> requests)
+    {
+        var waits = new List<(VmInfo Vm, DeployRequest Request, Task<DeployReply> Reply)>();
+        foreach (var (vm, request) in requests)
+        {
+            var numbered = request with { RequestId = Interlocked.Increment(ref _nextRequest) };
+            var reply = new TaskCompletionSource<DeployReply>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _deploys[numbered.RequestId] = reply;
+            Router.Learn(numbered.Id, vm.Id);
+            PeerFor(vm, type).Send(Frames.Control(Serializer, numbered));
+            waits.Add((vm, numbered, reply.Task));
+        }
+        var missing = new List<(VmInfo, DeployRequest, string[])>();
+        foreach (var (vm, request, reply) in waits)
+        {
+            if (!reply.Wait(_options.DeployTimeout))
+            {
+                _deploys.TryRemove(request.RequestId, out _);
+                throw new DeployException($"VM {vm.Id} did not confirm the start of {type.FullName} within {_options.DeployTimeout}.");
+            }
+            if (reply.Result.Error is { } error) throw new DeployException($"VM {vm.Id} could not start {type.FullName}: {error}");
+            if (reply.Result.MissingCode is { Length: > 0 } lacks) missing.Add((vm, request, lacks));
+        }
+        return missing;
+    }
+
+    private IPeer PeerFor(VmInfo vm, Type type) => Membership.PeerOf(vm.Id)
+        ?? throw new DeployException($"Cannot deploy {type.FullName} on VM {vm.Id}: it is not a member of this cluster (any more).");
+
+    private static CodeRef[] ProgramCode(Type type) =>
+        [.. ProgramAssemblies.Of(type.Assembly).Select(ProgramAssemblies.RefOf).OfType<CodeRef>()];
 
     private object?[] CopyArgs(object?[] args)
     {
@@ -208,11 +244,12 @@ public sealed class RiverVm : IAsyncDisposable
         return buffer.WrittenSpan.ToArray();
     }
 
-    private VrContext StartLocal(Type type, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs)
+    private VrContext StartLocal(Type type, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, ProgramRun.Ref run)
     {
         ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
         var vr = VrFactory.Create(type);
-        var context = new VrContext(this, id, parent, args, deployArgs, vr, _stopping.Token);
+        var context = new VrContext(this, id, parent, args, deployArgs, vr, run, _stopping.Token);
+        run.Code?.AddVr();
         vr.Attach(context);
         _local[id] = context;
         VrStarted?.Invoke(this, new VrLifecycleEventArgs(id, type, parent, null));
@@ -248,6 +285,8 @@ public sealed class RiverVm : IAsyncDisposable
     {
         _local.TryRemove(context.Id, out _);
         context.Mailbox.Close();
+        if (context.Run.Code is { } code && code.RemoveVr() && _runs.TryRemove(new KeyValuePair<Guid, ProgramRun>(code.Id, code)))
+            code.Unload();
         var stopped = error is OperationCanceledException && (_stopping.IsCancellationRequested || context.Killed);
         if (error is not null && !stopped) _logger.VrFailed(context.Id, context.Instance.GetType().FullName!, error);
         VrEnded?.Invoke(this, new VrLifecycleEventArgs(context.Id, context.Instance.GetType(), context.Parent, error));
@@ -268,7 +307,7 @@ public sealed class RiverVm : IAsyncDisposable
             switch (kind)
             {
                 case Frames.PacketKind:
-                    Router.Receive(Serializer.ReadPacket(ref reader), from.RemoteId);
+                    Router.Receive(Serializer.ReadPacket(ref reader, ContextOf), from.RemoteId);
                     return true;
                 case Frames.ControlKind:
                     OnControl(from, Serializer.ReadValue(ref reader));
@@ -302,10 +341,13 @@ public sealed class RiverVm : IAsyncDisposable
                 break;
             case DeployRequest d:
                 Router.Learn(d.Parent ?? default, from.RemoteId);
-                from.Send(Frames.Control(Serializer, new DeployReply(d.RequestId, StartRequested(d))));
+                from.Send(Frames.Control(Serializer, StartRequested(d)));
+                break;
+            case CodeUpload c:
+                _code.Put(c.Hash, c.Bytes);
                 break;
             case DeployReply r:
-                if (_deploys.TryRemove(r.RequestId, out var waiting)) waiting.TrySetResult(r.Error);
+                if (_deploys.TryRemove(r.RequestId, out var waiting)) waiting.TrySetResult(r);
                 break;
             case Lookup l:
                 Router.OnLookup(l, from);
@@ -341,24 +383,33 @@ public sealed class RiverVm : IAsyncDisposable
         return true;
     }
 
-    private string? StartRequested(DeployRequest d)
+    private DeployReply StartRequested(DeployRequest d)
     {
         try
         {
             // Only a member that passed the cluster's handshake can send this: deploying its code is allowed.
-            var type = Type.GetType(d.TypeName, throwOnError: false) ?? throw new DeployException($"type {d.TypeName} is not known on this VM");
+            var shipped = d.Code.Where(c => !LoadedHere(c)).ToList();
+            var missing = shipped.Where(c => !_code.Has(c.Hash)).Select(c => c.Hash).ToArray();
+            if (missing.Length > 0) return new DeployReply(d.RequestId, null, missing);
+            var run = new ProgramRun.Ref(d.Run, shipped.Count == 0 ? null : _runs.GetOrAdd(d.Run, id => new ProgramRun(id, d.Code, _code)));
+            using var scope = TypeResolver.Enter(run.Code);
+            var type = Serializer.Types.Resolve(d.TypeName) ?? throw new DeployException($"type {d.TypeName} is not known on this VM");
             Serializer.AllowList.AllowProgram(type.Assembly);
             var args = Serializer.ReadValue(new ReadOnlySequence<byte>(d.DeployArgs)) as object?[] ?? [];
-            StartLocal(type, d.Id, d.Parent, d.Args, args);
+            StartLocal(type, d.Id, d.Parent, d.Args, args, run);
             _logger.Deployed(type.FullName!, d.Id, d.Parent);
-            return null;
+            return new DeployReply(d.RequestId, null);
         }
-        catch (Exception e) when (e is DeployException or ArgumentException or ObjectDisposedException or TypeLoadException or FileNotFoundException or MessagePack.MessagePackSerializationException)
+        catch (Exception e) when (e is DeployException or ArgumentException or ObjectDisposedException or TypeLoadException or IOException or BadImageFormatException or TypeAccessException or MessagePack.MessagePackSerializationException)
         {
             _logger.DeployRefused(d.TypeName, e.Message);
-            return e.Message;
+            return new DeployReply(d.RequestId, e.Message);
         }
     }
+
+    /// <summary>True when this VM's own context already holds exactly this assembly (an embedded cluster, or a shared library).</summary>
+    private static bool LoadedHere(CodeRef code) =>
+        AssemblyLoadContext.Default.Assemblies.Any(a => a.GetName().Name == code.Name && ProgramAssemblies.RefOf(a)?.Hash == code.Hash);
 
     /// <summary>Tells a new member about the others, and the others about it, so every pair connects.</summary>
     private void Gossip(VmInfo joined, IPeer link)

@@ -18,6 +18,9 @@ public sealed class RiverVmOptions
     /// <summary>Where the VM logs joins, leaves, deploys, failures and undeliverable packets.</summary>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
+    /// <summary>Where shipped assemblies are cached by hash; default: river-code in the temp folder.</summary>
+    public string? CodeCacheDirectory { get; set; }
+
     /// <summary>How long <c>Deploy</c> waits for a remote VM to confirm a start.</summary>
     public TimeSpan DeployTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
