@@ -11,15 +11,20 @@ namespace River;
 /// </summary>
 internal sealed class Router(RiverVm vm, ILogger logger)
 {
-    private readonly ConcurrentDictionary<VrId, VmId> _locations = new();
+    private readonly ConcurrentDictionary<VrId, IPeer> _locations = new();
     private readonly Dictionary<VrId, PendingLookup> _pending = [];
     private long _undeliverable, _packetsIn, _packetsOut;
 
-    private sealed class PendingLookup(int awaiting)
+    /// <summary>Packets for a VR being looked up, and the VMs yet to answer.</summary>
+    private sealed class PendingLookup(IEnumerable<VmId> asked)
     {
         public readonly List<Packet> Packets = [];
-        public int Awaiting = awaiting;
+        public readonly HashSet<VmId> Awaiting = [.. asked];
+        public readonly long Started = Environment.TickCount64;
     }
+
+    /// <summary>How long packets wait for a lookup nobody answers.</summary>
+    public static TimeSpan LookupTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     public long Undeliverable => Interlocked.Read(ref _undeliverable);
     public long PacketsIn => Interlocked.Read(ref _packetsIn);
@@ -27,7 +32,12 @@ internal sealed class Router(RiverVm vm, ILogger logger)
 
     public void Learn(VrId vr, VmId where)
     {
-        if (where != vm.Id) _locations[vr] = where;
+        if (where != vm.Id && vm.Membership.PeerOf(where) is { } peer) Learn(vr, peer);
+    }
+
+    public void Learn(VrId vr, IPeer peer)
+    {
+        if (!_locations.TryGetValue(vr, out var known) || known != peer) _locations[vr] = peer;
     }
 
     public void Send(Packet packet)
@@ -38,16 +48,18 @@ internal sealed class Router(RiverVm vm, ILogger logger)
             Deliver(local, CopyForLocal(packet, local));
             return;
         }
-        lock (_pending)
-        {
-            if (_pending.TryGetValue(packet.Dest, out var waiting))
+        // Entries leave _pending only after their packets were sent, so a sender that sees none has none waiting.
+        if (_pending.Count > 0)
+            lock (_pending)
             {
-                Validate(packet);
-                waiting.Packets.Add(packet);
-                return;
+                if (_pending.TryGetValue(packet.Dest, out var waiting))
+                {
+                    Validate(packet);
+                    waiting.Packets.Add(packet);
+                    return;
+                }
             }
-        }
-        if (_locations.TryGetValue(packet.Dest, out var at) && vm.Membership.PeerOf(at) is { } peer)
+        if (_locations.TryGetValue(packet.Dest, out var peer))
         {
             peer.Send(Frames.Packet(vm.Serializer, packet));
             Interlocked.Increment(ref _packetsOut);
@@ -57,7 +69,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     }
 
     /// <summary>A packet arrived from another VM.</summary>
-    public void Receive(Packet packet, VmId from)
+    public void Receive(Packet packet, IPeer from)
     {
         Interlocked.Increment(ref _packetsIn);
         Learn(packet.Src, from);
@@ -70,18 +82,16 @@ internal sealed class Router(RiverVm vm, ILogger logger)
 
     public void OnLookupReply(LookupReply reply, VmId from)
     {
-        List<Packet>? flush = null, drop = null;
+        List<Packet>? drop = null;
         lock (_pending)
         {
             if (!_pending.TryGetValue(reply.Id, out var waiting)) return;
             if (reply.Found)
             {
                 Learn(reply.Id, from);
-                flush = waiting.Packets;
-                _pending.Remove(reply.Id);
-                // Sent under the lock so packets sent meanwhile queue behind these: per-sender order holds.
+                // Sent under the lock, and removed after, so packets sent meanwhile queue behind these: per-sender order holds.
                 var peer = vm.Membership.PeerOf(from);
-                foreach (var p in flush)
+                foreach (var p in waiting.Packets)
                 {
                     if (peer is null) Drop(p, $"VM {from} left");
                     else
@@ -90,8 +100,9 @@ internal sealed class Router(RiverVm vm, ILogger logger)
                         Interlocked.Increment(ref _packetsOut);
                     }
                 }
+                _pending.Remove(reply.Id);
             }
-            else if (--waiting.Awaiting == 0)
+            else if (waiting.Awaiting.Remove(from) && waiting.Awaiting.Count == 0)
             {
                 drop = waiting.Packets;
                 _pending.Remove(reply.Id);
@@ -104,8 +115,26 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     public void OnMemberLeft(VmId id)
     {
         foreach (var (vr, at) in _locations)
-            if (at == id) _locations.TryRemove(vr, out _);
-        foreach (var reply in _pending.Keys.ToList()) OnLookupReply(new LookupReply(reply, false), id);
+            if (at.RemoteId == id) _locations.TryRemove(vr, out _);
+        List<VrId> asked;
+        lock (_pending) asked = [.. _pending.Where(p => p.Value.Awaiting.Contains(id)).Select(p => p.Key)];
+        foreach (var vr in asked) OnLookupReply(new LookupReply(vr, false), id);
+    }
+
+    /// <summary>Gives up lookups that waited longer than <see cref="LookupTimeout"/> (a VM that never answers).</summary>
+    public void ExpireLookups()
+    {
+        List<Packet> drop = [];
+        lock (_pending)
+        {
+            foreach (var (vr, waiting) in _pending.ToList())
+            {
+                if (Environment.TickCount64 - waiting.Started < LookupTimeout.TotalMilliseconds) continue;
+                drop.AddRange(waiting.Packets);
+                _pending.Remove(vr);
+            }
+        }
+        foreach (var p in drop) Drop(p, $"no VM answered a lookup within {LookupTimeout.TotalSeconds:0.#} s");
     }
 
     private void StartLookup(Packet packet)
@@ -124,7 +153,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
                 waiting.Packets.Add(packet);
                 return;
             }
-            _pending[packet.Dest] = new PendingLookup(peers.Count) { Packets = { packet } };
+            _pending[packet.Dest] = new PendingLookup(peers.Select(p => p.RemoteId)) { Packets = { packet } };
         }
         foreach (var peer in peers) peer.Send(Frames.Control(vm.Serializer, new Lookup(packet.Dest)));
     }

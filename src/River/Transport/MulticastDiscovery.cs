@@ -16,6 +16,7 @@ internal sealed class MulticastDiscovery : IDisposable
     private readonly TcpTransport _transport;
     private readonly RiverVm _vm;
     private readonly ILogger _logger;
+    private int _sendFailed;
 
     private MulticastDiscovery(UdpClient udp, TcpTransport transport, RiverVm vm, ILogger logger)
     {
@@ -56,9 +57,14 @@ internal sealed class MulticastDiscovery : IDisposable
         {
             _udp.Send(bytes, bytes.Length, _transport.Options.MulticastGroup);
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (SocketException e)
         {
-            // No multicast route on this interface: seeds still work. Said once, at start-up.
+            // No multicast route on this interface (loopback has none): seeds still work. Said once.
+            if (Interlocked.Exchange(ref _sendFailed, 1) == 0) _logger.MulticastOff(e.Message);
+        }
+        catch (ObjectDisposedException)
+        {
+            // stopping
         }
     }
 

@@ -55,6 +55,17 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         transport.OnConnectionClosed(this, reason);
     }
 
+    /// <summary>How long a reader polls for the next frame before it blocks (waking a blocked thread costs tens of µs).</summary>
+    public static TimeSpan SpinBeforeBlocking { get; set; } = TimeSpan.FromMicroseconds(50);
+
+    private void AwaitData()
+    {
+        if (socket.Available > 0 || SpinBeforeBlocking <= TimeSpan.Zero) return;
+        var until = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(SpinBeforeBlocking.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        var spinner = new SpinWait();
+        while (socket.Available == 0 && System.Diagnostics.Stopwatch.GetTimestamp() < until) spinner.SpinOnce(sleep1Threshold: -1);
+    }
+
     private void ReadLoop()
     {
         PeerLink.t_isTransportThread = true;
@@ -71,6 +82,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
                     end -= start;
                     start = 0;
                 }
+                AwaitData();
                 var n = stream.Read(buffer, end, buffer.Length - end);
                 if (n == 0)
                 {

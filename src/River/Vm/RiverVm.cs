@@ -40,7 +40,7 @@ public sealed class RiverVm : IAsyncDisposable
         Serializer = new RiverSerializer();
         _code = new CodeCache(_options.CodeCacheDirectory ?? CodeCache.DefaultDirectory);
         Router = new Router(this, _logger);
-        _announcer = new Timer(_ => AnnounceIfVrCountChanged(), null, 200, 200);
+        _announcer = new Timer(_ => Housekeeping(), null, 200, 200);
     }
 
     /// <summary>This VM's name.</summary>
@@ -307,7 +307,7 @@ public sealed class RiverVm : IAsyncDisposable
             switch (kind)
             {
                 case Frames.PacketKind:
-                    Router.Receive(Serializer.ReadPacket(ref reader, ContextOf), from.RemoteId);
+                    Router.Receive(Serializer.ReadPacket(ref reader, ContextOf), from);
                     return true;
                 case Frames.ControlKind:
                     OnControl(from, Serializer.ReadValue(ref reader));
@@ -340,7 +340,7 @@ public sealed class RiverVm : IAsyncDisposable
                 foreach (var vm in m.Vms) Network?.Dial(vm);
                 break;
             case DeployRequest d:
-                Router.Learn(d.Parent ?? default, from.RemoteId);
+                if (d.Parent is { } parent) Router.Learn(parent, from);
                 from.Send(Frames.Control(Serializer, StartRequested(d)));
                 break;
             case CodeUpload c:
@@ -449,9 +449,10 @@ public sealed class RiverVm : IAsyncDisposable
     }
 
     // VR counts change too often to announce each change; they are published at most every 200 ms.
-    private void AnnounceIfVrCountChanged()
+    private void Housekeeping()
     {
         if (_local.Count != _vrCountAnnounced) Announce();
+        Router.ExpireLookups();
     }
 
     /// <summary>Tells peers goodbye, stops async VRs, wakes thread VRs blocked in <c>Recv</c> and releases every queue.</summary>
