@@ -17,7 +17,7 @@ namespace River;
 /// </code></example>
 public sealed class RiverVm : IAsyncDisposable
 {
-    private static readonly HashSet<string> BuiltInAttributes = [VmInfo.Cores, VmInfo.Os, VmInfo.Memory, VmInfo.Vrs];
+    private static readonly HashSet<string> BuiltInAttributes = [VmInfo.Cores, VmInfo.Os, VmInfo.Memory, VmInfo.Vrs, VmInfo.Load];
 
     private readonly ConcurrentDictionary<VrId, VrContext> _local = new();
     private readonly ConcurrentDictionary<string, object?> _attributes = new();
@@ -40,6 +40,7 @@ public sealed class RiverVm : IAsyncDisposable
         Serializer = new RiverSerializer();
         _code = new CodeCache(_options.CodeCacheDirectory ?? CodeCache.DefaultDirectory);
         Router = new Router(this, _logger);
+        RefreshInfo();
         _announcer = new Timer(_ => Housekeeping(), null, 200, 200);
     }
 
@@ -47,7 +48,12 @@ public sealed class RiverVm : IAsyncDisposable
     public VmId Id { get; } = VmId.New();
 
     /// <summary>This VM as the cluster sees it now.</summary>
-    public VmInfo Info => new(Id, _options.Host, _options.Port, CurrentAttributes());
+    public VmInfo Info => _info;
+
+    // Refreshed on every attribute change and by housekeeping (VR count, load), so reading it is free.
+    private VmInfo _info = null!;
+
+    private void RefreshInfo() => _info = new(Id, _options.Host, _options.Port, CurrentAttributes());
 
     /// <summary>Fires when a VR starts on this VM.</summary>
     public event EventHandler<VrLifecycleEventArgs>? VrStarted;
@@ -163,6 +169,7 @@ public sealed class RiverVm : IAsyncDisposable
         if (BuiltInAttributes.Contains(name))
             throw new ArgumentException($"VM attribute '{name}' is maintained by the runtime and cannot be set.");
         _attributes[name] = Serializer.Copy(name, value);
+        RefreshInfo();
         Announce();
     }
 
@@ -437,8 +444,21 @@ public sealed class RiverVm : IAsyncDisposable
             [VmInfo.Os] = OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsWindows() ? "windows" : OperatingSystem.IsMacOS() ? "osx" : RuntimeInformation.OSDescription,
             [VmInfo.Memory] = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
             [VmInfo.Vrs] = _local.Count,
+            [VmInfo.Load] = LoadAverage(),
         };
         return a;
+    }
+
+    private static double LoadAverage()
+    {
+        try
+        {
+            return OperatingSystem.IsLinux() && double.TryParse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture, out var load) ? load : 0;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
     }
 
     private void Announce()
@@ -451,6 +471,7 @@ public sealed class RiverVm : IAsyncDisposable
     // VR counts change too often to announce each change; they are published at most every 200 ms.
     private void Housekeeping()
     {
+        RefreshInfo();
         if (_local.Count != _vrCountAnnounced) Announce();
         Router.ExpireLookups();
     }

@@ -13,6 +13,9 @@ public sealed record VmInfo(VmId Id, string Host, int Port, IReadOnlyDictionary<
     /// <summary>Attribute: memory available to the VM, in bytes.</summary>
     public const string Memory = "memory";
 
+    /// <summary>Attribute: the host's load average over the last minute (0 where the OS does not say).</summary>
+    public const string Load = "load";
+
     /// <summary>Attribute: the number of VRs running on the VM.</summary>
     public const string Vrs = "vrs";
 
