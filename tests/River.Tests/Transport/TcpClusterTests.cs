@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
 namespace River.Tests.Transport;
 
 public class TcpClusterTests
@@ -76,5 +79,61 @@ public class TcpClusterTests
         var deadline = DateTime.UtcNow.AddSeconds(5);
         while (a.Discover(null, null).Count != 1 && DateTime.UtcNow < deadline) await Task.Delay(20);
         Assert.Single(a.Discover(null, null));
+    }
+
+    [Fact]
+    public async Task VMs_talk_over_TLS_when_given_a_certificate()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=river-test", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var pfx = Path.Combine(Path.GetTempPath(), $"river-{Guid.NewGuid():N}.pfx");
+        await File.WriteAllBytesAsync(pfx, cert.Export(X509ContentType.Pfx));
+        try
+        {
+            var name = "t" + Guid.NewGuid().ToString("N");
+            var first = Options(name);
+            first.TlsCertificate = pfx;
+            await using var a = await RiverVm.JoinAsync(first);
+            var second = Options(name, a);
+            second.TlsCertificate = pfx;
+            await using var b = await RiverVm.JoinAsync(second);
+            var echoed = "";
+            await Probe.Run(b, me =>
+            {
+                var other = me.Deploy<Probe>(me.Discover().Single(v => v.Id == a.Id), Probe.Register(c => c.Send(c.Parent!.Value, new { back = c.Recv().Get<string>("text") })));
+                me.Send(other, new { text = "over tls" });
+                echoed = me.Recv(timeout: Bound).Get<string>("back");
+            }).WaitAsync(Bound);
+            Assert.Equal("over tls", echoed);
+        }
+        finally
+        {
+            File.Delete(pfx);
+        }
+    }
+
+    [Fact]
+    public async Task A_packet_over_the_maximum_frame_size_fails_at_Send_and_the_link_stays_up()
+    {
+        var name = "t" + Guid.NewGuid().ToString("N");
+        var small = Options(name);
+        small.MaxFrameSize = 64 * 1024;
+        await using var a = await RiverVm.JoinAsync(small);
+        var other = Options(name, a);
+        other.MaxFrameSize = 64 * 1024;
+        await using var b = await RiverVm.JoinAsync(other);
+        Exception? tooBig = null;
+        var after = 0;
+        await Probe.Run(b, me =>
+        {
+            var echo = me.Deploy<Probe>(me.Discover().Single(v => v.Id == a.Id), Probe.Register(c => c.Send(c.Parent!.Value, new { n = c.Recv().Get<int>("n") })));
+            tooBig = Record.Exception(() => me.Send(echo, new { blob = new byte[100_000] }));
+            me.Send(echo, new { n = 5 });
+            after = me.Recv(timeout: Bound).Get<int>("n");
+        }).WaitAsync(Bound);
+        Assert.IsType<ArgumentException>(tooBig);
+        Assert.Contains("maximum frame size", tooBig!.Message);
+        Assert.Equal(5, after);
     }
 }
