@@ -2,8 +2,13 @@ using System.Diagnostics;
 
 namespace River.Bench;
 
-/// <summary>How many untimed warm-up rounds (JIT tiering, index building, pool growth) precede the timed ones.</summary>
-internal sealed record Plan(int Warmup, int Reps)
+/// <summary>
+/// Untimed warm-up rounds (JIT tiering, index building, pool growth), then timed ones. Warm-up runs
+/// at least <see cref="WarmupTime"/> seconds too: measured here, River's receive path runs 3-5x
+/// slower for its first ~0.5 s (tier-0 code until tiering catches up on 2 busy cores), so a
+/// fixed number of short rounds would time tier-0 code.
+/// </summary>
+internal sealed record Plan(int Warmup, int Reps, double WarmupTime = 1.5)
 {
     public int Total => Warmup + Reps;
 }
@@ -27,7 +32,8 @@ internal static class Measure
 {
     public static T[] Repeat<T>(Plan plan, Func<T> once)
     {
-        for (var i = 0; i < plan.Warmup; i++) once();
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < plan.Warmup || Seconds(start) < plan.WarmupTime; i++) once();
         var samples = new T[plan.Reps];
         for (var i = 0; i < plan.Reps; i++) samples[i] = once();
         return samples;

@@ -51,6 +51,25 @@ internal static class Traffic
         for (var n = b.Recv(); n >= 0; n = b.Recv()) b.Send(n);
     }, timeout);
 
+    /// <summary>
+    /// Measures River and its baseline in alternating rounds, so a burst of noise from the shared
+    /// machine (it comes and goes over seconds) hits both sides alike. The first round of each side
+    /// warms up fully; later rounds, on fresh threads with the code already compiled, for one rep.
+    /// </summary>
+    public static (T[] River, T[] Baseline) Alternate<T>(Func<Pair> river, Func<Pair> baseline, Plan plan, Func<Pair, Plan, T[]> measure)
+    {
+        var rounds = Math.Min(plan.Reps, 4);
+        List<T> r = [], b = [];
+        for (var i = 0; i < rounds; i++)
+        {
+            var reps = plan.Reps / rounds + (i < plan.Reps % rounds ? 1 : 0);
+            var p = i == 0 ? plan with { Reps = reps } : new Plan(1, reps, 0);
+            r.AddRange(With(river(), x => measure(x, p)));
+            b.AddRange(With(baseline(), x => measure(x, p)));
+        }
+        return ([.. r], [.. b]);
+    }
+
     /// <summary>Builds a pair, uses it, and tears it down (VMs stopped, channels completed) even on failure.</summary>
     public static T With<T>(Pair pair, Func<Pair, T> use)
     {

@@ -12,10 +12,10 @@ internal sealed class Alloc : Scenario
     {
         var plan = s.Pick(new Plan(1, 5), new Plan(2, 9));
         var count = s.Pick(50_000, 200_000);
-        Stats PerMessage(Pair pair) => Stats.Of(Traffic.With(pair, p => Traffic.Stream(p, count, plan, s.Timeout)).Select(x => x.BytesAllocated / count));
-        yield return new Result(Name, "local, per msg sent+received", "B/msg", PerMessage(RiverPair.OneVm()),
-            "Channels SPSC, record message", PerMessage(ThreadPair.Channels()));
-        yield return new Result(Name, "between 2 VMs, per msg sent+received", "B/msg", PerMessage(RiverPair.TwoVms()),
-            "RiverSerializer over Channel<byte[]>", PerMessage(ThreadPair.Serialized()));
+        Stats PerMessage(StreamSample[] x) => Stats.Of(x.Select(y => y.BytesAllocated / count));
+        var (river, baseline) = Traffic.Alternate(RiverPair.OneVm, ThreadPair.Channels, plan, (p, pl) => Traffic.Stream(p, count, pl, s.Timeout));
+        yield return new Result(Name, "local, per msg sent+received", "B/msg", PerMessage(river), "Channels SPSC, record message", PerMessage(baseline));
+        (river, baseline) = Traffic.Alternate(RiverPair.TwoVms, ThreadPair.Serialized, plan, (p, pl) => Traffic.Stream(p, count, pl, s.Timeout));
+        yield return new Result(Name, "between 2 VMs, per msg sent+received", "B/msg", PerMessage(river), "RiverSerializer over Channel<byte[]>", PerMessage(baseline));
     }
 }

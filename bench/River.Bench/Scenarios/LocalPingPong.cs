@@ -9,8 +9,7 @@ internal sealed class LocalPingPong : Scenario
     {
         var plan = s.Pick(new Plan(2, 7), new Plan(3, 15));
         var trips = s.Pick(20_000, 100_000);
-        var river = Traffic.With(RiverPair.OneVm(), p => Traffic.PingPong(p, trips, plan, s.Timeout));
-        var baseline = Traffic.With(ThreadPair.Channels(), p => Traffic.PingPong(p, trips, plan, s.Timeout));
+        var (river, baseline) = Traffic.Alternate(RiverPair.OneVm, ThreadPair.Channels, plan, (p, pl) => Traffic.PingPong(p, trips, pl, s.Timeout));
         yield return new Result(Name, "round trip", "ns", Stats.Of(river),
             $"Channels, 2 threads, {BlockingReader<int>.WaitMode}", Stats.Of(baseline), Target.RatioAtMost(2));
     }

@@ -17,9 +17,8 @@ internal abstract class Throughput : Scenario
     {
         var plan = s.Pick(new Plan(1, 5), new Plan(2, 10));
         var count = s.Pick(QuickCount, 5 * QuickCount);
-        double[] Rates(Pair pair) => [.. Traffic.With(pair, p => Traffic.Stream(p, count, plan, s.Timeout)).Select(x => count / x.Seconds)];
-        var river = Rates(NewRiverPair());
-        var baseline = Rates(NewBaselinePair());
-        yield return new Result(Name, "throughput", "msgs/s", Stats.Of(river), BaselineName, Stats.Of(baseline), Goal);
+        var (river, baseline) = Traffic.Alternate(NewRiverPair, NewBaselinePair, plan, (p, pl) => Traffic.Stream(p, count, pl, s.Timeout));
+        Stats Rates(StreamSample[] x) => Stats.Of(x.Select(y => count / y.Seconds));
+        yield return new Result(Name, "throughput", "msgs/s", Rates(river), BaselineName, Rates(baseline), Goal);
     }
 }
