@@ -52,18 +52,17 @@ internal static class Traffic
     }, timeout);
 
     /// <summary>
-    /// Measures River and its baseline in alternating rounds, so a burst of noise from the shared
-    /// machine (it comes and goes over seconds) hits both sides alike. The first round of each side
-    /// warms up fully; later rounds, on fresh threads with the code already compiled, for one rep.
+    /// Measures River and its baseline in alternating rounds of one timed rep each, so a burst of
+    /// noise from the shared machine (it comes and goes over seconds) hits both sides alike. The
+    /// first round of each side warms up fully; later ones, on fresh threads with the code already
+    /// compiled, for one untimed rep.
     /// </summary>
     public static (T[] River, T[] Baseline) Alternate<T>(Func<Pair> river, Func<Pair> baseline, Plan plan, Func<Pair, Plan, T[]> measure)
     {
-        var rounds = Math.Min(plan.Reps, 4);
         List<T> r = [], b = [];
-        for (var i = 0; i < rounds; i++)
+        for (var i = 0; i < plan.Reps; i++)
         {
-            var reps = plan.Reps / rounds + (i < plan.Reps % rounds ? 1 : 0);
-            var p = i == 0 ? plan with { Reps = reps } : new Plan(1, reps, 0);
+            var p = i == 0 ? plan with { Reps = 1 } : new Plan(1, 1, 0);
             r.AddRange(With(river(), x => measure(x, p)));
             b.AddRange(With(baseline(), x => measure(x, p)));
         }
