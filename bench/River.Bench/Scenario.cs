@@ -1,0 +1,33 @@
+namespace River.Bench;
+
+/// <summary>What a run asks of every scenario: quick or full sizes, and where progress goes.</summary>
+internal sealed class RunSettings(bool quick, TextWriter progress)
+{
+    public bool Quick { get; } = quick;
+
+    /// <summary>How long one side of a scenario may take before it counts as hung.</summary>
+    public TimeSpan Timeout { get; } = TimeSpan.FromSeconds(quick ? 60 : 300);
+
+    public T Pick<T>(T quick, T full) => Quick ? quick : full;
+
+    public void Log(string line) => progress.WriteLine(line);
+}
+
+/// <summary>One side-by-side comparison: measures River and its baseline in the same process and run.</summary>
+internal abstract class Scenario
+{
+    public abstract string Name { get; }
+
+    public abstract IEnumerable<Result> Run(RunSettings settings);
+
+    /// <summary>Every scenario, in the order a full run measures them.</summary>
+    public static IReadOnlyList<Scenario> All { get; } =
+    [
+        new Scenarios.LocalPingPong(),
+        new Scenarios.LocalThroughput(),
+        new Scenarios.EmbeddedThroughput(),
+        new Scenarios.SelectiveRecv(),
+        new Scenarios.Spawn(),
+        new Scenarios.Alloc(),
+    ];
+}
