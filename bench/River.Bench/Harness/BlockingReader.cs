@@ -3,8 +3,8 @@ using System.Threading.Channels;
 namespace River.Bench;
 
 /// <summary>
-/// Blocking reads from a channel that wait the way River's thread VRs do (ThreadWaiter): poll for
-/// <see cref="VirtualResource.SpinIterations"/> rounds of SpinWait without sleeping, then park on a
+/// Blocking reads from a channel that wait the way River's thread VRs do (ThreadWaiter): poll flat out
+/// for <see cref="VirtualResource.SpinTime"/> (River's <c>SpinBudget</c>), then park on a
 /// ManualResetEventSlim (spin count 100) that the writer sets inline. No WaitToReadAsync().AsTask().Wait():
 /// that would add a Task and a thread-pool hop River does not pay.
 /// </summary>
@@ -15,7 +15,6 @@ internal sealed class BlockingReader<T>
     private readonly ChannelReader<T> _reader;
     private readonly ManualResetEventSlim _signal = new(false, spinCount: 100);
     private readonly Action _set;
-    private readonly int _spins = VirtualResource.SpinIterations;
 
     public BlockingReader(ChannelReader<T> reader)
     {
@@ -34,12 +33,9 @@ internal sealed class BlockingReader<T>
     public T Read()
     {
         if (_reader.TryRead(out var item)) return item;
-        var spinner = new SpinWait();
-        for (var i = 0; i < _spins; i++)
-        {
+        var budget = SpinBudget.Start(VirtualResource.SpinTime);
+        while (budget.Spin())
             if (_reader.TryRead(out item)) return item;
-            spinner.SpinOnce(sleep1Threshold: -1);
-        }
         while (true)
         {
             _signal.Reset();

@@ -1,14 +1,18 @@
 namespace River;
 
 /// <summary>
-/// A VR's queue with selective receive. Packets sit in one arrival-ordered list; an attribute that
-/// receives match on by value (<c>tag</c>, <c>src</c>, ...) gets an index from value to the packets
-/// holding it, built on first use, so a keyed receive never scans packets that cannot match.
+/// A VR's queue with selective receive. Packets sit in one arrival-ordered list; once more than a few
+/// are queued, an attribute that receives match on by value (<c>tag</c>, <c>src</c>, ...) gets an index
+/// from value to the packets holding it, built on first use, so a keyed receive never scans packets
+/// that cannot match. Indexes are dropped when the queue empties.
 /// A parked receiver whose match a new packet satisfies gets it handed over without queueing.
 /// </summary>
 internal sealed class Mailbox
 {
     private const int MaxIndexes = 4;
+
+    // Below this many queued packets a scan is cheaper than keeping an index up to date.
+    private const int IndexThreshold = 32;
 
     private readonly Lock _lock = new();
     private Entry? _head, _tail;
@@ -138,14 +142,16 @@ internal sealed class Mailbox
         else e.Next.Prev = e.Prev;
         e.Removed = true;
         _count--;
-        if (_indexes is { } ixs)
+        if (_indexes is not { } ixs) return;
+        if (_count == 0) _indexes = null; // a receiver that keeps up never pays for indexes
+        else
             foreach (var ix in ixs) ix.NoteRemoved(e, this);
     }
 
     private Entry? Find(Matcher match)
     {
         if (_head is null) return null;
-        if (match.KeyName is { } key && IndexFor(key) is { } index)
+        if (match.KeyName is { } key && (_count > IndexThreshold || _indexes is not null) && IndexFor(key) is { } index)
             return index.Find(match);
         for (var e = _head; e is not null; e = e.Next)
             if (match.Matches(e.Packet)) return e;

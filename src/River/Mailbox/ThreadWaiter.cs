@@ -19,21 +19,18 @@ internal sealed class ThreadWaiter : IPacketWaiter
         _signal.Set();
     }
 
-    /// <summary>Receives from <paramref name="mailbox"/>: spin briefly, then park; waking a parked thread costs tens of µs.</summary>
-    public Packet Receive(Mailbox mailbox, Matcher match, TimeSpan? timeout, int spinIterations)
+    /// <summary>Receives from <paramref name="mailbox"/>: poll for <paramref name="spin"/>, then park.</summary>
+    public Packet Receive(Mailbox mailbox, Matcher match, TimeSpan? timeout, TimeSpan spin)
     {
         if (mailbox.TryTake(match, out var p)) return p;
         var seen = Volatile.Read(ref mailbox.Version);
-        var spinner = new SpinWait();
-        for (var i = 0; i < spinIterations; i++)
+        var budget = SpinBudget.Start(spin < (timeout ?? spin) ? spin : timeout ?? spin);
+        while (budget.Spin())
         {
             var now = Volatile.Read(ref mailbox.Version);
-            if (now != seen)
-            {
-                if (mailbox.TryTake(match, out p)) return p;
-                seen = now;
-            }
-            spinner.SpinOnce(sleep1Threshold: -1);
+            if (now == seen) continue;
+            if (mailbox.TryTake(match, out p)) return p;
+            seen = now;
         }
         _signal.Reset();
         _packet = null;

@@ -15,8 +15,8 @@ public abstract class VirtualResource : VirtualResourceBase
 {
     private readonly ThreadWaiter _waiter = new();
 
-    /// <summary>How many times <c>Recv</c> polls before parking the thread (waking a parked thread costs tens of µs).</summary>
-    public static int SpinIterations { get; set; } = 2000;
+    /// <summary>How long <c>Recv</c> polls for a packet before parking the thread (waking a parked thread costs tens of µs).</summary>
+    public static TimeSpan SpinTime { get; set; } = TimeSpan.FromMicroseconds(20);
 
     /// <summary>The VR's body, on its own thread; the VR ends when it returns or throws.</summary>
     protected abstract void Main();
@@ -27,9 +27,9 @@ public abstract class VirtualResource : VirtualResourceBase
     /// <param name="match">an anonymous object or dictionary of attribute values or <see cref="Match"/> conditions; <c>null</c> matches any packet.</param>
     /// <param name="timeout">give up after this long with a <see cref="TimeoutException"/>.</param>
     public Packet Recv(object? match = null, TimeSpan? timeout = null) =>
-        _waiter.Receive(Context.Mailbox, Matcher.From(match), timeout, SpinIterations);
+        _waiter.Receive(Context.Mailbox, Matcher.From(match), timeout, SpinTime);
 
     /// <summary>Blocks until a packet satisfying <paramref name="where"/> is queued, removes and returns the oldest.</summary>
     public Packet Recv(Func<Packet, bool> where, TimeSpan? timeout = null) =>
-        _waiter.Receive(Context.Mailbox, Matcher.From(where), timeout, SpinIterations);
+        _waiter.Receive(Context.Mailbox, Matcher.From(where), timeout, SpinTime);
 }

@@ -43,7 +43,8 @@ internal sealed class RiverSerializer
     public MessagePackSerializerOptions Options { get; }
 
     /// <summary>True for values a local send may share instead of copy: nobody can change them.</summary>
-    public static bool IsImmutable(object? value) => value is null || value is Enum || Immutable.Contains(value.GetType());
+    public static bool IsImmutable(object? value) =>
+        value is null or string or int or long or double or bool or VrId || value is Enum || Immutable.Contains(value.GetType());
 
     /// <summary>A deep copy through the wire format, so a local receiver never sees later changes.</summary>
     public object? Copy(string attribute, object? value)
@@ -203,7 +204,7 @@ internal sealed class RiverSerializer
     }
 
     /// <summary>Why a value of <paramref name="type"/> cannot be sent, or null when it can.</summary>
-    private string? RefusalOf(Type type) => _refusals.GetOrAdd(type, t =>
+    private string? RefusalOf(Type type) => _refusals.TryGetValue(type, out var known) ? known : _refusals.GetOrAdd(type, t =>
         typeof(Delegate).IsAssignableFrom(t) ? "delegates cannot be carried between VMs"
         : t.IsPointer || t == typeof(IntPtr) || t == typeof(UIntPtr) ? "pointers cannot be carried between VMs"
         : !AllowList.IsAllowed(t) ? "the type is not on the cluster's allow-list (framework data types and the program's own assemblies)"

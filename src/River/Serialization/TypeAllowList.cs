@@ -49,7 +49,7 @@ internal sealed class TypeAllowList
     }
 
     /// <summary>True when <paramref name="type"/>, its element types and generic arguments are all allowed.</summary>
-    public bool IsAllowed(Type type) => _verdicts.GetOrAdd(type, t =>
+    public bool IsAllowed(Type type) => _verdicts.TryGetValue(type, out var known) ? known : _verdicts.GetOrAdd(type, t =>
         t.IsArray ? IsAllowed(t.GetElementType()!)
         : IsAllowedCore(t) && (!t.IsGenericType || t.GetGenericArguments().All(IsAllowed)));
 

@@ -60,10 +60,11 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
 
     private void AwaitData()
     {
-        if (socket.Available > 0 || SpinBeforeBlocking <= TimeSpan.Zero) return;
-        var until = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(SpinBeforeBlocking.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
-        var spinner = new SpinWait();
-        while (socket.Available == 0 && System.Diagnostics.Stopwatch.GetTimestamp() < until) spinner.SpinOnce(sleep1Threshold: -1);
+        if (socket.Available > 0) return;
+        var budget = SpinBudget.Start(SpinBeforeBlocking);
+        while (socket.Available == 0 && budget.Spin())
+        {
+        }
     }
 
     private void ReadLoop()

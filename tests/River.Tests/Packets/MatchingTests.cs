@@ -96,7 +96,13 @@ public class MatchingTests
             Gen.Constant((object?)null));
         // A script: each step posts a packet or takes with a match.
         var stepGen = Gen.OneOf(packetGen.Select(p => (Post: (Packet?)p, Take: (object?)null)), matchGen.Select(m => (Post: (Packet?)null, Take: m)));
-        Prop.ForAll(stepGen.ListOf().ToArbitrary(), steps =>
+        // A prefix of posts fills the queue past the size where the mailbox starts to index.
+        var scriptGen =
+            from prefix in packetGen.Select(p => (Post: (Packet?)p, Take: (object?)null)).ListOf(60)
+            from steps in stepGen.ListOf()
+            from fill in Gen.Elements(true, false)
+            select fill ? [.. prefix, .. steps] : steps.ToList();
+        Prop.ForAll(scriptGen.ToArbitrary(), steps =>
         {
             var box = new Mailbox();
             var reference = new List<Packet>();
