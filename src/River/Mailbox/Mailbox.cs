@@ -151,6 +151,7 @@ internal sealed class Mailbox
     private Entry? Find(Matcher match)
     {
         if (_head is null) return null;
+        if (match.Matches(_head.Packet)) return _head; // a receiver that keeps up: no index needed
         if (match.KeyName is { } key && (_count > IndexThreshold || _indexes is not null) && IndexFor(key) is { } index)
             return index.Find(match);
         for (var e = _head; e is not null; e = e.Next)

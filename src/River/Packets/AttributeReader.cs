@@ -64,6 +64,16 @@ internal static class AttributeReader
         }
     }
 
+    /// <summary>
+    /// True when <paramref name="attributes"/> (an anonymous or plain object) holds exactly
+    /// <paramref name="values"/>, compared without boxing: lets a receive reuse its last compiled match.
+    /// </summary>
+    public static bool HasValues(object attributes, object?[] values) =>
+        attributes is not (Packet or IReadOnlyDictionary<string, object?> or IDictionary<string, object?>)
+        && Shapes.GetOrAdd(attributes.GetType(), static t => new TypeShape(t)) is var shape
+        && shape.Names.Length == values.Length
+        && shape.Same(attributes, values);
+
     private static void ReadPairs(IEnumerable<KeyValuePair<string, object?>> pairs, int count, out string[] names, out object?[] values)
     {
         names = new string[count];
@@ -82,6 +92,7 @@ internal static class AttributeReader
     {
         public readonly string[] Names;
         public readonly Func<object, object?[]> Read;
+        public readonly Func<object, object?[], bool> Same;
 
         public TypeShape(Type type)
         {
@@ -97,6 +108,20 @@ internal static class AttributeReader
                 Expression.NewArrayInit(typeof(object),
                     members.Select(m => Expression.Convert(Expression.MakeMemberAccess(typed, m), typeof(object)))),
                 obj).Compile();
+            var array = Expression.Parameter(typeof(object?[]), "values");
+            Expression same = Expression.Constant(true);
+            for (var i = 0; i < members.Count; i++)
+            {
+                var member = Expression.MakeMemberAccess(typed, members[i]);
+                var given = Expression.ArrayIndex(array, Expression.Constant(i));
+                same = Expression.AndAlso(same, member.Type.IsValueType
+                    ? Expression.AndAlso(Expression.TypeIs(given, member.Type), Expression.Call(
+                        Expression.Constant(typeof(EqualityComparer<>).MakeGenericType(member.Type).GetProperty("Default")!.GetValue(null)),
+                        typeof(EqualityComparer<>).MakeGenericType(member.Type).GetMethod("Equals", [member.Type, member.Type])!,
+                        member, Expression.Unbox(given, member.Type)))
+                    : Expression.Call(typeof(object).GetMethod(nameof(Equals), [typeof(object), typeof(object)])!, member, given));
+            }
+            Same = Expression.Lambda<Func<object, object?[], bool>>(same, obj, array).Compile();
         }
     }
 }

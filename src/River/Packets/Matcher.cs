@@ -45,10 +45,17 @@ internal sealed class Matcher
         return new Matcher([], [], predicate);
     }
 
+    // Receive loops pass the same match again and again: reuse this thread's last one when it is equal.
+    [ThreadStatic] private static (Type Type, Matcher Matcher) t_last;
+
     private static Matcher FromAttributes(object match)
     {
+        var type = match.GetType();
+        if (t_last.Type == type && AttributeReader.HasValues(match, t_last.Matcher._values)) return t_last.Matcher;
         AttributeReader.ReadForMatch(match, out var names, out var values);
-        return names.Length == 0 ? All : new Matcher(names, values, null);
+        var matcher = names.Length == 0 ? All : new Matcher(names, values, null);
+        t_last = (type, matcher);
+        return matcher;
     }
 
     public bool Matches(Packet packet) => _predicate?.Invoke(packet) ?? MatchesAttributes(packet);
