@@ -28,6 +28,7 @@ internal sealed class RiverSerializer
 
     private readonly IMessagePackFormatter<object?> _object;
     private readonly ConcurrentDictionary<Type, string?> _refusals = new();
+    private readonly NameCache _names = new();
 
     public RiverSerializer(TypeAllowList? allowList = null)
     {
@@ -197,7 +198,7 @@ internal sealed class RiverSerializer
         using var scope = TypeResolver.Enter(contextOf?.Invoke(dest));
         for (var i = 0; i < count; i++)
         {
-            names[i] = reader.ReadString() ?? throw new MessagePackSerializationException("An attribute name is nil.");
+            names[i] = _names.Read(ref reader);
             values[i] = ReadValue(ref reader);
         }
         return new Packet(src, dest, names, values);

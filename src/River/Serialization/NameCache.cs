@@ -1,0 +1,28 @@
+using System.Text;
+using MessagePack;
+
+namespace River;
+
+/// <summary>
+/// Attribute names read from frames, kept as strings so each packet does not allocate them again:
+/// programs use a handful of names (<c>tag</c>, <c>n</c>, <c>value</c>). Lock-free reads over a
+/// copy-on-write array; past <see cref="Capacity"/> names new ones are simply not cached.
+/// </summary>
+internal sealed class NameCache
+{
+    private const int Capacity = 256;
+
+    private (byte[] Utf8, string Name)[] _names = [];
+
+    public string Read(ref MessagePackReader reader)
+    {
+        if (!reader.TryReadStringSpan(out var span))
+            return reader.ReadString() ?? throw new MessagePackSerializationException("An attribute name is nil.");
+        foreach (var (utf8, name) in _names)
+            if (span.SequenceEqual(utf8)) return name;
+        var added = Encoding.UTF8.GetString(span);
+        var names = _names;
+        if (names.Length < Capacity) _names = [.. names, (span.ToArray(), added)];
+        return added;
+    }
+}
