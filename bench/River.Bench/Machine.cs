@@ -26,7 +26,8 @@ internal static class Machine
                 while (Volatile.Read(ref ball) != 1) spin.SpinOnce(sleep1Threshold: -1);
                 Volatile.Write(ref ball, 0);
             }
-        }) { IsBackground = true };
+        })
+        { IsBackground = true };
         other.Start();
         var start = Stopwatch.GetTimestamp();
         for (var i = 0; i < trips; i++)

@@ -139,7 +139,8 @@ internal sealed class ThreadPair : Pair
             {
                 done.TrySetException(e);
             }
-        }) { IsBackground = true, Name = $"baseline {name}" }.Start();
+        })
+        { IsBackground = true, Name = $"baseline {name}" }.Start();
         return done.Task;
     }
 

@@ -106,7 +106,8 @@ internal sealed class Spawn : Scenario
             Interlocked.Increment(ref s_waiting);
             wake.Wait();
             onEnd();
-        }) { IsBackground = true }.Start();
+        })
+        { IsBackground = true }.Start();
         return wake;
     }
 

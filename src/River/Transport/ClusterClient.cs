@@ -32,7 +32,9 @@ internal sealed class ClusterClient : IDisposable
         try
         {
             client._stream.ReadTimeout = client._stream.WriteTimeout = (int)options.HandshakeTimeout.TotalMilliseconds;
-            Handshake.Dial(client._stream, options, new Handshake.Hello(ClusterOptions.ProtocolVersion, options.Name, VmId.New(), Handshake.NewNonce(), "tool", 0));
+            using var timeout = new CancellationTokenSource(options.HandshakeTimeout);
+            Handshake.DialAsync(client._stream, options, new Handshake.Hello(ClusterOptions.ProtocolVersion, options.Name, VmId.New(), Handshake.NewNonce(), "tool", 0), timeout.Token)
+                .GetAwaiter().GetResult();
             return client;
         }
         catch

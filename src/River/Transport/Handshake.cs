@@ -9,7 +9,8 @@ namespace River;
 /// <summary>
 /// Opens every connection: both sides state protocol version, cluster and VM id, and each proves it
 /// holds the cluster key by an HMAC over both fresh nonces (the key never travels, and a recorded
-/// handshake cannot be replayed against a new nonce). See docs/PROTOCOL.md.
+/// handshake cannot be replayed against a new nonce). Asynchronous, so connections that never finish
+/// their handshake hold no thread. See docs/PROTOCOL.md.
 /// </summary>
 internal static class Handshake
 {
@@ -18,41 +19,40 @@ internal static class Handshake
     private const string Magic = "RIVER";
 
     /// <summary>The dialer's side; returns the acceptor's hello or throws <see cref="HandshakeException"/>.</summary>
-    public static Hello Dial(Stream stream, ClusterOptions options, Hello mine)
+    public static async Task<Hello> DialAsync(Stream stream, ClusterOptions options, Hello mine, CancellationToken cancel)
     {
-        Write(stream, (ref MessagePackWriter w) => WriteHello(ref w, mine));
-        var theirs = ReadHelloOrRefusal(stream);
-        CheckCompatible(stream, options, theirs);
-        var theirProof = ReadProof(stream);
+        await WriteAsync(stream, HelloFrame(mine), cancel);
+        var theirs = await ReadHelloAsync(stream, cancel);
+        await CheckCompatibleAsync(stream, options, theirs, cancel);
+        var theirProof = await ReadProofAsync(stream, cancel);
         if (!CryptographicOperations.FixedTimeEquals(theirProof, Proof(options, "acceptor", mine, theirs)))
-            Refuse(stream, "the acceptor does not hold this cluster's key");
-        Write(stream, (ref MessagePackWriter w) => WriteProof(ref w, Proof(options, "dialer", theirs, mine)));
-        var verdict = ReadArray(stream);
-        if (verdict.Tag != "welcome") throw new HandshakeException($"refused by the acceptor: {verdict.Reason}");
+            await RefuseAsync(stream, "the acceptor does not hold this cluster's key", cancel);
+        await WriteAsync(stream, ProofFrame(Proof(options, "dialer", theirs, mine)), cancel);
+        var (tag, reason, _) = Parse(await ReadFrameAsync(stream, cancel));
+        if (tag != "welcome") throw new HandshakeException($"refused by the acceptor: {reason}");
         return theirs;
     }
 
     /// <summary>The acceptor's side; returns the dialer's hello or throws <see cref="HandshakeException"/>.</summary>
-    public static Hello Accept(Stream stream, ClusterOptions options, Hello mine)
+    public static async Task<Hello> AcceptAsync(Stream stream, ClusterOptions options, Hello mine, CancellationToken cancel)
     {
-        var theirs = ReadHelloOrRefusal(stream);
-        CheckCompatible(stream, options, theirs);
-        Write(stream, (ref MessagePackWriter w) => WriteHello(ref w, mine));
-        Write(stream, (ref MessagePackWriter w) => WriteProof(ref w, Proof(options, "acceptor", theirs, mine)));
-        var proof = ReadProof(stream);
+        var theirs = await ReadHelloAsync(stream, cancel);
+        await CheckCompatibleAsync(stream, options, theirs, cancel);
+        await WriteAsync(stream, [.. HelloFrame(mine), .. ProofFrame(Proof(options, "acceptor", theirs, mine))], cancel);
+        var proof = await ReadProofAsync(stream, cancel);
         if (!CryptographicOperations.FixedTimeEquals(proof, Proof(options, "dialer", mine, theirs)))
-            Refuse(stream, "the dialer does not hold this cluster's key");
-        Write(stream, (ref MessagePackWriter w) =>
+            await RefuseAsync(stream, "the dialer does not hold this cluster's key", cancel);
+        await WriteAsync(stream, Frame((ref MessagePackWriter w) =>
         {
             w.WriteArrayHeader(1);
             w.Write("welcome");
-        });
+        }), cancel);
         return theirs;
     }
 
     public static byte[] NewNonce() => RandomNumberGenerator.GetBytes(32);
 
-    // HMAC(key, role | challenger's nonce | prover's nonce | cluster | both ids): bound to this connection's nonces.
+    // HMAC(key, role | cluster | challenger id | prover id | challenger's nonce | prover's nonce): bound to this connection's nonces.
     private static byte[] Proof(ClusterOptions options, string role, Hello challenger, Hello prover)
     {
         var text = Encoding.UTF8.GetBytes($"{role}|{options.Name}|{challenger.Id}|{prover.Id}|");
@@ -60,34 +60,34 @@ internal static class Handshake
         return HMACSHA256.HashData(options.EffectiveKey, message);
     }
 
-    private static void CheckCompatible(Stream stream, ClusterOptions options, Hello theirs)
+    private static async Task CheckCompatibleAsync(Stream stream, ClusterOptions options, Hello theirs, CancellationToken cancel)
     {
         if (theirs.Version != ClusterOptions.ProtocolVersion)
-            Refuse(stream, $"protocol version {theirs.Version} is not {ClusterOptions.ProtocolVersion}");
+            await RefuseAsync(stream, $"protocol version {theirs.Version} is not {ClusterOptions.ProtocolVersion}", cancel);
         if (theirs.Cluster != options.Name)
-            Refuse(stream, $"cluster '{theirs.Cluster}' is not '{options.Name}'");
-        if (theirs.Nonce.Length != 32) Refuse(stream, "the nonce is not 32 bytes");
+            await RefuseAsync(stream, $"cluster '{theirs.Cluster}' is not '{options.Name}'", cancel);
+        if (theirs.Nonce.Length != 32) await RefuseAsync(stream, "the nonce is not 32 bytes", cancel);
     }
 
-    private static void Refuse(Stream stream, string reason)
+    private static async Task RefuseAsync(Stream stream, string reason, CancellationToken cancel)
     {
         try
         {
-            Write(stream, (ref MessagePackWriter w) =>
+            await WriteAsync(stream, Frame((ref MessagePackWriter w) =>
             {
                 w.WriteArrayHeader(2);
                 w.Write("refuse");
                 w.Write(reason);
-            });
+            }), cancel);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
         {
             // The other side may already be gone; the refusal is logged here either way.
         }
         throw new HandshakeException(reason);
     }
 
-    private static void WriteHello(ref MessagePackWriter w, Hello h)
+    private static byte[] HelloFrame(Hello h) => Frame((ref MessagePackWriter w) =>
     {
         w.WriteArrayHeader(7);
         w.Write(Magic);
@@ -97,18 +97,30 @@ internal static class Handshake
         w.Write(h.Nonce);
         w.Write(h.Host);
         w.Write(h.Port);
-    }
+    });
 
-    private static void WriteProof(ref MessagePackWriter w, byte[] proof)
+    private static byte[] ProofFrame(byte[] proof) => Frame((ref MessagePackWriter w) =>
     {
         w.WriteArrayHeader(2);
         w.Write("proof");
         w.Write(proof);
+    });
+
+    private static async Task<Hello> ReadHelloAsync(Stream stream, CancellationToken cancel)
+    {
+        var frame = await ReadFrameAsync(stream, cancel);
+        try
+        {
+            return ParseHello(frame);
+        }
+        catch (Exception e) when (e is MessagePackSerializationException or OverflowException or EndOfStreamException or FormatException)
+        {
+            throw new HandshakeException($"a malformed hello: {e.Message}");
+        }
     }
 
-    private static Hello ReadHelloOrRefusal(Stream stream)
+    private static Hello ParseHello(ReadOnlyMemory<byte> frame)
     {
-        var frame = ReadFrame(stream);
         var r = new MessagePackReader(frame);
         var n = r.ReadArrayHeader();
         var tag = r.ReadString();
@@ -118,9 +130,9 @@ internal static class Handshake
             r.ReadBytes()?.ToArray() ?? [], r.ReadString() ?? "", r.ReadInt32());
     }
 
-    private static byte[] ReadProof(Stream stream)
+    private static async Task<byte[]> ReadProofAsync(Stream stream, CancellationToken cancel)
     {
-        var (tag, reason, proof) = ReadArray(stream);
+        var (tag, reason, proof) = Parse(await ReadFrameAsync(stream, cancel));
         return tag switch
         {
             "proof" => proof ?? [],
@@ -129,18 +141,25 @@ internal static class Handshake
         };
     }
 
-    private static (string? Tag, string? Reason, byte[]? Bytes) ReadArray(Stream stream)
+    private static (string? Tag, string? Reason, byte[]? Bytes) Parse(ReadOnlyMemory<byte> frame)
     {
-        var r = new MessagePackReader(ReadFrame(stream));
-        var n = r.ReadArrayHeader();
-        var tag = r.ReadString();
-        if (n < 2) return (tag, null, null);
-        return r.NextMessagePackType == MessagePackType.Binary ? (tag, null, r.ReadBytes()?.ToArray()) : (tag, r.ReadString(), null);
+        try
+        {
+            var r = new MessagePackReader(frame);
+            var n = r.ReadArrayHeader();
+            var tag = r.ReadString();
+            if (n < 2) return (tag, null, null);
+            return r.NextMessagePackType == MessagePackType.Binary ? (tag, null, r.ReadBytes()?.ToArray()) : (tag, r.ReadString(), null);
+        }
+        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException)
+        {
+            throw new HandshakeException($"a malformed handshake frame: {e.Message}");
+        }
     }
 
     private delegate void WriteBody(ref MessagePackWriter writer);
 
-    private static void Write(Stream stream, WriteBody body)
+    private static byte[] Frame(WriteBody body)
     {
         var buffer = new ArrayBufferWriter<byte>(128);
         buffer.Advance(4);
@@ -149,19 +168,24 @@ internal static class Handshake
         w.Flush();
         var bytes = buffer.WrittenSpan.ToArray();
         BinaryPrimitives.WriteInt32LittleEndian(bytes, bytes.Length - 4);
-        stream.Write(bytes);
-        stream.Flush();
+        return bytes;
+    }
+
+    private static async Task WriteAsync(Stream stream, byte[] frames, CancellationToken cancel)
+    {
+        await stream.WriteAsync(frames, cancel);
+        await stream.FlushAsync(cancel);
     }
 
     // Handshake frames are small; anything larger than 4 KiB is not a handshake.
-    private static ReadOnlyMemory<byte> ReadFrame(Stream stream)
+    private static async Task<ReadOnlyMemory<byte>> ReadFrameAsync(Stream stream, CancellationToken cancel)
     {
-        Span<byte> prefix = stackalloc byte[4];
-        stream.ReadExactly(prefix);
+        var prefix = new byte[4];
+        await stream.ReadExactlyAsync(prefix, cancel);
         var length = BinaryPrimitives.ReadInt32LittleEndian(prefix);
         if (length is <= 0 or > 4096) throw new HandshakeException($"a handshake frame of {length} bytes");
         var body = new byte[length];
-        stream.ReadExactly(body);
+        await stream.ReadExactlyAsync(body, cancel);
         return body;
     }
 }

@@ -127,8 +127,9 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
                 }
             }
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (Exception e)
         {
+            // This thread is the connection's; nothing it meets may take the VM down with it.
             Close($"read failed: {e.Message}");
         }
     }

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Security;
-using System.Security.Authentication;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
@@ -18,15 +17,24 @@ internal sealed class TcpTransport : INetwork
 {
     private static readonly byte[] Heartbeat = [Frames.HeartbeatKind];
 
+    // Connections still authenticating beyond this many are closed at once.
+    private const int MaxHandshaking = 128;
+
+    // How long a VM dropped for silence is still re-dialed, in case it was only paused or cut off.
+    private static readonly TimeSpan LostRedialWindow = TimeSpan.FromMinutes(5);
+
     private readonly ILogger _logger;
     private readonly Socket _listener;
     private readonly ConcurrentDictionary<VmId, PeerLink> _links = new();
-    private readonly ConcurrentDictionary<VmId, bool> _dialing = new();
+    private readonly ConcurrentDictionary<string, bool> _dialing = new();
+    private readonly ConcurrentDictionary<VmId, (string Host, int Port)> _endpoints = new();
+    private readonly ConcurrentDictionary<VmId, long> _lost = new();
+    private readonly ConcurrentBag<(string Host, int Port)> _seeds = [];
+    private int _handshaking;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _seeded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly X509Certificate2? _certificate;
     private RiverVm _vm = null!;
-    private Timer? _timer;
     private MulticastDiscovery? _multicast;
 
     public TcpTransport(ClusterOptions options, ILogger logger)
@@ -51,7 +59,7 @@ internal sealed class TcpTransport : INetwork
     {
         _vm = vm;
         new Thread(AcceptLoop) { IsBackground = true, Name = "River acceptor" }.Start();
-        _timer = new Timer(_ => Tick(), null, Options.HeartbeatInterval, Options.HeartbeatInterval);
+        new Thread(TickLoop) { IsBackground = true, Name = "River heartbeat" }.Start();
         _ = JoinSeedsAsync();
         if (Options.Multicast) _multicast = MulticastDiscovery.Start(this, vm, _logger);
     }
@@ -60,18 +68,7 @@ internal sealed class TcpTransport : INetwork
     {
         // Of two VMs that hear of each other, the one with the smaller id dials: no duplicate connections.
         if (vm.Id == _vm.Id || _links.ContainsKey(vm.Id) || _vm.Id.Value.CompareTo(vm.Id.Value) > 0) return;
-        if (!_dialing.TryAdd(vm.Id, true)) return;
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                await DialAsync(vm.Host, vm.Port);
-            }
-            finally
-            {
-                _dialing.TryRemove(vm.Id, out _);
-            }
-        });
+        DialOnce(vm.Host, vm.Port);
     }
 
     public void Forget(VmId vm)
@@ -105,6 +102,24 @@ internal sealed class TcpTransport : INetwork
         }
     }
 
+    /// <summary>Dials an address unless a dial to it is under way.</summary>
+    private void DialOnce(string host, int port)
+    {
+        var key = $"{host}:{port}";
+        if (!_dialing.TryAdd(key, true)) return;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await DialAsync(host, port);
+            }
+            finally
+            {
+                _dialing.TryRemove(key, out _);
+            }
+        });
+    }
+
     private async Task JoinSeedsAsync()
     {
         var joins = new List<Task>();
@@ -122,13 +137,16 @@ internal sealed class TcpTransport : INetwork
                 continue;
             }
             foreach (var address in addresses.Where(a => a.AddressFamily == Options.Bind.AddressFamily))
+            {
+                _seeds.Add((address.ToString(), port));
                 joins.Add(JoinSeedAsync(address.ToString(), port));
+            }
         }
         await Task.WhenAll(joins);
         _seeded.TrySetResult();
     }
 
-    // Seeds may still be starting: retry for a while, then give up on that one.
+    // Seeds may still be starting: retry for a while, then leave them to the heartbeat's re-dials.
     private async Task JoinSeedAsync(string host, int port)
     {
         for (var attempt = 0; attempt < 50 && !_stop.IsCancellationRequested; attempt++)
@@ -159,7 +177,7 @@ internal sealed class TcpTransport : INetwork
             socket.Dispose();
             return DialResult.Unreachable;
         }
-        return await Task.Run(() => Establish(socket, outbound: true));
+        return await EstablishAsync(socket, outbound: true);
     }
 
     private void AcceptLoop()
@@ -176,26 +194,49 @@ internal sealed class TcpTransport : INetwork
                 if (_stop.IsCancellationRequested) return;
                 continue;
             }
-            _ = Task.Run(() => Establish(socket, outbound: false));
+            if (Interlocked.Increment(ref _handshaking) > MaxHandshaking)
+            {
+                // A flood of connections that do not authenticate must not starve the VM.
+                Interlocked.Decrement(ref _handshaking);
+                _logger.ConnectionRefused(socket.RemoteEndPoint?.ToString() ?? "?", $"more than {MaxHandshaking} connections are authenticating");
+                socket.Dispose();
+                continue;
+            }
+            _ = AcceptAsync(socket);
         }
     }
 
-    private DialResult Establish(Socket socket, bool outbound)
+    private async Task AcceptAsync(Socket socket)
+    {
+        try
+        {
+            await EstablishAsync(socket, outbound: false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _handshaking);
+        }
+    }
+
+    /// <summary>Authenticates a new connection (never blocking a thread) and adopts it; any failure closes it with a log line.</summary>
+    private async Task<DialResult> EstablishAsync(Socket socket, bool outbound)
     {
         var remote = socket.RemoteEndPoint?.ToString() ?? "?";
         Stream stream = new NetworkStream(socket, ownsSocket: true);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        timeout.CancelAfter(Options.HandshakeTimeout);
         try
         {
             socket.NoDelay = true;
-            stream.ReadTimeout = stream.WriteTimeout = (int)Options.HandshakeTimeout.TotalMilliseconds;
-            stream = Secure(stream, outbound);
+            stream = await SecureAsync(stream, outbound, timeout.Token);
             var me = _vm.Info;
             var mine = new Handshake.Hello(ClusterOptions.ProtocolVersion, Options.Name, _vm.Id, Handshake.NewNonce(), me.Host, me.Port);
-            var theirs = outbound ? Handshake.Dial(stream, Options, mine) : Handshake.Accept(stream, Options, mine);
-            stream.ReadTimeout = stream.WriteTimeout = Timeout.Infinite;
+            var theirs = outbound
+                ? await Handshake.DialAsync(stream, Options, mine, timeout.Token)
+                : await Handshake.AcceptAsync(stream, Options, mine, timeout.Token);
             if (theirs.Id == _vm.Id)
             {
-                stream.Dispose(); // a seed list that names this VM itself
+                await stream.DisposeAsync(); // a seed list that names this VM itself
                 return DialResult.Refused;
             }
             Adopt(new TcpConnection(socket, stream, this, outbound) { Remote = theirs });
@@ -204,24 +245,24 @@ internal sealed class TcpTransport : INetwork
         catch (HandshakeException e)
         {
             _logger.ConnectionRefused(remote, e.Message);
-            stream.Dispose();
+            await stream.DisposeAsync();
             return DialResult.Refused;
         }
-        catch (Exception e) when (e is IOException or SocketException or AuthenticationException or MessagePack.MessagePackSerializationException or EndOfStreamException)
+        catch (Exception e)
         {
-            _logger.ConnectionRefused(remote, e.Message);
-            stream.Dispose();
+            _logger.ConnectionRefused(remote, e is OperationCanceledException ? $"no handshake within {Options.HandshakeTimeout.TotalSeconds:0.#} s" : e.Message);
+            await stream.DisposeAsync();
             return DialResult.Unreachable;
         }
     }
 
-    private Stream Secure(Stream stream, bool outbound)
+    private async Task<Stream> SecureAsync(Stream stream, bool outbound, CancellationToken cancel)
     {
         if (_certificate is null) return stream;
         // Who may join is decided by the cluster key in the handshake; TLS adds privacy on the wire.
         var tls = new SslStream(stream, false, (_, _, _, _) => true);
-        if (outbound) tls.AuthenticateAsClient("river");
-        else tls.AuthenticateAsServer(_certificate);
+        if (outbound) await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "river" }, cancel);
+        else await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _certificate }, cancel);
         return tls;
     }
 
@@ -249,31 +290,67 @@ internal sealed class TcpTransport : INetwork
             link.Attach(connection);
         }
         if (existing is not null && existing != connection) existing.Close("replaced by a duplicate connection");
+        _lost.TryRemove(id, out _);
+        _endpoints[id] = (connection.Remote.Host, connection.Remote.Port);
         connection.StartReading();
         _vm.Connect(link);
     }
 
-    private void Tick()
+    /// <summary>
+    /// The heartbeat, on a thread of its own so a busy thread pool cannot delay it: sends heartbeats,
+    /// drops VMs heard nothing from, and re-dials seeds and lost VMs so a cluster split by a pause or
+    /// a network fault heals.
+    /// </summary>
+    private void TickLoop()
     {
         PeerLink.t_isTransportThread = true;
-        var now = Environment.TickCount64;
-        foreach (var link in _links.Values)
+        var last = Environment.TickCount64;
+        var lastRedial = last;
+        while (!_stop.Token.WaitHandle.WaitOne(Options.HeartbeatInterval))
         {
-            if (now - Volatile.Read(ref link.LastHeard) > Options.FailureTimeout.TotalMilliseconds)
-                _vm.RemoveMember(link.RemoteId, $"nothing heard for {Options.FailureTimeout.TotalSeconds:0.#} s");
-            else if (link.Connection is not null && now - Volatile.Read(ref link.LastSent) >= Options.HeartbeatInterval.TotalMilliseconds)
-                link.Send(Heartbeat);
+            var now = Environment.TickCount64;
+            var stalled = now - last > Options.FailureTimeout.TotalMilliseconds / 2;
+            last = now;
+            foreach (var link in _links.Values)
+            {
+                // After a stall of our own (a long GC pause, SIGSTOP, swapping) silence is our fault, not theirs.
+                if (stalled) link.LastHeard = now;
+                else if (now - Volatile.Read(ref link.LastHeard) > Options.FailureTimeout.TotalMilliseconds)
+                {
+                    _lost[link.RemoteId] = now;
+                    _vm.RemoveMember(link.RemoteId, $"nothing heard for {Options.FailureTimeout.TotalSeconds:0.#} s");
+                }
+                else if (link.Connection is not null && now - Volatile.Read(ref link.LastSent) >= Options.HeartbeatInterval.TotalMilliseconds)
+                    link.Send(Heartbeat);
+            }
+            if (now - lastRedial >= 1000)
+            {
+                lastRedial = now;
+                Redial(now);
+            }
         }
+    }
+
+    private void Redial(long now)
+    {
+        foreach (var (id, since) in _lost)
+        {
+            if (now - since > LostRedialWindow.TotalMilliseconds) _lost.TryRemove(id, out _);
+            else if (!_links.ContainsKey(id) && _endpoints.TryGetValue(id, out var at)) DialOnce(at.Host, at.Port);
+        }
+        var linked = _links.Keys.Select(id => _endpoints.GetValueOrDefault(id)).ToHashSet();
+        foreach (var seed in _seeds)
+            if (!linked.Contains(seed)) DialOnce(seed.Host, seed.Port);
     }
 
     public async ValueTask DisposeAsync()
     {
         if (_stop.IsCancellationRequested) return;
         _stop.Cancel();
-        if (_timer is not null) await _timer.DisposeAsync();
         _multicast?.Dispose();
         _listener.Dispose();
         foreach (var link in _links.Values) link.WaitDrained(TimeSpan.FromMilliseconds(500));
         foreach (var id in _links.Keys) Forget(id);
+        await Task.CompletedTask;
     }
 }

@@ -323,8 +323,9 @@ public sealed class RiverVm : IAsyncDisposable
                     throw new MessagePackSerializationException($"unknown frame kind {kind}");
             }
         }
-        catch (Exception e) when (e is MessagePackSerializationException or TypeAccessException or EndOfStreamException or InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        catch (Exception e)
         {
+            // Whatever a peer sends, a bad frame costs it its connection, never this VM.
             _logger.BadFrame(from.RemoteId, e.Message, e);
             return false;
         }
@@ -407,8 +408,9 @@ public sealed class RiverVm : IAsyncDisposable
             _logger.Deployed(type.FullName!, d.Id, d.Parent);
             return new DeployReply(d.RequestId, null);
         }
-        catch (Exception e) when (e is DeployException or ArgumentException or ObjectDisposedException or TypeLoadException or IOException or BadImageFormatException or TypeAccessException or MessagePack.MessagePackSerializationException)
+        catch (Exception e)
         {
+            // Bad code, bad arguments or a stopping VM: the deployer gets the reason, this VM carries on.
             _logger.DeployRefused(d.TypeName, e.Message);
             return new DeployReply(d.RequestId, e.Message);
         }
