@@ -129,6 +129,33 @@ public sealed class ChildProcess : IDisposable
         }
     }
 
+    public const int Sigstop = 19, Sigcont = 18;
+
+    /// <summary>Sends <paramref name="signal"/> to the process and every descendant (e.g. SIGSTOP / SIGCONT to pause a VM); Linux only.</summary>
+    public void SignalTree(int signal)
+    {
+        foreach (var pid in Descendants(_process.Id).Prepend(_process.Id)) _ = SendSignal(pid, signal);
+    }
+
+    private static IEnumerable<int> Descendants(int pid)
+    {
+        var tasks = Directory.Exists($"/proc/{pid}/task") ? Directory.GetDirectories($"/proc/{pid}/task") : [];
+        foreach (var task in tasks)
+        {
+            string children;
+            try
+            {
+                children = File.ReadAllText(Path.Combine(task, "children"));
+            }
+            catch (IOException)
+            {
+                continue; // the thread ended
+            }
+            foreach (var child in children.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse))
+                foreach (var pidBelow in Descendants(child).Prepend(child)) yield return pidBelow;
+        }
+    }
+
     /// <summary>SIGKILL to the whole process tree, at once; waits until it is gone.</summary>
     public void Kill()
     {

@@ -27,23 +27,33 @@ command -v timeout >/dev/null || skip "coreutils timeout is not installed"
 work=$(mktemp -d /tmp/river-multihost.XXXXXX)
 bridge_ns="${prefix}br"
 namespaces=()
-pids=()
+vms=()
+for i in $(seq 1 $hosts); do namespaces+=("${prefix}h$i"); done
 
-cleanup() {
-    local status=$?
-    set +e
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    # Anything else still running in our namespaces is ours too.
+# Kills whatever runs in our namespaces (only what this script started) and deletes them.
+remove_namespaces() {
     for n in "${namespaces[@]}" "$bridge_ns"; do
         for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
         ip netns del "$n" 2>/dev/null
     done
+}
+
+cleanup() {
+    local status=$?
+    set +e
+    kill -9 "$watchdog" 2>/dev/null   # it ignores TERM, which timeout(1) sends to the whole group
+    remove_namespaces
     if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
         for f in "$work"/*.log; do [ -f "$f" ] && { echo "--- $(basename "$f")"; tail -n 40 "$f"; }; done
     fi
     rm -rf "$work"
     exit "$status"
 }
+
+# Should this script be SIGKILLed (no trap runs), a watchdog outliving it still removes the namespaces.
+script_pid=$$
+( trap '' TERM INT HUP; while kill -0 "$script_pid" 2>/dev/null; do sleep 1; done; remove_namespaces; rm -rf "$work" ) >/dev/null 2>&1 &
+watchdog=$!
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
@@ -58,7 +68,6 @@ ip -n "$bridge_ns" link set br0 up
 for i in $(seq 1 $hosts); do
     n="${prefix}h$i"
     ip netns add "$n"
-    namespaces+=("$n")
     ip -n "$bridge_ns" link add "port$i" type veth peer name eth0 netns "$n"
     ip -n "$bridge_ns" link set "port$i" master br0 up
     ip -n "$n" link set lo up
@@ -77,14 +86,14 @@ in_host() { local i=$1; shift; ip netns exec "${prefix}h$i" "$@"; }
 for i in $(seq 1 $hosts); do
     in_host "$i" "$dotnet" "$cli" vm --bind "10.77.0.$i" --port $port --cluster "$cluster" --key-file "$key" \
         > "$work/vm$i.out" 2> "$work/vm$i.log" &
-    pids+=($!)
-    disown   # killed in cleanup; no job notices
+    vms+=($!)
+    disown   # killed with its namespace in cleanup; no job notices
 done
 for i in $(seq 1 $hosts); do
     deadline=$((SECONDS + bound))
     until grep -q "listening on 10.77.0.$i:$port" "$work/vm$i.out"; do
         [ $SECONDS -lt $deadline ] || { log "FAIL: VM $i did not start within $bound s"; exit 1; }
-        kill -0 "${pids[$((i - 1))]}" 2>/dev/null || { log "FAIL: VM $i exited"; exit 1; }
+        kill -0 "${vms[$((i - 1))]}" 2>/dev/null || { log "FAIL: VM $i exited"; exit 1; }
         sleep 0.2
     done
 done

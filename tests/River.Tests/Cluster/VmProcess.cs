@@ -80,7 +80,16 @@ public sealed partial class VmProcess : IDisposable
     /// <summary>SIGKILL: the VM gets no chance to say goodbye.</summary>
     public void Kill() => _process.Kill();
 
-    public void Dispose() => _process.Dispose();
+    /// <summary>SIGSTOP / SIGCONT: the VM freezes as in a long GC pause or under swapping, then goes on.</summary>
+    public void Pause() => _process.SignalTree(ChildProcess.Sigstop);
+
+    public void Resume() => _process.SignalTree(ChildProcess.Sigcont);
+
+    public void Dispose()
+    {
+        Resume(); // a stopped process still dies of SIGKILL, but its pipes then close late; wake it first
+        _process.Dispose();
+    }
 
     public override string ToString() => $"VM {Id} at {Address}\n{_process}";
 
