@@ -54,6 +54,7 @@ cleanup() {
 script_pid=$$
 ( trap '' TERM INT HUP; while kill -0 "$script_pid" 2>/dev/null; do sleep 1; done; remove_namespaces; rm -rf "$work" ) >/dev/null 2>&1 &
 watchdog=$!
+disown
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 

@@ -44,18 +44,33 @@ public sealed class WireFuzzTests(ITestOutputHelper output)
                     next++;
                     input = inputs.Next();
                 }
-                using var client = await WireClient.ConnectAsync(vm.Port, stop.Token);
+                WireClient client;
                 try
                 {
-                    if (input.AfterHandshake) client.Authenticate(options);
-                    await client.SendAsync(input.Bytes, stop.Token);
+                    client = await WireClient.ConnectAsync(vm.Port, stop.Token);
                 }
-                catch (IOException)
+                catch (Exception e) when (e is OperationCanceledException or System.Net.Sockets.SocketException)
                 {
-                    // the VM closed while we wrote: it refused early
+                    return; // out of time, or the VM is gone: the asserts below say which
                 }
-                kinds.AddOrUpdate(input.Kind, 1, (_, n) => n + 1);
-                if (!await client.FinishAsync(CloseBound)) leftOpen.AddOrUpdate(input.Kind, 1, (_, n) => n + 1);
+                using (client)
+                {
+                    try
+                    {
+                        if (input.AfterHandshake) client.Authenticate(options);
+                        await client.SendAsync(input.Bytes, stop.Token);
+                    }
+                    catch (IOException)
+                    {
+                        // the VM closed while we wrote: it refused early
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                    kinds.AddOrUpdate(input.Kind, 1, (_, n) => n + 1);
+                    if (!await client.FinishAsync(CloseBound)) leftOpen.AddOrUpdate(input.Kind, 1, (_, n) => n + 1);
+                }
             }
         }
 
