@@ -14,6 +14,7 @@ public sealed partial class VmProcess : IDisposable
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
     private readonly ChildProcess _process;
+    private bool _paused;
 
     private VmProcess(ChildProcess process, string id, int port)
     {
@@ -81,13 +82,22 @@ public sealed partial class VmProcess : IDisposable
     public void Kill() => _process.Kill();
 
     /// <summary>SIGSTOP / SIGCONT: the VM freezes as in a long GC pause or under swapping, then goes on.</summary>
-    public void Pause() => _process.SignalTree(ChildProcess.Sigstop);
+    public void Pause()
+    {
+        _paused = true;
+        _process.SignalTree(ChildProcess.Sigstop);
+    }
 
-    public void Resume() => _process.SignalTree(ChildProcess.Sigcont);
+    public void Resume()
+    {
+        if (!_paused || _process.HasExited) return;
+        _process.SignalTree(ChildProcess.Sigcont);
+        _paused = false;
+    }
 
     public void Dispose()
     {
-        Resume(); // a stopped process still dies of SIGKILL, but its pipes then close late; wake it first
+        Resume(); // a stopped tree dies of SIGKILL too, but wake it so nothing lingers stopped
         _process.Dispose();
     }
 
