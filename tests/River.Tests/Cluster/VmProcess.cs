@@ -1,0 +1,120 @@
+using System.Text.RegularExpressions;
+
+namespace River.Tests.Cluster;
+
+/// <summary>
+/// One <c>river vm</c> process on loopback. It listens on <c>--port 0</c> (the OS picks a free port, so
+/// there is nothing to race for or retry) and reports the port on its "listening" line, which
+/// <see cref="StartAsync"/> waits for. Multicast is off: VMs find each other through seeds only.
+/// Every VM carries the attribute role=vm, which tells VM processes apart from the VMs of programs.
+/// Disposing kills the process tree.
+/// </summary>
+public sealed partial class VmProcess : IDisposable
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly ChildProcess _process;
+    private bool _paused;
+
+    private VmProcess(ChildProcess process, string id, int port)
+    {
+        _process = process;
+        Id = id;
+        Port = port;
+    }
+
+    /// <summary>The VM's id (a UUID), as status and logs show it.</summary>
+    public string Id { get; }
+
+    public int Port { get; }
+
+    /// <summary>host:port, for <c>--seeds</c>.</summary>
+    public string Address => $"127.0.0.1:{Port}";
+
+    public bool HasExited => _process.HasExited;
+
+    public IReadOnlyList<string> StderrLines => _process.StderrLines;
+
+    /// <summary>
+    /// Starts a VM of <paramref name="cluster"/> that joins through <paramref name="seeds"/> and returns
+    /// once it listens (and, with seeds, has joined). <paramref name="extra"/> goes to <c>river vm</c> as is.
+    /// </summary>
+    public static async Task<VmProcess> StartAsync(TestCluster cluster, IEnumerable<VmProcess>? seeds = null, params string[] extra)
+    {
+        var seedList = string.Join(',', (seeds ?? []).Select(s => s.Address));
+        string[] args = ["vm", "--port", "0", "--no-multicast", "--attr", "role=vm", .. cluster.Args, .. extra];
+        if (seedList.Length > 0) args = [.. args, "--seeds", seedList];
+        var process = ChildProcess.Dotnet(Built.RiverCli, args);
+        try
+        {
+            var match = Listening().Match(await process.WaitForStdoutAsync(l => Listening().IsMatch(l), StartTimeout));
+            return new VmProcess(process, match.Groups["id"].Value, int.Parse(match.Groups["port"].Value));
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Starts <paramref name="count"/> VMs: the first alone, the others seeded with it.</summary>
+    public static async Task<List<VmProcess>> StartManyAsync(TestCluster cluster, int count)
+    {
+        var first = await StartAsync(cluster);
+        var others = Enumerable.Range(1, count - 1).Select(_ => StartAsync(cluster, [first])).ToList();
+        try
+        {
+            return [first, .. await Task.WhenAll(others)];
+        }
+        catch
+        {
+            first.Dispose();
+            foreach (var o in others.Where(o => o.IsCompletedSuccessfully)) o.Result.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The first stderr (log) line containing <paramref name="text"/>, waiting up to <paramref name="timeout"/>.</summary>
+    public Task<string> WaitForLogAsync(string text, TimeSpan timeout) =>
+        _process.WaitForStderrAsync(l => l.Contains(text, StringComparison.Ordinal), timeout);
+
+    /// <summary>SIGKILL: the VM gets no chance to say goodbye.</summary>
+    public void Kill() => _process.Kill();
+
+    /// <summary>SIGSTOP / SIGCONT: the VM freezes as in a long GC pause or under swapping, then goes on.</summary>
+    public void Pause()
+    {
+        _paused = true;
+        _process.SignalTree(ChildProcess.Sigstop);
+    }
+
+    public void Resume()
+    {
+        if (!_paused || _process.HasExited) return;
+        _process.SignalTree(ChildProcess.Sigcont);
+        _paused = false;
+    }
+
+    public void Dispose()
+    {
+        Resume(); // a stopped tree dies of SIGKILL too, but wake it so nothing lingers stopped
+        _process.Dispose();
+    }
+
+    public override string ToString() => $"VM {Id} at {Address}\n{_process}";
+
+    [GeneratedRegex(@"^River VM (?<id>[0-9a-f-]{36}) listening on (?<host>\S+):(?<port>\d+) in cluster")]
+    private static partial Regex Listening();
+}
+
+/// <summary>Disposes every VM of a list (tests hold their VMs in one).</summary>
+public static class VmProcessList
+{
+    public static void DisposeAll(this IEnumerable<VmProcess> vms)
+    {
+        foreach (var vm in vms) vm.Dispose();
+    }
+
+    /// <summary>The <c>--seeds</c> value naming every VM of the list.</summary>
+    public static string Seeds(this IEnumerable<VmProcess> vms) => string.Join(',', vms.Select(v => v.Address));
+}

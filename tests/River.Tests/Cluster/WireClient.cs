@@ -1,0 +1,117 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+
+namespace River.Tests.Cluster;
+
+/// <summary>
+/// A raw TCP connection to a VM, for tests that speak (or mangle) the wire protocol themselves:
+/// the handshake is River's own dialer side (<see cref="Handshake.Dial"/>), recorded so it can be replayed.
+/// </summary>
+internal sealed class WireClient : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+
+    private WireClient(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: true) { ReadTimeout = 10_000, WriteTimeout = 10_000 };
+    }
+
+    public static async Task<WireClient> ConnectAsync(int port, CancellationToken cancel)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancel);
+            return new WireClient(socket);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Authenticates as a (never announced) VM of the cluster; returns the bytes this side sent, a transcript to replay.</summary>
+    public byte[] Authenticate(ClusterOptions options)
+    {
+        var recorder = new RecordingStream(_stream);
+        Handshake.Dial(recorder, options, NewHello(options));
+        return recorder.Written.ToArray();
+    }
+
+    public static Handshake.Hello NewHello(ClusterOptions options) =>
+        new(ClusterOptions.ProtocolVersion, options.Name, VmId.New(), Handshake.NewNonce(), "fuzz", 0);
+
+    public async Task SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancel) => await _stream.WriteAsync(bytes, cancel);
+
+    /// <summary>A frame as the transports write it: 4-byte little-endian length, then the body.</summary>
+    public static byte[] Framed(ReadOnlySpan<byte> body)
+    {
+        var bytes = new byte[4 + body.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, body.Length);
+        body.CopyTo(bytes.AsSpan(4));
+        return bytes;
+    }
+
+    /// <summary>
+    /// Ends this side (FIN) and reads until the VM closes; true when it did within <paramref name="timeout"/>.
+    /// A connection the VM left open past its handshake timeout means it lost track of it.
+    /// </summary>
+    public async Task<bool> FinishAsync(TimeSpan timeout)
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException)
+        {
+            return true; // already reset by the VM
+        }
+        using var cancel = new CancellationTokenSource(timeout);
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            while (await _stream.ReadAsync(buffer, cancel.Token) > 0)
+            {
+            }
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return true; // reset
+        }
+    }
+
+    public void Dispose() => _stream.Dispose();
+
+    /// <summary>Passes everything through and keeps a copy of what was written.</summary>
+    private sealed class RecordingStream(Stream inner) : Stream
+    {
+        public MemoryStream Written { get; } = new();
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            Written.Write(buffer, offset, count);
+            inner.Write(buffer, offset, count);
+        }
+
+        public override void Flush() => inner.Flush();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}
