@@ -192,7 +192,9 @@ internal sealed class RiverSerializer
         var src = new VrId(IdFormatters.ReadGuid(ref reader));
         var dest = new VrId(IdFormatters.ReadGuid(ref reader));
         var count = reader.ReadInt32();
-        if (count < 0 || count > reader.Sequence.Length) throw new MessagePackSerializationException($"A packet claims {count} attributes.");
+        // Each attribute takes at least two bytes: a claim beyond that is a lie, refused before allocating for it.
+        if (count < 0 || count > (reader.Sequence.Length - reader.Consumed) / 2)
+            throw new MessagePackSerializationException($"A packet claims {count} attributes in {reader.Sequence.Length} bytes.");
         var names = new string[count];
         var values = new object?[count];
         using var scope = TypeResolver.Enter(contextOf?.Invoke(dest));

@@ -102,7 +102,9 @@ public sealed class RiverVm : IAsyncDisposable
         transport.Start(vm);
         logger.Listening(vm.Id, transport.LocalEndPoint.ToString(), cluster.Name);
         await transport.Seeded.WaitAsync(TimeSpan.FromSeconds(15)).ContinueWith(_ => { });
-        await vm.SettleAsync(TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(3));
+        // Multicast announcements come once a second: give every VM the chance to be heard.
+        var quiet = cluster.Multicast ? TimeSpan.FromMilliseconds(1500) : TimeSpan.FromMilliseconds(300);
+        await vm.SettleAsync(quiet, TimeSpan.FromSeconds(5));
         return vm;
     }
 

@@ -38,7 +38,8 @@ internal sealed class WireClient : IDisposable
     public byte[] Authenticate(ClusterOptions options)
     {
         var recorder = new RecordingStream(_stream);
-        Handshake.Dial(recorder, options, NewHello(options));
+        using var timeout = new CancellationTokenSource(options.HandshakeTimeout);
+        Handshake.DialAsync(recorder, options, NewHello(options), timeout.Token).GetAwaiter().GetResult();
         return recorder.Written.ToArray();
     }
 
