@@ -59,6 +59,20 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_VM_stopped_by_SIGTERM_says_goodbye_and_exits_cleanly()
+    {
+        _vms.AddRange(await VmProcess.StartManyAsync(_cluster, 2));
+        var leaving = _vms[1];
+        var stoppedAt = DateTime.UtcNow;
+        Assert.Equal(0, await leaving.TerminateAsync(TimeSpan.FromSeconds(10)));
+        // Told, not detected: well before the 2 s failure timeout, and with the reason.
+        var line = await _vms[0].WaitForLogAsync($"VM {leaving.Id} left: it said goodbye", TimeSpan.FromSeconds(10));
+        output.WriteLine(line);
+        Assert.True(DateTime.UtcNow - stoppedAt < FailureBound);
+        await RiverCli.StatusUntilAsync(_cluster, _vms[0].Address, s => s.Ids().SequenceEqual([_vms[0].Id]), FailureBound, "only the VM still running");
+    }
+
+    [Fact]
     public async Task A_VM_with_the_wrong_key_is_refused_by_both_sides_and_never_listed()
     {
         _vms.AddRange(await VmProcess.StartManyAsync(_cluster, 2));

@@ -81,6 +81,13 @@ public sealed partial class VmProcess : IDisposable
     /// <summary>SIGKILL: the VM gets no chance to say goodbye.</summary>
     public void Kill() => _process.Kill();
 
+    /// <summary>SIGTERM, as a service manager stops it; waits up to <paramref name="grace"/> for it to exit, then kills it.</summary>
+    public async Task<int> TerminateAsync(TimeSpan grace)
+    {
+        await _process.StopAsync(grace);
+        return (await _process.WaitAsync(grace)).ExitCode;
+    }
+
     /// <summary>SIGSTOP / SIGCONT: the VM freezes as in a long GC pause or under swapping, then goes on.</summary>
     public void Pause()
     {
