@@ -38,15 +38,15 @@ public abstract class VirtualResourceBase
     /// <exception cref="ArgumentException"><typeparamref name="TVr"/> has no parameterless constructor, or an argument cannot be carried.</exception>
     /// <exception cref="DeployException">a VM refused or failed to start the VR.</exception>
     public IReadOnlyList<VrId> Deploy<TVr>(IEnumerable<VmInfo> vms, params object?[] args) where TVr : VirtualResourceBase =>
-        Context.Vm.Deploy(typeof(TVr), vms, Context, args);
+        Context.Vm.Deployer.Deploy(typeof(TVr), vms, Context, args);
 
     /// <summary>Starts one <typeparamref name="TVr"/> on <paramref name="vm"/>.</summary>
     public VrId Deploy<TVr>(VmInfo vm, params object?[] args) where TVr : VirtualResourceBase =>
-        Context.Vm.Deploy(typeof(TVr), [vm], Context, args)[0];
+        Context.Vm.Deployer.Deploy(typeof(TVr), [vm], Context, args)[0];
 
     /// <summary>Starts one VR of a type known only at run time on each VM.</summary>
     public IReadOnlyList<VrId> Deploy(Type vrType, IEnumerable<VmInfo> vms, params object?[] args) =>
-        Context.Vm.Deploy(vrType, vms, Context, args);
+        Context.Vm.Deployer.Deploy(vrType, vms, Context, args);
 
     /// <summary>Sends a packet to <paramref name="dest"/>: an anonymous object, a dictionary or a <see cref="Packet"/>.</summary>
     /// <exception cref="UnsupportedValueException">a value cannot be carried (names the attribute and type).</exception>

@@ -21,14 +21,11 @@ public sealed class RiverVm : IAsyncDisposable
 
     private readonly ConcurrentDictionary<VrId, VrContext> _local = new();
     private readonly ConcurrentDictionary<string, object?> _attributes = new();
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<DeployReply>> _deploys = new();
-    private readonly ConcurrentDictionary<Guid, ProgramRun> _runs = new();
-    private readonly CodeCache _code;
+
     private readonly CancellationTokenSource _stopping = new();
     private readonly RiverVmOptions _options;
     private readonly ILogger _logger;
     private readonly Timer _announcer;
-    private long _nextRequest;
     private int _vrCountAnnounced;
 
     /// <summary>Creates a VM; it knows no other VM until a cluster or transport connects it.</summary>
@@ -38,8 +35,8 @@ public sealed class RiverVm : IAsyncDisposable
         _logger = _options.LoggerFactory.CreateLogger("River.Vm");
         foreach (var (k, v) in _options.Attributes) _attributes[k] = v;
         Serializer = new RiverSerializer();
-        _code = new CodeCache(_options.CodeCacheDirectory ?? CodeCache.DefaultDirectory);
         Router = new Router(this, _logger);
+        Deployer = new Deployer(this, new CodeCache(_options.CodeCacheDirectory ?? CodeCache.DefaultDirectory), _options.DeployTimeout, _logger);
         RefreshInfo();
         _announcer = new Timer(_ => Housekeeping(), null, 200, 200);
     }
@@ -78,6 +75,7 @@ public sealed class RiverVm : IAsyncDisposable
 
     internal RiverSerializer Serializer { get; }
     internal Router Router { get; }
+    internal Deployer Deployer { get; }
     internal Membership Membership { get; } = new();
     internal PacketObservers Observers { get; } = new();
     internal ILoggerFactory LoggerFactory => _options.LoggerFactory;
@@ -175,85 +173,14 @@ public sealed class RiverVm : IAsyncDisposable
         Announce();
     }
 
-    internal IReadOnlyList<VrId> Deploy(Type type, IEnumerable<VmInfo> vms, VrContext caller, object?[] deployArgs)
-    {
-        ArgumentNullException.ThrowIfNull(vms);
-        VrFactory.Check(type);
-        Serializer.AllowList.AllowProgram(type.Assembly);
-        object?[] copied;
-        using (TypeResolver.Enter(caller.Run.Code)) copied = CopyArgs(deployArgs ?? [null]);
-        var targets = vms.ToList();
-        var ids = new VrId[targets.Count];
-        var remote = new List<(VmInfo Vm, DeployRequest Request)>();
-        for (var i = 0; i < targets.Count; i++)
-        {
-            var vm = targets[i] ?? throw new ArgumentException("A VM to deploy on is null.");
-            ids[i] = VrId.New();
-            if (vm.Id == Id) StartLocal(type, ids[i], caller.Id, caller.Args, copied, caller.Run);
-            else remote.Add((vm, new DeployRequest(0, ids[i], type.AssemblyQualifiedName!, caller.Id, [.. caller.Args], ArgBytes(copied), caller.Run.Id, ProgramCode(type))));
-        }
-        // First round: every VM at once. A VM that lacks the program's code says which; it is shipped and asked again.
-        var missing = AskAll(type, remote);
-        if (missing.Count > 0)
-        {
-            foreach (var (vm, request, hashes) in missing)
-                foreach (var assembly in ProgramAssemblies.Of(type.Assembly).Where(a => hashes.Contains(ProgramAssemblies.RefOf(a)?.Hash)))
-                    PeerFor(vm, type).Send(Frames.Control(Serializer, new CodeUpload(ProgramAssemblies.RefOf(assembly)!.Hash, ProgramAssemblies.BytesOf(assembly))));
-            if (AskAll(type, [.. missing.Select(m => (m.Vm, m.Request))]) is [var (vm2, _, still), ..])
-                throw new DeployException($"VM {vm2.Id} still lacks code for {type.FullName} after it was shipped: {string.Join(", ", still)}.");
-        }
-        foreach (var (vm, request) in remote) Router.Learn(request.Id, vm.Id);
-        return ids;
-    }
-
-    /// <summary>Sends each request and waits for every reply; returns the requests whose VM lacks code.</summary>
-    private List<(VmInfo Vm, DeployRequest Request, string[] Missing)> AskAll(Type type, List<(VmInfo Vm, DeployRequest Request)> requests)
-    {
-        var waits = new List<(VmInfo Vm, DeployRequest Request, Task<DeployReply> Reply)>();
-        foreach (var (vm, request) in requests)
-        {
-            var numbered = request with { RequestId = Interlocked.Increment(ref _nextRequest) };
-            var reply = new TaskCompletionSource<DeployReply>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _deploys[numbered.RequestId] = reply;
-            Router.Learn(numbered.Id, vm.Id);
-            PeerFor(vm, type).Send(Frames.Control(Serializer, numbered));
-            waits.Add((vm, numbered, reply.Task));
-        }
-        var missing = new List<(VmInfo, DeployRequest, string[])>();
-        foreach (var (vm, request, reply) in waits)
-        {
-            if (!reply.Wait(_options.DeployTimeout))
-            {
-                _deploys.TryRemove(request.RequestId, out _);
-                throw new DeployException($"VM {vm.Id} did not confirm the start of {type.FullName} within {_options.DeployTimeout}.");
-            }
-            if (reply.Result.Error is { } error) throw new DeployException($"VM {vm.Id} could not start {type.FullName}: {error}");
-            if (reply.Result.MissingCode is { Length: > 0 } lacks) missing.Add((vm, request, lacks));
-        }
-        return missing;
-    }
-
-    private IPeer PeerFor(VmInfo vm, Type type) => Membership.PeerOf(vm.Id)
-        ?? throw new DeployException($"Cannot deploy {type.FullName} on VM {vm.Id}: it is not a member of this cluster (any more).");
-
-    private static CodeRef[] ProgramCode(Type type) =>
-        [.. ProgramAssemblies.Of(type.Assembly).Select(ProgramAssemblies.RefOf).OfType<CodeRef>()];
-
-    private object?[] CopyArgs(object?[] args)
+    internal object?[] CopyArgs(object?[] args)
     {
         var copy = new object?[args.Length];
         for (var i = 0; i < args.Length; i++) copy[i] = Serializer.Copy($"args[{i}]", args[i]);
         return copy;
     }
 
-    private byte[] ArgBytes(object?[] args)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        Serializer.WriteValue(buffer, "args", args);
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    private VrContext StartLocal(Type type, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, ProgramRun.Ref run)
+    internal VrContext StartLocal(Type type, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, ProgramRun.Ref run)
     {
         ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
         var vr = VrFactory.Create(type);
@@ -294,8 +221,7 @@ public sealed class RiverVm : IAsyncDisposable
     {
         _local.TryRemove(context.Id, out _);
         context.Mailbox.Close();
-        if (context.Run.Code is { } code && code.RemoveVr() && _runs.TryRemove(new KeyValuePair<Guid, ProgramRun>(code.Id, code)))
-            code.Unload();
+        Deployer.Release(context.Run);
         var stopped = error is OperationCanceledException && (_stopping.IsCancellationRequested || context.Killed);
         if (error is not null && !stopped) _logger.VrFailed(context.Id, context.Instance.GetType().FullName!, error);
         VrEnded?.Invoke(this, new VrLifecycleEventArgs(context.Id, context.Instance.GetType(), context.Parent, error));
@@ -351,13 +277,13 @@ public sealed class RiverVm : IAsyncDisposable
                 break;
             case DeployRequest d:
                 if (d.Parent is { } parent) Router.Learn(parent, from);
-                from.Send(Frames.Control(Serializer, StartRequested(d)));
+                from.Send(Frames.Control(Serializer, Deployer.StartRequested(d)));
                 break;
             case CodeUpload c:
-                _code.Put(c.Hash, c.Bytes);
+                Deployer.OnCodeUpload(c);
                 break;
             case DeployReply r:
-                if (_deploys.TryRemove(r.RequestId, out var waiting)) waiting.TrySetResult(r);
+                Deployer.OnReply(r);
                 break;
             case Lookup l:
                 Router.OnLookup(l, from);
@@ -392,35 +318,6 @@ public sealed class RiverVm : IAsyncDisposable
         vr.Kill();
         return true;
     }
-
-    private DeployReply StartRequested(DeployRequest d)
-    {
-        try
-        {
-            // Only a member that passed the cluster's handshake can send this: deploying its code is allowed.
-            var shipped = d.Code.Where(c => !LoadedHere(c)).ToList();
-            var missing = shipped.Where(c => !_code.Has(c.Hash)).Select(c => c.Hash).ToArray();
-            if (missing.Length > 0) return new DeployReply(d.RequestId, null, missing);
-            var run = new ProgramRun.Ref(d.Run, shipped.Count == 0 ? null : _runs.GetOrAdd(d.Run, id => new ProgramRun(id, d.Code, _code)));
-            using var scope = TypeResolver.Enter(run.Code);
-            var type = Serializer.Types.Resolve(d.TypeName) ?? throw new DeployException($"type {d.TypeName} is not known on this VM");
-            Serializer.AllowList.AllowProgram(type.Assembly);
-            var args = Serializer.ReadValue(new ReadOnlySequence<byte>(d.DeployArgs)) as object?[] ?? [];
-            StartLocal(type, d.Id, d.Parent, d.Args, args, run);
-            _logger.Deployed(type.FullName!, d.Id, d.Parent);
-            return new DeployReply(d.RequestId, null);
-        }
-        catch (Exception e)
-        {
-            // Bad code, bad arguments or a stopping VM: the deployer gets the reason, this VM carries on.
-            _logger.DeployRefused(d.TypeName, e.Message);
-            return new DeployReply(d.RequestId, e.Message);
-        }
-    }
-
-    /// <summary>True when this VM's own context already holds exactly this assembly (an embedded cluster, or a shared library).</summary>
-    private static bool LoadedHere(CodeRef code) =>
-        AssemblyLoadContext.Default.Assemblies.Any(a => a.GetName().Name == code.Name && ProgramAssemblies.RefOf(a)?.Hash == code.Hash);
 
     /// <summary>Tells a new member about the others, and the others about it, so every pair connects.</summary>
     private void Gossip(VmInfo joined, IPeer link)
