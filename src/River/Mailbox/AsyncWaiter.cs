@@ -1,70 +1,63 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 
 namespace River;
 
-/// <summary>Suspends an async VR until a packet is handed over. One per async VR, reused.</summary>
-internal sealed class AsyncWaiter : IPacketWaiter, IValueTaskSource<Packet>
+/// <summary>Suspends an async VR until a packet it wants arrives. One per async VR, reused.</summary>
+internal sealed class AsyncWaiter : IPacketWaiter, IValueTaskSource<bool>
 {
-    private ManualResetValueTaskSourceCore<Packet> _core = new() { RunContinuationsAsynchronously = true };
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private Exception? _error;
     private Mailbox? _mailbox;
-    private CancellationTokenRegistration _registration;
-    private CancellationTokenSource? _timer;
-    private TimeSpan? _timeout;
-    private CancellationToken _userCancel;
 
-    public ValueTask<Packet> ReceiveAsync(Mailbox mailbox, Matcher match, TimeSpan? timeout, CancellationToken cancel)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Packet> ReceiveAsync(Mailbox mailbox, Matcher match, TimeSpan? timeout, CancellationToken cancel)
     {
-        if (mailbox.TryTake(match, out var p)) return new ValueTask<Packet>(p);
+        if (mailbox.TryTake(match, out var p)) return p;
         cancel.ThrowIfCancellationRequested();
-        _core.Reset();
-        var taken = mailbox.TakeOrPark(match, this);
-        if (taken is not null) return new ValueTask<Packet>(taken);
-        _mailbox = mailbox;
-        _timeout = timeout;
-        _userCancel = cancel;
-        if (timeout is { } t)
+        using var timer = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        timer?.CancelAfter(timeout!.Value);
+        var token = timer?.Token ?? cancel;
+        while (true)
         {
-            _timer = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-            _timer.CancelAfter(t);
-            cancel = _timer.Token;
+            _core.Reset();
+            _error = null;
+            var taken = mailbox.TakeOrPark(match, this);
+            if (taken is not null) return taken;
+            _mailbox = mailbox;
+            bool woken;
+            using (token.CanBeCanceled ? token.UnsafeRegister(static s => ((AsyncWaiter)s!).Cancel(), this) : default)
+                woken = await new ValueTask<bool>(this, _core.Version).ConfigureAwait(false);
+            if (woken) continue;
+            if (_error is not null) throw _error;
+            if (cancel.IsCancellationRequested) throw new OperationCanceledException(cancel);
+            if (mailbox.TryTake(match, out p)) return p;
+            throw new TimeoutException($"No matching packet arrived within {timeout}.");
         }
-        if (cancel.CanBeCanceled)
-            _registration = cancel.UnsafeRegister(static s => ((AsyncWaiter)s!).Cancel(), this);
-        return new ValueTask<Packet>(this, _core.Version);
     }
 
-    public void Complete(Packet packet)
+    public void Wake() => _core.SetResult(true);
+
+    public void AbsorbWake()
     {
-        Release();
-        _core.SetResult(packet);
+        // The sender that won the wake calls Wake right after: let it land so the next Reset is safe.
+        var spinner = new SpinWait();
+        while (_core.GetStatus(_core.Version) == ValueTaskSourceStatus.Pending) spinner.SpinOnce();
+        _core.GetResult(_core.Version);
     }
 
     public void Fail(Exception error)
     {
-        Release();
-        _core.SetException(error);
+        _error = error;
+        _core.SetResult(false);
     }
 
     private void Cancel()
     {
-        if (_mailbox is null || !_mailbox.Unpark(this)) return;
-        Exception error = _userCancel.IsCancellationRequested
-            ? new OperationCanceledException(_userCancel)
-            : new TimeoutException($"No matching packet arrived within {_timeout}.");
-        Release();
-        _core.SetException(error);
+        if (_mailbox is { } mailbox && mailbox.Unpark(this)) _core.SetResult(false);
     }
 
-    private void Release()
-    {
-        _registration.Unregister();
-        _registration = default;
-        _timer?.Dispose();
-        _timer = null;
-        _mailbox = null;
-    }
-
-    public Packet GetResult(short token) => _core.GetResult(token);
+    public bool GetResult(short token) => _core.GetResult(token);
 
     public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
 

@@ -1,11 +1,12 @@
 namespace River;
 
 /// <summary>
-/// A VR's queue with selective receive. Packets sit in one arrival-ordered list; once more than a few
-/// are queued, an attribute that receives match on by value (<c>tag</c>, <c>src</c>, ...) gets an index
-/// from value to the packets holding it, built on first use, so a keyed receive never scans packets
-/// that cannot match. Indexes are dropped when the queue empties.
-/// A parked receiver whose match a new packet satisfies gets it handed over without queueing.
+/// A VR's queue with selective receive. Senders only append to a lock-free inbound chain (one atomic
+/// exchange; Vyukov's MPSC queue), so they never contend with the receiver; the receiver moves
+/// arrivals into its own arrival-ordered list when it looks, reusing each arrival's node as its entry. Once more than a few are queued, an attribute that receives match on by value
+/// (<c>tag</c>, <c>src</c>, ...) gets an index from value to the packets holding it, built on first
+/// use, so a keyed receive never scans packets that cannot match. Indexes are dropped when the queue
+/// empties. A receiver that parks is woken only by a packet its match accepts.
 /// </summary>
 internal sealed class Mailbox
 {
@@ -14,36 +15,46 @@ internal sealed class Mailbox
     // Below this many queued packets a scan is cheaper than keeping an index up to date.
     private const int IndexThreshold = 32;
 
-    private readonly Lock _lock = new();
+    // The inbound chain: senders swap themselves in at _arrived; the receiver follows InNext from _taken.
+    private Entry _arrived, _taken;
+    private readonly Lock _lock = new(); // the receiver's side; senders never take it
     private Entry? _head, _tail;
     private int _count;
     private AttributeIndex[]? _indexes;
     private IPacketWaiter? _waiter;
-    private Matcher? _waiterMatch;
-    private bool _closed;
+    private volatile Matcher? _waiterMatch;
+    private int _parked;
+    private volatile bool _closed;
 
-    /// <summary>Bumped on every post; lets a spinning receiver notice arrivals without the lock.</summary>
-    public int Version;
+    public Mailbox() => _arrived = _taken = new Entry(null!);
 
-    public int Count => _count;
+    /// <summary>Packets queued, arrivals not yet sorted included.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                Drain();
+                return _count;
+            }
+        }
+    }
 
-    /// <summary>Queues <paramref name="packet"/> or hands it to the parked receiver; false once closed.</summary>
+    /// <summary>True when packets arrived since the receiver last looked; a spinning receiver polls it.</summary>
+    public bool HasArrivals => Volatile.Read(ref _arrived) != _taken;
+
+    /// <summary>Queues <paramref name="packet"/> and wakes the parked receiver if it wants it; false once closed.</summary>
     public bool Post(Packet packet)
     {
-        IPacketWaiter? handoff = null;
-        lock (_lock)
-        {
-            if (_closed) return false;
-            if (_waiter is not null && _waiterMatch!.Matches(packet))
-            {
-                handoff = _waiter;
-                _waiter = null;
-                _waiterMatch = null;
-            }
-            else Append(packet);
-            Version++;
-        }
-        handoff?.Complete(packet);
+        if (_closed) return false;
+        var e = new Entry(packet);
+        var previous = Interlocked.Exchange(ref _arrived, e);
+        Volatile.Write(ref previous.InNext, e);
+        // The exchange is a full fence: either the receiver, parking, sees this packet, or we see it parked.
+        if (Volatile.Read(ref _parked) == 1 && _waiterMatch is { } wanted && wanted.Matches(packet)
+            && Interlocked.CompareExchange(ref _parked, 0, 1) == 1)
+            _waiter!.Wake();
         return true;
     }
 
@@ -52,6 +63,7 @@ internal sealed class Mailbox
     {
         lock (_lock)
         {
+            Drain();
             var e = Find(match);
             if (e is null)
             {
@@ -66,66 +78,87 @@ internal sealed class Mailbox
 
     public Packet? Peek(Matcher match)
     {
-        lock (_lock) return Find(match)?.Packet;
+        lock (_lock)
+        {
+            Drain();
+            return Find(match)?.Packet;
+        }
     }
 
-    /// <summary>Takes the oldest match, or parks <paramref name="waiter"/> until a matching packet arrives.</summary>
+    /// <summary>
+    /// Takes the oldest match, or parks <paramref name="waiter"/> until a packet it wants arrives:
+    /// then <see cref="IPacketWaiter.Wake"/> is called once, and the receiver asks again.
+    /// </summary>
     public Packet? TakeOrPark(Matcher match, IPacketWaiter waiter)
     {
         lock (_lock)
         {
+            Drain();
             var e = Find(match);
-            if (e is not null)
+            if (e is null)
             {
-                Remove(e);
-                return e.Packet;
+                if (_closed) throw ClosedError();
+                if (Volatile.Read(ref _parked) == 1) throw new InvalidOperationException("A VR receives one packet at a time; another receive is already waiting.");
+                _waiter = waiter;
+                _waiterMatch = match;
+                Interlocked.Exchange(ref _parked, 1);
+                if (!HasArrivals) return null;
+                // Something arrived while parking: look again, and unpark if it is wanted.
+                Drain();
+                if ((e = Find(match)) is null) return null;
+                if (Interlocked.CompareExchange(ref _parked, 0, 1) != 1) waiter.AbsorbWake();
             }
-            if (_waiter is not null) throw new InvalidOperationException("A VR receives one packet at a time; another receive is already waiting.");
-            if (_closed) throw ClosedError();
-            _waiter = waiter;
-            _waiterMatch = match;
-            return null;
+            Remove(e);
+            return e.Packet;
         }
     }
 
-    /// <summary>Unparks <paramref name="waiter"/>; false when a packet was already handed to it.</summary>
-    public bool Unpark(IPacketWaiter waiter)
-    {
-        lock (_lock)
-        {
-            if (!ReferenceEquals(_waiter, waiter)) return false;
-            _waiter = null;
-            _waiterMatch = null;
-            return true;
-        }
-    }
+    /// <summary>Unparks <paramref name="waiter"/> (timeout, cancel); false when a wake is already on its way to it.</summary>
+    public bool Unpark(IPacketWaiter waiter) =>
+        ReferenceEquals(_waiter, waiter) && Interlocked.CompareExchange(ref _parked, 0, 1) == 1;
 
     /// <summary>Refuses further packets and releases the queue; returns what was still queued, oldest first.</summary>
     public List<Packet> Close()
     {
-        IPacketWaiter? parked;
+        _closed = true;
         List<Packet> left;
         lock (_lock)
         {
-            _closed = true;
-            parked = _waiter;
-            _waiter = null;
-            _waiterMatch = null;
+            Drain();
             left = new List<Packet>(_count);
             for (var e = _head; e is not null; e = e.Next) left.Add(e.Packet);
             _head = _tail = null;
             _count = 0;
             _indexes = null;
         }
-        parked?.Fail(ClosedError());
+        if (Interlocked.CompareExchange(ref _parked, 0, 1) == 1) _waiter!.Fail(ClosedError());
         return left;
     }
 
     private static OperationCanceledException ClosedError() => new("The VR's queue was closed: the VR ended or its VM is stopping.");
 
-    private void Append(Packet packet)
+    /// <summary>Moves every arrival into the list; waits out a sender caught between its two steps.</summary>
+    private void Drain()
     {
-        var e = new Entry(packet) { Prev = _tail };
+        var spinner = new SpinWait();
+        while (true)
+        {
+            var next = Volatile.Read(ref _taken.InNext);
+            if (next is null)
+            {
+                if (Volatile.Read(ref _arrived) == _taken) return;
+                spinner.SpinOnce();
+                continue;
+            }
+            _taken.InNext = null; // the chain behind the receiver must not keep packets alive
+            _taken = next;
+            Append(next);
+        }
+    }
+
+    private void Append(Entry e)
+    {
+        e.Prev = _tail;
         if (_tail is null) _head = e;
         else _tail.Next = e;
         _tail = e;
@@ -183,7 +216,8 @@ internal sealed class Mailbox
     private sealed class Entry(Packet packet)
     {
         public readonly Packet Packet = packet;
-        public Entry? Prev, Next;
+        public Entry? Prev, Next; // the receiver's list
+        public Entry? InNext;     // the inbound chain
         public bool Removed;
     }
 
@@ -197,6 +231,10 @@ internal sealed class Mailbox
         private static readonly object NullKey = new();
         private readonly Dictionary<object, Queue<Entry>> _buckets = [];
         private int _live, _dead;
+        private Entry? _found;          // the entry Find returned last, and its bucket:
+        private Queue<Entry>? _foundIn; // its removal needs no second lookup
+        private object? _hotKey;        // the value used last and its bucket: a stream of one tag
+        private Queue<Entry>? _hotBucket; // skips hashing the value every time
 
         public string Name { get; } = name;
 
@@ -204,29 +242,58 @@ internal sealed class Mailbox
         {
             if (!e.Packet.TryGetValue(Name, out var value)) return;
             var key = value ?? NullKey;
-            if (!_buckets.TryGetValue(key, out var q)) _buckets[key] = q = new Queue<Entry>(4);
+            if (BucketOf(key) is not { } q)
+            {
+                // Empty buckets are kept for the next packet with that value, but not without bound.
+                if (_buckets.Count > 2 * _live + 64)
+                {
+                    foreach (var (k, b) in _buckets)
+                        if (b.Count == 0) _buckets.Remove(k);
+                    _hotKey = _hotBucket = null;
+                }
+                _buckets[key] = q = new Queue<Entry>(4);
+            }
             q.Enqueue(e);
             _live++;
         }
 
+        private Queue<Entry>? BucketOf(object key)
+        {
+            if (_hotKey is not null && (ReferenceEquals(key, _hotKey) || key.Equals(_hotKey))) return _hotBucket;
+            if (!_buckets.TryGetValue(key, out var q)) return null;
+            (_hotKey, _hotBucket) = (key, q);
+            return q;
+        }
+
         public void NoteRemoved(Entry e, Mailbox owner)
         {
-            if (!e.Packet.TryGetValue(Name, out var value)) return;
+            Queue<Entry> q;
+            if (ReferenceEquals(e, _found)) q = _foundIn!;
+            else if (e.Packet.TryGetValue(Name, out var value)) q = BucketOf(value ?? NullKey)!;
+            else return;
+            _found = null;
             _live--;
-            var q = _buckets[value ?? NullKey];
             if (ReferenceEquals(q.Peek(), e))
             {
                 q.Dequeue();
-                DropDeadFront(q, value ?? NullKey);
+                while (q.TryPeek(out var head) && head.Removed)
+                {
+                    q.Dequeue();
+                    _dead--;
+                }
             }
             else if (++_dead > _live + 64) owner.Rebuild(this);
         }
 
         public Entry? Find(Matcher match)
         {
-            if (!_buckets.TryGetValue(match.KeyValue!, out var q)) return null;
+            if (BucketOf(match.KeyValue!) is not { } q) return null;
             foreach (var e in q)
-                if (!e.Removed && match.Matches(e.Packet)) return e;
+            {
+                if (e.Removed || !match.Matches(e.Packet)) continue;
+                (_found, _foundIn) = (e, q);
+                return e;
+            }
             return null;
         }
 
@@ -234,16 +301,8 @@ internal sealed class Mailbox
         {
             _buckets.Clear();
             _live = _dead = 0;
-        }
-
-        private void DropDeadFront(Queue<Entry> q, object key)
-        {
-            while (q.TryPeek(out var head) && head.Removed)
-            {
-                q.Dequeue();
-                _dead--;
-            }
-            if (q.Count == 0) _buckets.Remove(key);
+            _found = null;
+            _hotKey = _hotBucket = null;
         }
     }
 }

@@ -1,16 +1,16 @@
 namespace River;
 
-/// <summary>Parks a VR's own thread until a packet is handed over. One per thread VR, reused.</summary>
+/// <summary>Parks a VR's own thread until a packet it wants arrives. One per thread VR, reused.</summary>
 internal sealed class ThreadWaiter : IPacketWaiter
 {
     private readonly ManualResetEventSlim _signal = new(false, spinCount: 100);
-    private Packet? _packet;
     private Exception? _error;
 
-    public void Complete(Packet packet)
+    public void Wake() => _signal.Set();
+
+    // A late wake only makes the next park look once more: nothing to wait for.
+    public void AbsorbWake()
     {
-        _packet = packet;
-        _signal.Set();
     }
 
     public void Fail(Exception error)
@@ -19,30 +19,31 @@ internal sealed class ThreadWaiter : IPacketWaiter
         _signal.Set();
     }
 
-    /// <summary>Receives from <paramref name="mailbox"/>: poll for <paramref name="spin"/>, then park.</summary>
+    /// <summary>Receives from <paramref name="mailbox"/>: poll for <paramref name="spin"/>, then park until woken.</summary>
     public Packet Receive(Mailbox mailbox, Matcher match, TimeSpan? timeout, TimeSpan spin)
     {
         if (mailbox.TryTake(match, out var p)) return p;
-        var seen = Volatile.Read(ref mailbox.Version);
         var budget = SpinBudget.Start(spin < (timeout ?? spin) ? spin : timeout ?? spin);
         while (budget.Spin())
+            if (mailbox.HasArrivals && mailbox.TryTake(match, out p)) return p;
+        var deadline = timeout is { } t ? Environment.TickCount64 + (long)t.TotalMilliseconds : long.MaxValue;
+        while (true)
         {
-            var now = Volatile.Read(ref mailbox.Version);
-            if (now == seen) continue;
-            if (mailbox.TryTake(match, out p)) return p;
-            seen = now;
+            _signal.Reset();
+            var taken = mailbox.TakeOrPark(match, this);
+            if (taken is not null) return taken;
+            var left = deadline == long.MaxValue ? Timeout.Infinite : (int)Math.Max(0, deadline - Environment.TickCount64);
+            if (!_signal.Wait(left))
+            {
+                if (mailbox.Unpark(this))
+                {
+                    // One last look: a packet the match wants may have come just now without a wake yet.
+                    if (mailbox.TryTake(match, out p)) return p;
+                    throw new TimeoutException($"No matching packet arrived within {timeout}.");
+                }
+                _signal.Wait(); // a wake is on its way
+            }
+            if (_error is { } error) throw error;
         }
-        _signal.Reset();
-        _packet = null;
-        _error = null;
-        var taken = mailbox.TakeOrPark(match, this);
-        if (taken is not null) return taken;
-        if (!_signal.Wait(timeout ?? Timeout.InfiniteTimeSpan))
-        {
-            if (mailbox.Unpark(this))
-                throw new TimeoutException($"No matching packet arrived within {timeout}.");
-            _signal.Wait(); // a packet was handed over just as the timeout fired
-        }
-        return _packet ?? throw _error!;
     }
 }

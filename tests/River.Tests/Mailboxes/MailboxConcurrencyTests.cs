@@ -1,0 +1,60 @@
+namespace River.Tests.Mailboxes;
+
+/// <summary>Senders on several threads against one parking receiver: nothing lost, nothing taken twice, no receiver left asleep.</summary>
+public class MailboxConcurrencyTests
+{
+    private const int Senders = 4, PerSender = 20_000;
+
+    private static Task[] StartSenders(Mailbox box) =>
+    [
+        .. Enumerable.Range(0, Senders).Select(s => Task.Factory.StartNew(() =>
+        {
+            var src = VrId.New();
+            for (var i = 0; i < PerSender; i++) box.Post(Packet.From(new { tag = i % 2 == 0 ? "even" : "odd", s, i }, src));
+        }, TaskCreationOptions.LongRunning)),
+    ];
+
+    [Fact]
+    public async Task A_thread_receiver_taking_by_tag_gets_every_packet_once_in_per_sender_order()
+    {
+        var box = new Mailbox();
+        var waiter = new ThreadWaiter();
+        var senders = StartSenders(box);
+        var last = new int[Senders, 2];
+        for (var s = 0; s < Senders; s++) last[s, 0] = last[s, 1] = -1;
+        var receiver = Task.Factory.StartNew(() =>
+        {
+            var even = Matcher.From(new { tag = "even" });
+            var odd = Matcher.From(new { tag = "odd" });
+            for (var n = 0; n < Senders * PerSender; n++)
+            {
+                // Alternate: half the time the wanted kind is not the next to arrive, so the receiver parks on a selective match.
+                var p = waiter.Receive(box, n % 2 == 0 ? even : odd, TimeSpan.FromSeconds(20), TimeSpan.FromMicroseconds(5));
+                var (s, i) = (p.Get<int>("s"), p.Get<int>("i"));
+                Assert.True(i > last[s, i % 2], $"sender {s} packet {i} out of order");
+                last[s, i % 2] = i;
+            }
+        }, TaskCreationOptions.LongRunning);
+        await Task.WhenAll([.. senders, receiver]).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(0, box.Count);
+    }
+
+    [Fact]
+    public async Task An_async_receiver_gets_every_packet_once()
+    {
+        var box = new Mailbox();
+        var waiter = new AsyncWaiter();
+        var senders = StartSenders(box);
+        var seen = new HashSet<(int, int)>();
+        var even = Matcher.From(new { tag = "even" });
+        var odd = Matcher.From(new { tag = "odd" });
+        for (var n = 0; n < Senders * PerSender; n++)
+        {
+            var p = await waiter.ReceiveAsync(box, n % 2 == 0 ? even : odd, TimeSpan.FromSeconds(20), default).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(seen.Add((p.Get<int>("s"), p.Get<int>("i"))));
+        }
+        await Task.WhenAll(senders).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(Senders * PerSender, seen.Count);
+        Assert.Equal(0, box.Count);
+    }
+}
