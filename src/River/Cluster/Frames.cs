@@ -38,7 +38,7 @@ internal static class Frames
     private static ArrayBufferWriter<byte> Start(byte kind)
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
-        if (buffer.Capacity > 1 << 20) buffer = t_buffer = new ArrayBufferWriter<byte>(1024); // don't pin a huge buffer per thread
+        if (buffer.Capacity > 16 << 20) buffer = t_buffer = new ArrayBufferWriter<byte>(1024); // keep big buffers for big values, not huge ones
         buffer.ResetWrittenCount();
         buffer.GetSpan(1)[0] = kind;
         buffer.Advance(1);

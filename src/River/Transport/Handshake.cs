@@ -9,8 +9,8 @@ namespace River;
 /// <summary>
 /// Opens every connection: both sides state protocol version, cluster and VM id, and each proves it
 /// holds the cluster key by an HMAC over both fresh nonces (the key never travels, and a recorded
-/// handshake cannot be replayed against a new nonce). Asynchronous, so connections that never finish
-/// their handshake hold no thread. See docs/PROTOCOL.md.
+/// handshake cannot be replayed against a new nonce). Written asynchronously; the transport runs it
+/// over a <see cref="BlockingStream"/> on the connection's own thread. See docs/PROTOCOL.md.
 /// </summary>
 internal static class Handshake
 {

@@ -133,7 +133,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                 return;
             }
             Volatile.Write(ref LastSent, Environment.TickCount64);
-            if (chunk.Length > 1 << 20 && chunk.Length > 4 * length) chunk = new byte[64 * 1024]; // shrink after a burst of big frames
+            if (chunk.Length > 16 << 20) chunk = new byte[64 * 1024]; // keep a buffer that big values need, not a huge one
             lock (_lock) _spare = chunk;
         }
     }

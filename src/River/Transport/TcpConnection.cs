@@ -123,7 +123,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
                 if (start == end)
                 {
                     start = end = 0;
-                    if (buffer.Length > 1 << 20) buffer = new byte[64 * 1024]; // don't keep a huge frame's buffer
+                    if (buffer.Length > 16 << 20) buffer = new byte[64 * 1024]; // keep a buffer that big values need, not a huge one
                 }
             }
         }

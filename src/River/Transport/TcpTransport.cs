@@ -163,21 +163,29 @@ internal sealed class TcpTransport : INetwork
 
     private enum DialResult { Connected, Unreachable, Refused }
 
-    private async Task<DialResult> DialAsync(string host, int port)
+    /// <summary>Connects and authenticates on a thread of its own (see <see cref="BlockingStream"/>).</summary>
+    private Task<DialResult> DialAsync(string host, int port) => OnOwnThread(() =>
     {
         var socket = new Socket(Options.Bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            timeout.CancelAfter(Options.HandshakeTimeout);
-            await socket.ConnectAsync(host, port, timeout.Token);
+            // A blocking connect, bounded by closing the socket when the handshake time is up.
+            using var deadline = new Timer(static s => ((Socket)s!).Dispose(), socket, Options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
+            socket.Connect(host, port);
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             socket.Dispose();
             return DialResult.Unreachable;
         }
-        return await EstablishAsync(socket, outbound: true);
+        return Establish(socket, outbound: true);
+    });
+
+    private static Task<T> OnOwnThread<T>(Func<T> work)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() => done.SetResult(work()), 256 * 1024) { IsBackground = true, Name = "River handshake" }.Start();
+        return done.Task;
     }
 
     private void AcceptLoop()
@@ -202,41 +210,46 @@ internal sealed class TcpTransport : INetwork
                 socket.Dispose();
                 continue;
             }
-            _ = AcceptAsync(socket);
+            _ = OnOwnThread(() =>
+            {
+                try
+                {
+                    return Establish(socket, outbound: false);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _handshaking);
+                }
+            });
         }
     }
 
-    private async Task AcceptAsync(Socket socket)
-    {
-        try
-        {
-            await EstablishAsync(socket, outbound: false);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _handshaking);
-        }
-    }
-
-    /// <summary>Authenticates a new connection (never blocking a thread) and adopts it; any failure closes it with a log line.</summary>
-    private async Task<DialResult> EstablishAsync(Socket socket, bool outbound)
+    /// <summary>
+    /// Authenticates a new connection and adopts it; any failure closes it with a log line. Runs on the
+    /// connection's own thread with blocking I/O; a deadline closes a connection that is too slow.
+    /// </summary>
+    private DialResult Establish(Socket socket, bool outbound)
     {
         var remote = socket.RemoteEndPoint?.ToString() ?? "?";
-        Stream stream = new NetworkStream(socket, ownsSocket: true);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        timeout.CancelAfter(Options.HandshakeTimeout);
+        var network = new NetworkStream(socket, ownsSocket: true);
+        Stream stream = network;
+        var timeout = (int)Options.HandshakeTimeout.TotalMilliseconds;
+        using var deadline = new Timer(static s => ((Stream)s!).Dispose(), network, timeout, Timeout.Infinite);
         try
         {
             socket.NoDelay = true;
-            stream = await SecureAsync(stream, outbound, timeout.Token);
+            network.ReadTimeout = network.WriteTimeout = timeout;
+            stream = SecureAsync(new BlockingStream(network), outbound).GetAwaiter().GetResult();
             var me = _vm.Info;
             var mine = new Handshake.Hello(ClusterOptions.ProtocolVersion, Options.Name, _vm.Id, Handshake.NewNonce(), me.Host, me.Port);
-            var theirs = outbound
-                ? await Handshake.DialAsync(stream, Options, mine, timeout.Token)
-                : await Handshake.AcceptAsync(stream, Options, mine, timeout.Token);
+            var theirs = (outbound
+                ? Handshake.DialAsync(stream, Options, mine, CancellationToken.None)
+                : Handshake.AcceptAsync(stream, Options, mine, CancellationToken.None)).GetAwaiter().GetResult();
+            deadline.Change(Timeout.Infinite, Timeout.Infinite);
+            network.ReadTimeout = network.WriteTimeout = Timeout.Infinite;
             if (theirs.Id == _vm.Id)
             {
-                await stream.DisposeAsync(); // a seed list that names this VM itself
+                stream.Dispose(); // a seed list that names this VM itself
                 return DialResult.Refused;
             }
             Adopt(new TcpConnection(socket, stream, this, outbound) { Remote = theirs });
@@ -245,24 +258,26 @@ internal sealed class TcpTransport : INetwork
         catch (HandshakeException e)
         {
             _logger.ConnectionRefused(remote, e.Message);
-            await stream.DisposeAsync();
+            stream.Dispose();
             return DialResult.Refused;
         }
         catch (Exception e)
         {
-            _logger.ConnectionRefused(remote, e is OperationCanceledException ? $"no handshake within {Options.HandshakeTimeout.TotalSeconds:0.#} s" : e.Message);
-            await stream.DisposeAsync();
+            _logger.ConnectionRefused(remote, e is ObjectDisposedException or IOException { InnerException: SocketException { SocketErrorCode: SocketError.TimedOut } }
+                ? $"no handshake within {Options.HandshakeTimeout.TotalSeconds:0.#} s"
+                : e.Message);
+            stream.Dispose();
             return DialResult.Unreachable;
         }
     }
 
-    private async Task<Stream> SecureAsync(Stream stream, bool outbound, CancellationToken cancel)
+    private async Task<Stream> SecureAsync(Stream stream, bool outbound)
     {
         if (_certificate is null) return stream;
         // Who may join is decided by the cluster key in the handshake; TLS adds privacy on the wire.
         var tls = new SslStream(stream, false, (_, _, _, _) => true);
-        if (outbound) await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "river" }, cancel);
-        else await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _certificate }, cancel);
+        if (outbound) await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "river" });
+        else await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _certificate });
         return tls;
     }
 

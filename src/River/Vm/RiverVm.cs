@@ -106,16 +106,26 @@ public sealed class RiverVm : IAsyncDisposable
         return vm;
     }
 
-    /// <summary>Waits until membership has not changed for <paramref name="quiet"/> (at most <paramref name="limit"/>).</summary>
+    /// <summary>
+    /// Waits until every VM heard of through gossip has joined and membership has not changed for
+    /// <paramref name="quiet"/> (at most <paramref name="limit"/>), so the first <c>Discover</c> sees the cluster.
+    /// </summary>
     private async Task SettleAsync(TimeSpan quiet, TimeSpan limit)
     {
         var deadline = DateTime.UtcNow + limit;
         while (DateTime.UtcNow < deadline)
         {
             var changed = Membership.Changed;
-            if (await Task.WhenAny(changed, Task.Delay(quiet)) != changed) return;
+            var known = Membership.Snapshot().Select(m => m.Info.Id).ToHashSet();
+            var waiting = _heardOf.Keys.Any(id => !known.Contains(id));
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) return;
+            if (await Task.WhenAny(changed, Task.Delay(waiting ? left : quiet)) != changed && !waiting) return;
         }
     }
+
+    // VMs named by other members' gossip: a joining VM waits for them (see SettleAsync).
+    private readonly ConcurrentDictionary<VmId, bool> _heardOf = new();
 
     /// <summary>Adds an observer of every packet sent from or delivered to this VM.</summary>
     public void AddPacketObserver(IPacketObserver observer) => Observers.Add(observer);
@@ -273,7 +283,11 @@ public sealed class RiverVm : IAsyncDisposable
                 }
                 break;
             case Members m:
-                foreach (var vm in m.Vms) Network?.Dial(vm);
+                foreach (var vm in m.Vms)
+                {
+                    if (vm.Id != Id) _heardOf.TryAdd(vm.Id, true);
+                    Network?.Dial(vm);
+                }
                 break;
             case DeployRequest d:
                 if (d.Parent is { } parent) Router.Learn(parent, from);
