@@ -48,11 +48,12 @@ internal static class Reporter
     private static string Line(string[] cells, int[] widths) =>
         "| " + string.Join(" | ", cells.Select((c, i) => c.PadRight(widths[i]))) + " |";
 
-    private static string Range(Stats s) => $"{Format(s.Min)}–{Format(s.Max)}";
+    private static string Range(Stats s) => double.IsNaN(s.Min) ? "—" : $"{Format(s.Min)}–{Format(s.Max)}";
 
     /// <summary>Few digits for big numbers, more for small ones: the noise here is in the percents.</summary>
     public static string Format(double v) => Math.Abs(v) switch
     {
+        double.NaN => "—",
         >= 1000 => v.ToString("#,0", CultureInfo.InvariantCulture),
         >= 10 => v.ToString("0.0", CultureInfo.InvariantCulture),
         _ => v.ToString("0.###", CultureInfo.InvariantCulture),
