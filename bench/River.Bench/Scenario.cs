@@ -39,5 +39,10 @@ internal abstract class Scenario
         new Scenarios.Spawn(),
         new Scenarios.Alloc(),
         new Scenarios.RemotePingPong(),
+        new Scenarios.RemoteThroughput(),
+        new Scenarios.RemoteStream(),
+        new Scenarios.RemoteBandwidth(),
+        new Scenarios.Deploy(),
+        new Scenarios.Discovery(),
     ];
 }
