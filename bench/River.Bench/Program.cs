@@ -12,11 +12,16 @@ var filter = new Option<string[]>("--filter")
     Description = "Run only scenarios whose name contains this text (repeatable). Scenarios: " + string.Join(", ", Scenario.All.Select(x => x.Name)),
     Arity = ArgumentArity.OneOrMore,
 };
-var root = new RootCommand("River.Bench: River against Channels/serializer baselines, medians after warm-up.") { quick, json, filter };
-root.SetAction(parsed => Run(parsed.GetValue(quick), parsed.GetValue(json), parsed.GetValue(filter) ?? []));
+var baselines = new Option<string[]>("--baselines")
+{
+    Description = "Remote scenarios: run only these baselines (raw-tcp, akka.net, proto.actor; 'none' for River alone, e.g. to attach a profiler).",
+    Arity = ArgumentArity.OneOrMore,
+};
+var root = new RootCommand("River.Bench: River against Channels/serializer baselines, medians after warm-up.") { quick, json, filter, baselines };
+root.SetAction(parsed => Run(parsed.GetValue(quick), parsed.GetValue(json), parsed.GetValue(filter) ?? [], parsed.GetValue(baselines)));
 return root.Parse(args).Invoke();
 
-static int Run(bool quick, bool json, string[] filters)
+static int Run(bool quick, bool json, string[] filters, string[]? baselines)
 {
     var chosen = Scenario.All.Where(s => filters.Length == 0 || filters.Any(f => s.Name.Contains(f, StringComparison.OrdinalIgnoreCase))).ToList();
     if (chosen.Count == 0)
@@ -25,7 +30,7 @@ static int Run(bool quick, bool json, string[] filters)
         return 2;
     }
     // Progress and the machine go to stderr, so stdout holds only the table or the JSON lines.
-    var settings = new RunSettings(quick, Console.Error);
+    var settings = new RunSettings(quick, Console.Error) { Baselines = baselines };
     var machine = $"{Machine.Describe()}; SpinWait ping-pong {Machine.SpinWaitRoundTripNs():#,0} ns";
     settings.Log($"River.Bench{(quick ? " --quick" : "")}: {machine}");
     var results = new List<Result>();

@@ -10,6 +10,11 @@ internal sealed class RunSettings(bool quick, TextWriter progress)
 
     public T Pick<T>(T quick, T full) => Quick ? quick : full;
 
+    /// <summary>The baselines remote scenarios run (<c>--baselines</c>); null: all.</summary>
+    public IReadOnlyCollection<string>? Baselines { get; init; }
+
+    public bool Runs(string baseline) => Baselines is null || Baselines.Contains(baseline, StringComparer.OrdinalIgnoreCase);
+
     public void Log(string line) => progress.WriteLine(line);
 
     /// <summary>Part of a scenario failed (a baseline that would not start, say) but its other results stand; the exit code says so.</summary>

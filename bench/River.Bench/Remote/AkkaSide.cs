@@ -43,7 +43,9 @@ internal sealed class AkkaSide : IRemoteSide
         }
     }
 
-    public string Name => "akka.net";
+    public const string BaselineName = "akka.net";
+
+    public string Name => BaselineName;
 
     /// <summary>The server side: an actor system with <see cref="Echoes"/> echo actors; returns it and its port.</summary>
     public static (ActorSystem System, int Port) Serve(int port)

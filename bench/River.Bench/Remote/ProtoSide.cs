@@ -42,7 +42,9 @@ internal sealed class ProtoSide : IRemoteSide
         }
     }
 
-    public string Name => "proto.actor";
+    public const string BaselineName = "proto.actor";
+
+    public string Name => BaselineName;
 
     private static ActorSystem StartSystem(int port)
     {

@@ -226,7 +226,9 @@ internal sealed class RawSide : IRemoteSide
         }
     }
 
-    public string Name => "raw-tcp";
+    public const string BaselineName = "raw-tcp";
+
+    public string Name => BaselineName;
 
     public ISession Open(Workload work) => new Session(this, work);
 

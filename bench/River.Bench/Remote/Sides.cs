@@ -1,5 +1,15 @@
 namespace River.Bench.Remote;
 
+/// <summary>A baseline of the remote scenarios: its name in results, and how to start it.</summary>
+internal sealed record Baseline(string Name, Func<RunSettings, IRemoteSide> Start)
+{
+    public static Baseline Raw { get; } = new(RawSide.BaselineName, RawSide.Start);
+
+    public static Baseline Akka { get; } = new(AkkaSide.BaselineName, AkkaSide.Start);
+
+    public static Baseline Proto { get; } = new(ProtoSide.BaselineName, ProtoSide.Start);
+}
+
 /// <summary>
 /// River and the baselines of one remote scenario, started together (each far end a process of its
 /// own) and stopped together. A baseline that cannot start or fails while measured is reported
@@ -12,10 +22,14 @@ internal sealed class Sides : IDisposable
 
     private Sides(RunSettings settings, List<IRemoteSide> sides) => (_settings, _sides) = (settings, sides);
 
-    /// <summary>River's side first, then the baselines; started in parallel (the 2 cores overlap process start-up).</summary>
-    public static Sides Start(RunSettings s, Func<RunSettings, IRemoteSide> river, params Func<RunSettings, IRemoteSide>[] baselines)
+    /// <summary>
+    /// River's side first, then the <paramref name="baselines"/> the run asks for (<c>--baselines</c>);
+    /// started in parallel (the 2 cores overlap process start-up).
+    /// </summary>
+    public static Sides Start(RunSettings s, params Baseline[] baselines)
     {
-        var starting = baselines.Prepend(river).Select(start => Task.Run(() => start(s))).ToList();
+        var starting = baselines.Where(b => s.Runs(b.Name)).Select(b => b.Start).Prepend(RiverSide.Start)
+            .Select(start => Task.Run(() => start(s))).ToList();
         Task.WaitAll(starting.Select(t => t.ContinueWith(_ => { })));
         var started = starting.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).ToList();
         if (!starting[0].IsCompletedSuccessfully)
@@ -68,6 +82,10 @@ internal sealed class Sides : IDisposable
             }
         }
     }
+
+    /// <summary>The baselines' samples to report River against; with none measured (<c>--baselines none</c>), one "none" with no samples, so River's figures still show.</summary>
+    public static IEnumerable<(string Name, RemoteSample[]? Samples)> Baselines(List<(IRemoteSide Side, RemoteSample[] Samples)> measured) =>
+        measured.Count > 1 ? measured.Skip(1).Select(m => (m.Side.Name, (RemoteSample[]?)m.Samples)) : [("none", null)];
 
     public void Dispose()
     {

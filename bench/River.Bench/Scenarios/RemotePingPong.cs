@@ -16,18 +16,18 @@ internal sealed class RemotePingPong : Scenario
     {
         var plan = s.Pick(new Plan(1, 5, 1.0), new Plan(2, 11));
         var trips = s.Pick(2_000, 10_000);
-        using var sides = Sides.Start(s, RiverSide.Start, RawSide.Start, AkkaSide.Start, ProtoSide.Start);
+        using var sides = Sides.Start(s, Baseline.Raw, Baseline.Akka, Baseline.Proto);
         foreach (var size in new[] { 64, 4096 })
         {
             var measured = sides.Measure(Workload.PingPong(size, trips), plan);
             var label = size < 1024 ? $"{size} B" : $"{size / 1024} KiB";
             // Per rep: the median and the 99th percentile of its round trips; the table shows the median rep of each.
-            Stats Of(RemoteSample[] x, double q) => Stats.Of(x.Select(r => Stats.Quantile(r.TripNs!, q) / 1000));
+            Stats Of(RemoteSample[]? x, double q) => x is null ? Stats.None : Stats.Of(x.Select(r => Stats.Quantile(r.TripNs!, q) / 1000));
             var river = measured[0].Samples;
-            foreach (var (side, samples) in measured.Skip(1))
+            foreach (var (baseline, samples) in Sides.Baselines(measured))
             {
-                yield return new Result(Name, $"round trip {label}, median", "µs", Of(river, 0.5), side.Name, Of(samples, 0.5));
-                yield return new Result(Name, $"round trip {label}, p99", "µs", Of(river, 0.99), side.Name, Of(samples, 0.99));
+                yield return new Result(Name, $"round trip {label}, median", "µs", Of(river, 0.5), baseline, Of(samples, 0.5));
+                yield return new Result(Name, $"round trip {label}, p99", "µs", Of(river, 0.99), baseline, Of(samples, 0.99));
             }
         }
     }

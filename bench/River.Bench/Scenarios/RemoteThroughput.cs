@@ -17,22 +17,22 @@ internal sealed class RemoteThroughput : Scenario
     public override IEnumerable<Result> Run(RunSettings s)
     {
         var plan = s.Pick(new Plan(1, 5, 1.0), new Plan(1, 9));
-        using var sides = Sides.Start(s, RiverSide.Start, RawSide.Start, AkkaSide.Start, ProtoSide.Start);
+        using var sides = Sides.Start(s, Baseline.Raw, Baseline.Akka, Baseline.Proto);
         foreach (var clients in new[] { 1, 8 })
         {
             var perClient = s.Pick(80_000, 300_000) / clients;
             var measured = sides.Measure(Workload.RequestReply(clients, Window, perClient), plan);
-            Stats Rate(RemoteSample[] x) => Stats.Of(x.Select(r => clients * perClient / r.Seconds));
+            Stats Rate(RemoteSample[]? x) => x is null ? Stats.None : Stats.Of(x.Select(r => clients * perClient / r.Seconds));
             var river = Rate(measured[0].Samples);
-            foreach (var (side, samples) in measured.Skip(1))
-                yield return new Result(Name, $"{clients} → {clients}, window {Window:N0}", "trips/s", river, side.Name, Rate(samples), Goal(side.Name));
+            foreach (var (baseline, samples) in Sides.Baselines(measured))
+                yield return new Result(Name, $"{clients} → {clients}, window {Window:N0}", "trips/s", river, baseline, Rate(samples), Goal(baseline));
         }
     }
 
     private static Target? Goal(string baseline) => baseline switch
     {
-        "akka.net" => Target.RatioAtLeast(10),
-        "proto.actor" => Target.RatioAtLeast(1.5),
+        AkkaSide.BaselineName => Target.RatioAtLeast(10),
+        ProtoSide.BaselineName => Target.RatioAtLeast(1.5),
         _ => null,
     };
 }
