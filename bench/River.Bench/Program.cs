@@ -30,7 +30,7 @@ static int Run(bool quick, bool json, string[] filters, string[]? baselines)
         return 2;
     }
     // Progress and the machine go to stderr, so stdout holds only the table or the JSON lines.
-    var settings = new RunSettings(quick, Console.Error) { Baselines = baselines };
+    var settings = new RunSettings(quick, Console.Error) { Baselines = baselines is { Length: > 0 } ? baselines : null };
     var machine = $"{Machine.Describe()}; SpinWait ping-pong {Machine.SpinWaitRoundTripNs():#,0} ns";
     settings.Log($"River.Bench{(quick ? " --quick" : "")}: {machine}");
     var results = new List<Result>();

@@ -132,8 +132,8 @@ internal sealed class ProtoSide : IRemoteSide
                     _window ??= new RequestWindow(work, clock, n => context.Request(echo, data is null ? new BenchMsg { N = n } : new BenchMsg { Data = data }));
                     _window.Start();
                     break;
-                case BenchMsg when _window!.Reply():
-                    _done!.TrySetResult();
+                case BenchMsg:
+                    if (_window!.Reply()) _done!.TrySetResult();
                     break;
             }
             return Task.CompletedTask;
