@@ -14,6 +14,10 @@ namespace River.Bench.Remote;
 /// </summary>
 internal sealed class AkkaSide : IRemoteSide
 {
+    public const string BaselineName = "akka.net";
+
+    public string Name => BaselineName;
+
     public const int Echoes = 8;
 
     private readonly ChildProcess _server;
@@ -21,31 +25,14 @@ internal sealed class AkkaSide : IRemoteSide
     private readonly int _port;
     private readonly TimeSpan _timeout;
 
-    private AkkaSide(ChildProcess server, TimeSpan timeout)
+    private AkkaSide(ChildProcess server, int port, TimeSpan timeout)
     {
-        _server = server;
-        _timeout = timeout;
-        _port = server.WaitForPort(Servers.ListeningLine, timeout);
+        (_server, _port, _timeout) = (server, port, timeout);
         _system = ActorSystem.Create("river-bench-client", Config(0));
     }
 
-    public static AkkaSide Start(RunSettings s)
-    {
-        var server = ChildProcess.Bench("akka.net server", Servers.AkkaFlag, "0");
-        try
-        {
-            return new AkkaSide(server, s.Timeout);
-        }
-        catch
-        {
-            server.Dispose();
-            throw;
-        }
-    }
-
-    public const string BaselineName = "akka.net";
-
-    public string Name => BaselineName;
+    public static AkkaSide Start(RunSettings s) =>
+        Servers.Start("akka.net server", Servers.AkkaFlag, s, (server, port) => new AkkaSide(server, port, s.Timeout));
 
     /// <summary>The server side: an actor system with <see cref="Echoes"/> echo actors; returns it and its port.</summary>
     public static (ActorSystem System, int Port) Serve(int port)
@@ -83,7 +70,7 @@ internal sealed class AkkaSide : IRemoteSide
             var mine = i == 0 ? clock : null;
             drivers.Add(_system.ActorOf(Props.Create(() => new Driver(echo, work, mine))));
         }
-        return new Session(drivers, clock, _timeout);
+        return new ActorClients(drivers.Count, (i, go) => drivers[i].Tell(go), () => drivers.ForEach(d => d.Tell(PoisonPill.Instance)), clock, _timeout, "Akka.NET");
     }
 
     public void Dispose()
@@ -95,30 +82,6 @@ internal sealed class AkkaSide : IRemoteSide
         finally
         {
             _server.Dispose();
-        }
-    }
-
-    private sealed record Go(TaskCompletionSource Done);
-
-    private sealed class Session(List<IActorRef> drivers, TripClock? clock, TimeSpan timeout) : ISession
-    {
-        public RemoteSample RunOnce()
-        {
-            var done = new Task[drivers.Count];
-            var start = System.Diagnostics.Stopwatch.GetTimestamp();
-            for (var i = 0; i < drivers.Count; i++)
-            {
-                var go = new Go(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-                done[i] = go.Done.Task;
-                drivers[i].Tell(go);
-            }
-            if (!Task.WaitAll(done, timeout)) throw new TimeoutException($"Akka.NET clients did not finish within {timeout.TotalSeconds:0} s.");
-            return new RemoteSample(Measure.Seconds(start), clock?.Take());
-        }
-
-        public void Dispose()
-        {
-            foreach (var d in drivers) d.Tell(PoisonPill.Instance);
         }
     }
 

@@ -15,36 +15,23 @@ namespace River.Bench.Remote;
 /// </summary>
 internal sealed class ProtoSide : IRemoteSide
 {
+    public const string BaselineName = "proto.actor";
+
+    public string Name => BaselineName;
+
     private readonly ChildProcess _server;
     private readonly ActorSystem _system;
     private readonly string _address;
     private readonly TimeSpan _timeout;
 
-    private ProtoSide(ChildProcess server, TimeSpan timeout)
+    private ProtoSide(ChildProcess server, int port, TimeSpan timeout)
     {
-        _server = server;
-        _timeout = timeout;
-        _address = $"127.0.0.1:{server.WaitForPort(Servers.ListeningLine, timeout)}";
+        (_server, _address, _timeout) = (server, $"127.0.0.1:{port}", timeout);
         _system = StartSystem(0);
     }
 
-    public static ProtoSide Start(RunSettings s)
-    {
-        var server = ChildProcess.Bench("proto.actor server", Servers.ProtoFlag, "0");
-        try
-        {
-            return new ProtoSide(server, s.Timeout);
-        }
-        catch
-        {
-            server.Dispose();
-            throw;
-        }
-    }
-
-    public const string BaselineName = "proto.actor";
-
-    public string Name => BaselineName;
+    public static ProtoSide Start(RunSettings s) =>
+        Servers.Start("proto.actor server", Servers.ProtoFlag, s, (server, port) => new ProtoSide(server, port, s.Timeout));
 
     private static ActorSystem StartSystem(int port)
     {
@@ -78,7 +65,7 @@ internal sealed class ProtoSide : IRemoteSide
             var mine = i == 0 ? clock : null;
             drivers.Add(_system.Root.Spawn(Props.FromProducer(() => new Driver(echo, work, data, mine))));
         }
-        return new Session(_system, drivers, clock, _timeout);
+        return new ActorClients(drivers.Count, (i, go) => _system.Root.Send(drivers[i], go), () => drivers.ForEach(_system.Root.Stop), clock, _timeout, "Proto.Actor");
     }
 
     public void Dispose()
@@ -90,30 +77,6 @@ internal sealed class ProtoSide : IRemoteSide
         finally
         {
             _server.Dispose();
-        }
-    }
-
-    private sealed record Go(TaskCompletionSource Done);
-
-    private sealed class Session(ActorSystem system, List<PID> drivers, TripClock? clock, TimeSpan timeout) : ISession
-    {
-        public RemoteSample RunOnce()
-        {
-            var done = new Task[drivers.Count];
-            var start = System.Diagnostics.Stopwatch.GetTimestamp();
-            for (var i = 0; i < drivers.Count; i++)
-            {
-                var go = new Go(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-                done[i] = go.Done.Task;
-                system.Root.Send(drivers[i], go);
-            }
-            if (!Task.WaitAll(done, timeout)) throw new TimeoutException($"Proto.Actor clients did not finish within {timeout.TotalSeconds:0} s.");
-            return new RemoteSample(Measure.Seconds(start), clock?.Take());
-        }
-
-        public void Dispose()
-        {
-            foreach (var d in drivers) system.Root.Stop(d);
         }
     }
 

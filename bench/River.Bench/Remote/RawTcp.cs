@@ -201,34 +201,18 @@ internal static class RawServer
 /// </summary>
 internal sealed class RawSide : IRemoteSide
 {
+    public const string BaselineName = "raw-tcp";
+
+    public string Name => BaselineName;
+
     private readonly ChildProcess _server;
     private readonly int _port;
     private readonly TimeSpan _timeout;
 
-    private RawSide(ChildProcess server, TimeSpan timeout)
-    {
-        _server = server;
-        _timeout = timeout;
-        _port = server.WaitForPort(Servers.ListeningLine, timeout);
-    }
+    private RawSide(ChildProcess server, int port, TimeSpan timeout) => (_server, _port, _timeout) = (server, port, timeout);
 
-    public static RawSide Start(RunSettings s)
-    {
-        var server = ChildProcess.Bench("raw-tcp server", Servers.RawFlag, "0");
-        try
-        {
-            return new RawSide(server, s.Timeout);
-        }
-        catch
-        {
-            server.Dispose();
-            throw;
-        }
-    }
-
-    public const string BaselineName = "raw-tcp";
-
-    public string Name => BaselineName;
+    public static RawSide Start(RunSettings s) =>
+        Servers.Start("raw-tcp server", Servers.RawFlag, s, (server, port) => new RawSide(server, port, s.Timeout));
 
     public ISession Open(Workload work) => new Session(this, work);
 

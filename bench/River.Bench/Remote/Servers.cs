@@ -15,6 +15,24 @@ internal static class Servers
 
     public static readonly Regex ListeningLine = new(@"^listening (?<port>\d+)$", RegexOptions.Compiled);
 
+    /// <summary>
+    /// Starts this binary in server mode <paramref name="flag"/> on a free port and, once it listens,
+    /// builds the client side with its port; the server is killed if that fails.
+    /// </summary>
+    public static T Start<T>(string name, string flag, RunSettings s, Func<ChildProcess, int, T> client)
+    {
+        var server = ChildProcess.Bench(name, flag, "0");
+        try
+        {
+            return client(server, server.WaitForPort(ListeningLine, s.Timeout));
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Runs a server mode if <paramref name="args"/> ask for one; false for a normal bench run.</summary>
     public static bool TryRun(string[] args, out int exitCode)
     {

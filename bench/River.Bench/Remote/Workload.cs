@@ -172,3 +172,29 @@ internal sealed class Gang(int workers, TimeSpan timeout) : IDisposable
         foreach (var g in _go) g.Set();
     }
 }
+
+/// <summary>Tells a client actor to run one rep of its request window; it completes <see cref="Done"/> at the last reply.</summary>
+internal sealed record Go(TaskCompletionSource Done);
+
+/// <summary>
+/// Client ends that are actors (the Akka.NET and Proto.Actor baselines): each rep sends every client a
+/// <see cref="Go"/> and lasts until all have completed it.
+/// </summary>
+internal sealed class ActorClients(int clients, Action<int, Go> send, Action stop, TripClock? clock, TimeSpan timeout, string runtime) : ISession
+{
+    public RemoteSample RunOnce()
+    {
+        var done = new Task[clients];
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < clients; i++)
+        {
+            var go = new Go(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            done[i] = go.Done.Task;
+            send(i, go);
+        }
+        if (!Task.WaitAll(done, timeout)) throw new TimeoutException($"{runtime} clients did not finish a rep within {timeout.TotalSeconds:0} s.");
+        return new RemoteSample(Measure.Seconds(start), clock?.Take());
+    }
+
+    public void Dispose() => stop();
+}
