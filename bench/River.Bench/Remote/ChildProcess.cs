@@ -33,7 +33,7 @@ internal sealed class ChildProcess : IDisposable
         SignalHandlers.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => KillAll()));
     }
 
-    /// <summary>One line of output and when it arrived (Stopwatch timestamp).</summary>
+    /// <summary>One line of output (stdout or stderr) and when it arrived (Stopwatch timestamp).</summary>
     public readonly record struct Line(long At, string Text);
 
     private ChildProcess(string name, ProcessStartInfo start, string? ownedDirectory)
@@ -60,17 +60,11 @@ internal sealed class ChildProcess : IDisposable
             DeleteOwnedDirectory();
             throw;
         }
-        StartedAt = Stopwatch.GetTimestamp();
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
 
     public string Name { get; }
-
-    public int Id => _process.Id;
-
-    /// <summary>When the process was started (Stopwatch timestamp).</summary>
-    public long StartedAt { get; }
 
     /// <summary>Starts this bench binary in a hidden server mode, e.g. <c>--serve-raw 0</c>.</summary>
     public static ChildProcess Bench(string name, params string[] args) =>
@@ -113,17 +107,18 @@ internal sealed class ChildProcess : IDisposable
     }
 
     /// <summary>Waits for an output line matching <paramref name="pattern"/>; fails if the process exits or the time runs out.</summary>
-    public (RegexMatch Match, long At) WaitFor(Regex pattern, TimeSpan timeout)
+    public RegexMatch WaitFor(Regex pattern, TimeSpan timeout)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         var seen = 0;
         while (true)
         {
-            var exited = HasExited; // read before the scan: a line printed just before exiting is still found
+            var exited = HasExited;
+            if (exited) _process.WaitForExit(); // its last lines, which may still be on their way, are scanned too
             lock (_lines)
             {
                 for (; seen < _lines.Count; seen++)
-                    if (pattern.Match(_lines[seen].Text) is { Success: true } m) return (m, _lines[seen].At);
+                    if (pattern.Match(_lines[seen].Text) is { Success: true } m) return m;
                 var left = deadline - Stopwatch.GetTimestamp();
                 if (!exited && left > 0)
                 {
@@ -149,7 +144,7 @@ internal sealed class ChildProcess : IDisposable
     }
 
     /// <summary>The "port" group of the first line matching <paramref name="pattern"/>, as a port number (servers print where they listen).</summary>
-    public int WaitForPort(Regex pattern, TimeSpan timeout) => int.Parse(WaitFor(pattern, timeout).Match.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture);
+    public int WaitForPort(Regex pattern, TimeSpan timeout) => int.Parse(WaitFor(pattern, timeout).Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture);
 
     public bool HasExited
     {

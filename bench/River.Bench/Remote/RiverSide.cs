@@ -85,8 +85,10 @@ internal sealed class RiverSide : IRemoteSide
     private RiverSide(RiverCluster cluster, ChildProcess process, RiverVm vm, TimeSpan timeout)
     {
         (_cluster, _process, _vm, _timeout) = (cluster, process, vm, timeout);
-        _far = vm.Discover(null, TimeSpan.FromSeconds(10)).FirstOrDefault(i => i.Id != vm.Id)
-            ?? throw new InvalidOperationException("The river vm process did not show up in Discover.");
+        // JoinAsync usually returns knowing the seed, but under load its first dial may still be retrying.
+        VmInfo? far = null;
+        Measure.Until(() => (far = vm.Discover(null, null).FirstOrDefault(i => i.Id != vm.Id)) is not null, timeout, "the river vm showing up in Discover");
+        _far = far!;
     }
 
     public static RiverSide Start(RunSettings s)

@@ -45,7 +45,7 @@ internal sealed class Deploy : Scenario
     private static Times Once(RiverCluster cluster, RiverVm local, RunSettings s)
     {
         using var vm = cluster.StartVm("river vm (fresh code cache)", local.Info.Port);
-        var id = vm.WaitFor(RiverCluster.Listening, s.Timeout).Match.Groups["id"].Value;
+        var id = vm.WaitFor(RiverCluster.Listening, s.Timeout).Groups["id"].Value;
         var (first, again, peers) = Measure.Await(BodyVr.Start(local, vr =>
         {
             VmInfo? target = null;
