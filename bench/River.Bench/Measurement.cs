@@ -25,6 +25,18 @@ internal sealed record Stats(double Median, double Min, double Max)
         var median = s.Length % 2 == 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
         return new Stats(median, s[0], s[^1]);
     }
+
+    /// <summary>For a metric that has no baseline: shown as "—", written to JSON as null.</summary>
+    public static Stats None { get; } = new(double.NaN, double.NaN, double.NaN);
+
+    /// <summary>The <paramref name="q"/> quantile (0..1) of <paramref name="samples"/>, nearest rank.</summary>
+    public static double Quantile(double[] samples, double q)
+    {
+        if (samples.Length == 0) throw new ArgumentException("No samples to take a quantile of.");
+        var s = (double[])samples.Clone();
+        Array.Sort(s);
+        return s[Math.Clamp((int)Math.Ceiling(q * s.Length) - 1, 0, s.Length - 1)];
+    }
 }
 
 /// <summary>Runs a measurement the planned number of times and keeps only the timed rounds.</summary>
@@ -37,6 +49,21 @@ internal static class Measure
         var samples = new T[plan.Reps];
         for (var i = 0; i < plan.Reps; i++) samples[i] = once();
         return samples;
+    }
+
+    /// <summary>
+    /// Measures several sides of a comparison (River and its baselines) in alternating rounds of one
+    /// timed rep each, so a burst of noise from the shared machine (it comes and goes over seconds)
+    /// hits them alike. A side's first round warms up as <paramref name="plan"/> says; its later
+    /// rounds as <paramref name="later"/> says. Returns each side's timed samples, in side order.
+    /// </summary>
+    public static T[][] Alternate<T>(int sides, Plan plan, Plan later, Func<int, Plan, T[]> measure)
+    {
+        var samples = Enumerable.Range(0, sides).Select(_ => new List<T>()).ToArray();
+        for (var round = 0; round < plan.Reps; round++)
+            for (var side = 0; side < sides; side++)
+                samples[side].AddRange(measure(side, round == 0 ? plan with { Reps = 1 } : later));
+        return [.. samples.Select(x => x.ToArray())];
     }
 
     public static double Seconds(long startTimestamp) => Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds;

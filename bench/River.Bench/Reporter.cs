@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace River.Bench;
@@ -14,7 +15,8 @@ internal static class Reporter
     public static string JsonLine(Result r)
     {
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream))
+        // Relaxed escaping: units and metrics such as "µs" and "1 → 1" stay readable (still valid JSON).
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteString("scenario", r.Scenario);
@@ -48,11 +50,12 @@ internal static class Reporter
     private static string Line(string[] cells, int[] widths) =>
         "| " + string.Join(" | ", cells.Select((c, i) => c.PadRight(widths[i]))) + " |";
 
-    private static string Range(Stats s) => $"{Format(s.Min)}–{Format(s.Max)}";
+    private static string Range(Stats s) => double.IsNaN(s.Min) ? "—" : $"{Format(s.Min)}–{Format(s.Max)}";
 
     /// <summary>Few digits for big numbers, more for small ones: the noise here is in the percents.</summary>
     public static string Format(double v) => Math.Abs(v) switch
     {
+        double.NaN => "—",
         >= 1000 => v.ToString("#,0", CultureInfo.InvariantCulture),
         >= 10 => v.ToString("0.0", CultureInfo.InvariantCulture),
         _ => v.ToString("0.###", CultureInfo.InvariantCulture),

@@ -10,7 +10,21 @@ internal sealed class RunSettings(bool quick, TextWriter progress)
 
     public T Pick<T>(T quick, T full) => Quick ? quick : full;
 
+    /// <summary>The baselines remote scenarios run (<c>--baselines</c>); null: all.</summary>
+    public IReadOnlyCollection<string>? Baselines { get; init; }
+
+    public bool Runs(string baseline) => Baselines is null || Baselines.Contains(baseline, StringComparer.OrdinalIgnoreCase);
+
     public void Log(string line) => progress.WriteLine(line);
+
+    /// <summary>Part of a scenario failed (a baseline that would not start, say) but its other results stand; the exit code says so.</summary>
+    public void Failed(string what)
+    {
+        PartFailed = true;
+        Log($"FAILED: {what}");
+    }
+
+    public bool PartFailed { get; private set; }
 }
 
 /// <summary>One side-by-side comparison: measures River and its baseline in the same process and run.</summary>
@@ -29,5 +43,11 @@ internal abstract class Scenario
         new Scenarios.SelectiveRecv(),
         new Scenarios.Spawn(),
         new Scenarios.Alloc(),
+        new Scenarios.RemotePingPong(),
+        new Scenarios.RemoteThroughput(),
+        new Scenarios.RemoteStream(),
+        new Scenarios.RemoteBandwidth(),
+        new Scenarios.Deploy(),
+        new Scenarios.Discovery(),
     ];
 }

@@ -52,21 +52,14 @@ internal static class Traffic
     }, timeout);
 
     /// <summary>
-    /// Measures River and its baseline in alternating rounds of one timed rep each, so a burst of
-    /// noise from the shared machine (it comes and goes over seconds) hits both sides alike. The
-    /// first round of each side warms up fully; later ones, on fresh threads with the code already
-    /// compiled, for one untimed rep.
+    /// River and its baseline in alternating rounds (<see cref="Measure.Alternate"/>), each round on a
+    /// fresh pair. The first round of each side warms up fully; later ones, on fresh threads with the
+    /// code already compiled, for one untimed rep.
     /// </summary>
     public static (T[] River, T[] Baseline) Alternate<T>(Func<Pair> river, Func<Pair> baseline, Plan plan, Func<Pair, Plan, T[]> measure)
     {
-        List<T> r = [], b = [];
-        for (var i = 0; i < plan.Reps; i++)
-        {
-            var p = i == 0 ? plan with { Reps = 1 } : new Plan(1, 1, 0);
-            r.AddRange(With(river(), x => measure(x, p)));
-            b.AddRange(With(baseline(), x => measure(x, p)));
-        }
-        return ([.. r], [.. b]);
+        var samples = Measure.Alternate(2, plan, new Plan(1, 1, 0), (side, p) => With(side == 0 ? river() : baseline(), x => measure(x, p)));
+        return (samples[0], samples[1]);
     }
 
     /// <summary>Builds a pair, uses it, and tears it down (VMs stopped, channels completed) even on failure.</summary>

@@ -6,15 +6,18 @@ namespace River.Tests.Bench;
 /// <summary>
 /// Runs the benchmark suite the way a user does (quick, one scenario, JSON) and checks its output
 /// contract: every stdout line is one JSON object with the documented fields and a positive value.
+/// <c>deploy</c> covers the remote machinery: it starts and kills fresh <c>river vm</c> processes.
 /// </summary>
 public class BenchSmokeTests
 {
-    // Build (cold: ~30 s on 2 cores) plus the quick ping-pong (~5 s), with room for a noisy machine.
-    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(100);
+    // Build (cold: ~40 s on 2 cores) plus the quick scenario (~5 s), with room for a noisy machine.
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(120);
 
-    [Fact]
+    [Theory]
     [Trait("Category", "Bench")]
-    public async Task QuickJsonPingPongPrintsOneValidObjectPerLine()
+    [InlineData("local-pingpong")]
+    [InlineData("deploy")]
+    public async Task QuickJsonScenarioPrintsOneValidObjectPerLine(string scenario)
     {
         var root = RepoRoot();
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
@@ -24,7 +27,7 @@ public class BenchSmokeTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in (string[])["run", "-c", "Release", "--project", Path.Combine("bench", "River.Bench"), "--", "--quick", "--json", "--filter", "local-pingpong"])
+        foreach (var a in (string[])["run", "-c", "Release", "--project", Path.Combine("bench", "River.Bench"), "--", "--quick", "--json", "--filter", scenario])
             start.ArgumentList.Add(a);
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
@@ -46,15 +49,15 @@ public class BenchSmokeTests
         var lines = output.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
         if (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
         Assert.NotEmpty(lines);
-        foreach (var line in lines) CheckResult(line);
+        foreach (var line in lines) CheckResult(line, scenario);
     }
 
-    private static void CheckResult(string line)
+    private static void CheckResult(string line, string scenario)
     {
         using var doc = JsonDocument.Parse(line);
         var o = doc.RootElement;
         Assert.Equal(JsonValueKind.Object, o.ValueKind);
-        Assert.Equal("local-pingpong", o.GetProperty("scenario").GetString());
+        Assert.Equal(scenario, o.GetProperty("scenario").GetString());
         foreach (var name in (string[])["metric", "unit", "baseline"])
             Assert.False(string.IsNullOrEmpty(o.GetProperty(name).GetString()), $"'{name}' is empty in: {line}");
         foreach (var name in (string[])["value", "baseline_value", "ratio", "min", "max"])
