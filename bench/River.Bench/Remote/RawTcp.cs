@@ -159,7 +159,8 @@ internal static class RawServer
                 var s = listener.Accept();
                 new Thread(() => Serve(s)) { IsBackground = true, Name = "raw server" }.Start();
             }
-        }) { IsBackground = true, Name = "raw acceptor" }.Start();
+        })
+        { IsBackground = true, Name = "raw acceptor" }.Start();
         return ((IPEndPoint)listener.LocalEndPoint!).Port;
     }
 

@@ -151,7 +151,8 @@ internal sealed class Gang(int workers, TimeSpan timeout) : IDisposable
         {
             // kept by Serve; RunOnce throws it
         }
-    }) { IsBackground = true, Name = name }.Start();
+    })
+    { IsBackground = true, Name = name }.Start();
 
     /// <summary>Starts a rep on every worker and waits for all; returns its length in seconds.</summary>
     public double RunOnce()

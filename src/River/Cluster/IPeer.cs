@@ -5,6 +5,9 @@ internal interface IPeer
 {
     VmId RemoteId { get; }
 
-    /// <summary>Sends one frame; the bytes are copied before this returns.</summary>
-    void Send(ReadOnlySpan<byte> frame);
+    /// <summary>
+    /// Sends one frame; the bytes are copied before this returns. A <paramref name="corkable"/> frame
+    /// may be held back until the sending thread waits (see <see cref="Corking"/>).
+    /// </summary>
+    void Send(ReadOnlySpan<byte> frame, bool corkable = false);
 }

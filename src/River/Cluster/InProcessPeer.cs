@@ -14,7 +14,7 @@ internal sealed class InProcessPeer(VmId remoteId, InProcessPeer.Inbox target) :
 
     public VmId RemoteId { get; } = remoteId;
 
-    public void Send(ReadOnlySpan<byte> frame) => target.Post(Reverse!, frame.ToArray());
+    public void Send(ReadOnlySpan<byte> frame, bool corkable = false) => target.Post(Reverse!, frame.ToArray());
 
     /// <summary>One VM's incoming frames, handled by a single loop.</summary>
     internal sealed class Inbox

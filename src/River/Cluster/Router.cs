@@ -61,7 +61,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
             }
         if (_locations.TryGetValue(packet.Dest, out var peer))
         {
-            peer.Send(Frames.Packet(vm.Serializer, packet));
+            peer.Send(Frames.Packet(vm.Serializer, packet), Corking.Active);
             Interlocked.Increment(ref _packetsOut);
             return;
         }

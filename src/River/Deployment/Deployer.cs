@@ -60,6 +60,7 @@ internal sealed class Deployer(RiverVm local, CodeCache code, TimeSpan timeout, 
             PeerFor(vm, type).Send(Frames.Control(local.Serializer, numbered));
             waits.Add((vm, numbered, reply.Task));
         }
+        Corking.Flush();
         var missing = new List<(VmInfo, DeployRequest, string[])>();
         foreach (var (vm, request, reply) in waits)
         {

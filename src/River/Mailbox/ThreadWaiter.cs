@@ -23,6 +23,7 @@ internal sealed class ThreadWaiter : IPacketWaiter
     public Packet Receive(Mailbox mailbox, Matcher match, TimeSpan? timeout, TimeSpan spin)
     {
         if (mailbox.TryTake(match, out var p)) return p;
+        Corking.Flush(); // about to wait: what this VR sent must leave now
         var budget = SpinBudget.Start(spin < (timeout ?? spin) ? spin : timeout ?? spin);
         while (budget.Spin())
             if (mailbox.HasArrivals && mailbox.TryTake(match, out p)) return p;

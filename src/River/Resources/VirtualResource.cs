@@ -16,7 +16,7 @@ public abstract class VirtualResource : VirtualResourceBase
     private readonly ThreadWaiter _waiter = new();
 
     /// <summary>How long <c>Recv</c> polls for a packet before parking the thread (waking a parked thread costs tens of µs).</summary>
-    public static TimeSpan SpinTime { get; set; } = TimeSpan.FromMicroseconds(20);
+    public static TimeSpan SpinTime { get; set; } = TimeSpan.FromMicroseconds(50);
 
     /// <summary>The VR's body, on its own thread; the VR ends when it returns or throws.</summary>
     protected abstract void Main();

@@ -18,7 +18,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     private readonly ManualResetEventSlim _drained = new(true);
     private byte[] _pending = new byte[64 * 1024], _spare = new byte[64 * 1024];
     private int _pendingLength;
-    private bool _writing, _closed;
+    private bool _writing, _closed, _held;
     private TcpConnection? _connection;
 
     public VmId RemoteId { get; } = remoteId;
@@ -30,25 +30,43 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     /// <summary>When anything last arrived from the remote VM (the failure detector reads it).</summary>
     public long LastHeard = Environment.TickCount64;
 
-    public void Send(ReadOnlySpan<byte> frame)
+    public void Send(ReadOnlySpan<byte> frame, bool corkable = false)
     {
         if (frame.Length > transport.Options.MaxFrameSize)
             throw new ArgumentException($"A frame of {frame.Length} bytes exceeds the cluster's maximum frame size of {transport.Options.MaxFrameSize} bytes.");
-        bool write = false, wait;
+        bool write = false, wait, hold = false, newlyHeld = false;
         lock (_lock)
         {
             if (_closed) return;
             Append(frame);
-            if (!_writing && _connection is not null) write = _writing = true;
+            if (!_writing && _connection is not null)
+            {
+                hold = corkable && _pendingLength < Corking.HoldLimit;
+                if (!hold) write = _writing = true;
+                else if (!_held) newlyHeld = _held = true;
+            }
             wait = !t_isTransportThread && _pendingLength > transport.Options.SendBufferLimit;
             if (wait) _drained.Reset();
         }
+        if (hold) Corking.Note(this, newlyHeld);
         if (write)
         {
             if (t_isTransportThread) ThreadPool.UnsafeQueueUserWorkItem(static l => l.WriteLoop(), this, preferLocal: false);
             else WriteLoop();
         }
         else if (wait) _drained.Wait();
+    }
+
+    /// <summary>Writes out frames held back by <see cref="Corking"/>, on the calling thread.</summary>
+    public void Flush()
+    {
+        lock (_lock)
+        {
+            _held = false;
+            if (_writing || _pendingLength == 0 || _connection is null) return;
+            _writing = true;
+        }
+        WriteLoop();
     }
 
     /// <summary>Makes <paramref name="connection"/> carry this link's frames, starting with any that waited.</summary>

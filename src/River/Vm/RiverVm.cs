@@ -216,6 +216,7 @@ public sealed class RiverVm : IAsyncDisposable
     private void RunThread(VrContext context, VirtualResource vr)
     {
         Exception? error = null;
+        Corking.Enter();
         try
         {
             vr.Run();
@@ -224,6 +225,7 @@ public sealed class RiverVm : IAsyncDisposable
         {
             error = e;
         }
+        Corking.Flush();
         Finish(context, error);
     }
 

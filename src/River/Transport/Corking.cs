@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+
+namespace River;
+
+/// <summary>
+/// Holds back the packets a VR's thread sends over the network until that thread is about to wait
+/// (its <c>Recv</c> finds nothing, a deploy waits, the VR ends) or 64 KiB are queued on a link: a
+/// stream or a burst of replies then leaves in one write instead of a syscall per packet, while a
+/// request followed by a receive still leaves at once. A background flusher writes out, within about
+/// a millisecond, what a thread that computes instead of waiting left behind.
+/// </summary>
+internal static class Corking
+{
+    public const int HoldLimit = 64 * 1024;
+
+    [ThreadStatic] private static bool t_active;
+    [ThreadStatic] private static List<PeerLink>? t_held;
+
+    private static readonly ConcurrentQueue<PeerLink> Held = new();
+    private static int s_flusher;
+
+    /// <summary>True on a thread that promises to call <see cref="Flush"/> before it waits.</summary>
+    public static bool Active => t_active;
+
+    /// <summary>Marks the current thread (a thread VR's own) as one that flushes before it waits.</summary>
+    public static void Enter() => t_active = true;
+
+    /// <summary>Remembers that <paramref name="link"/> holds frames this thread sent.</summary>
+    public static void Note(PeerLink link, bool newlyHeld)
+    {
+        var held = t_held ??= [];
+        if (!held.Contains(link)) held.Add(link);
+        if (!newlyHeld) return;
+        Held.Enqueue(link);
+        if (Interlocked.Exchange(ref s_flusher, 1) == 0)
+            new Thread(FlushLoop) { IsBackground = true, Name = "River flusher" }.Start();
+    }
+
+    /// <summary>Writes out every link this thread held frames on.</summary>
+    public static void Flush()
+    {
+        if (t_held is not { Count: > 0 } held) return;
+        foreach (var link in held) link.Flush();
+        held.Clear();
+    }
+
+    private static void FlushLoop()
+    {
+        while (true)
+        {
+            Thread.Sleep(1);
+            while (Held.TryDequeue(out var link)) link.Flush();
+        }
+    }
+}
