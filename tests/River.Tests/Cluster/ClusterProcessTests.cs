@@ -59,6 +59,16 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task River_run_starts_a_built_program_on_the_cluster()
+    {
+        _vms.AddRange(await VmProcess.StartManyAsync(_cluster, 2));
+        var run = await RiverCli.RunAsync(["run", Built.Sample("Pi"), "--seeds", _vms[0].Address, .. _cluster.Args]);
+        run.AssertSucceeded();
+        SampleChecks.Pi(run, _vms.Count + 1);
+        foreach (var vm in _vms) await vm.WaitForLogAsync("Deployed Pi as ", RunBound);
+    }
+
+    [Fact]
     public async Task A_VM_stopped_by_SIGTERM_says_goodbye_and_exits_cleanly()
     {
         _vms.AddRange(await VmProcess.StartManyAsync(_cluster, 2));

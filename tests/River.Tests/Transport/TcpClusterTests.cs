@@ -136,4 +136,25 @@ public class TcpClusterTests
         Assert.Contains("maximum frame size", tooBig!.Message);
         Assert.Equal(5, after);
     }
+
+    [Fact]
+    public async Task A_packet_sent_before_a_long_computation_leaves_without_waiting_for_the_next_Recv()
+    {
+        var name = "t" + Guid.NewGuid().ToString("N");
+        await using var a = await RiverVm.JoinAsync(Options(name));
+        await using var b = await RiverVm.JoinAsync(Options(name, a));
+        using var arrived = new ManualResetEventSlim();
+        var sink = default(VrId);
+        await Probe.Run(b, me =>
+        {
+            sink = me.Deploy<Probe>(me.Discover().Single(v => v.Id == a.Id), Probe.Register(c =>
+            {
+                c.Recv(new { tag = "early" });
+                arrived.Set();
+            }));
+            me.Send(sink, new { tag = "early" });
+            // No Recv here: the VR "computes" until the packet is seen to arrive, which the flusher must allow.
+            Assert.True(arrived.Wait(TimeSpan.FromSeconds(5)), "the packet waited for the sender's next Recv");
+        }).WaitAsync(Bound);
+    }
 }
