@@ -70,9 +70,9 @@ internal sealed class RiverCluster : IDisposable
 /// <summary>
 /// River: client VRs (thread VRs) in a VM in the bench process, each talking to a <see cref="PeerVr"/>
 /// it deployed on a <c>river vm</c> process: <c>Send(peer, new { tag = "d", data })</c> (or <c>n</c>)
-/// and <c>Recv(new { tag = "d" })</c>, as a program does. How River waits: a VR's <c>Recv</c> spins
-/// (SpinWait, 2000 rounds) then parks; each connection's reader thread polls the socket for 50 µs,
-/// then blocks in <c>recv</c>; a sender writes inline when no write is in progress.
+/// and <c>Recv(new { tag = "d" })</c>, as a program does. How River waits: a VR's <c>Recv</c> polls
+/// (SpinBudget: flat for 5 µs, then yielding, 50 µs in all) then parks; each connection's reader thread
+/// polls the socket the same way for 50 µs, then blocks in <c>recv</c>; a VR's sends are corked until it waits.
 /// </summary>
 internal sealed class RiverSide : IRemoteSide
 {
