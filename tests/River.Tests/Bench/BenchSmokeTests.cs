@@ -6,7 +6,7 @@ namespace River.Tests.Bench;
 /// <summary>
 /// Runs the benchmark suite the way a user does (quick, one scenario, JSON) and checks its output
 /// contract: every stdout line is one JSON object with the documented fields and a positive value.
-/// <c>deploy</c> covers the remote machinery: it starts and kills fresh <c>river vm</c> processes.
+/// The benchmarks themselves stay out of the test run: this only checks that the suite runs.
 /// </summary>
 public class BenchSmokeTests
 {
@@ -16,7 +16,6 @@ public class BenchSmokeTests
     [Theory]
     [Trait("Category", "Bench")]
     [InlineData("local-pingpong")]
-    [InlineData("deploy")]
     public async Task QuickJsonScenarioPrintsOneValidObjectPerLine(string scenario)
     {
         var root = RepoRoot();
