@@ -24,7 +24,7 @@ internal sealed class ThreadWaiter : IPacketWaiter
     {
         if (mailbox.TryTake(match, out var p)) return p;
         Corking.Flush(); // about to wait: what this VR sent must leave now
-        var budget = SpinBudget.Start(spin < (timeout ?? spin) ? spin : timeout ?? spin);
+        var budget = SpinBudget.Start(timeout is { } limit && limit < spin ? limit : spin);
         while (budget.Spin())
             if (mailbox.HasArrivals && mailbox.TryTake(match, out p)) return p;
         var deadline = timeout is { } t ? Environment.TickCount64 + (long)t.TotalMilliseconds : long.MaxValue;

@@ -6,7 +6,7 @@ namespace River;
 /// the socket to non-blocking mode for good, and every later blocking read would then go through .NET's
 /// epoll thread (a wake-up per read).
 /// </summary>
-internal sealed class BlockingStream(Stream inner) : Stream
+internal class BlockingStream(Stream inner) : Stream
 {
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -22,19 +22,20 @@ internal sealed class BlockingStream(Stream inner) : Stream
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancel) => Task.FromResult(inner.Read(buffer, offset, count));
 
-    public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+    // Every write goes through Write(ReadOnlySpan), so a subclass sees them all in one place.
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancel = default)
     {
-        inner.Write(buffer.Span);
+        Write(buffer.Span);
         return ValueTask.CompletedTask;
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancel)
     {
-        inner.Write(buffer, offset, count);
+        Write(buffer.AsSpan(offset, count));
         return Task.CompletedTask;
     }
 

@@ -358,14 +358,14 @@ internal sealed class TcpTransport : INetwork
             if (!linked.Contains(seed)) DialOnce(seed.Host, seed.Port);
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        if (_stop.IsCancellationRequested) return;
+        if (_stop.IsCancellationRequested) return ValueTask.CompletedTask;
         _stop.Cancel();
         _multicast?.Dispose();
         _listener.Dispose();
         foreach (var link in _links.Values) link.WaitDrained(TimeSpan.FromMilliseconds(500));
         foreach (var id in _links.Keys) Forget(id);
-        await Task.CompletedTask;
+        return ValueTask.CompletedTask;
     }
 }

@@ -92,27 +92,15 @@ internal sealed class WireClient : IDisposable
 
     public void Dispose() => _stream.Dispose();
 
-    /// <summary>Passes everything through and keeps a copy of what was written.</summary>
-    private sealed class RecordingStream(Stream inner) : Stream
+    /// <summary>Passes everything through (synchronously, as the transport does) and keeps a copy of what was written.</summary>
+    private sealed class RecordingStream(Stream inner) : BlockingStream(inner)
     {
         public MemoryStream Written { get; } = new();
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-
-        public override void Write(byte[] buffer, int offset, int count)
+        public override void Write(ReadOnlySpan<byte> buffer)
         {
-            Written.Write(buffer, offset, count);
-            inner.Write(buffer, offset, count);
+            Written.Write(buffer);
+            base.Write(buffer);
         }
-
-        public override void Flush() => inner.Flush();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
