@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Threading.Channels;
-using MessagePack;
 
 namespace River.Bench;
 
@@ -163,16 +162,10 @@ internal sealed class ThreadPair : Pair
             // As a send between VMs: attributes read into a packet, written to a reused buffer, copied out.
             var packet = Packet.From(new { tag = "d", n }, self, peer);
             _buffer.ResetWrittenCount();
-            var writer = new MessagePackWriter(_buffer);
-            _serializer.WritePacket(ref writer, packet);
-            writer.Flush();
+            _serializer.WritePacket(_buffer, packet);
             output.TryWrite(_buffer.WrittenSpan.ToArray());
         }
 
-        public int Recv()
-        {
-            var reader = new MessagePackReader(input.Read());
-            return _serializer.ReadPacket(ref reader).Get<int>("n");
-        }
+        public int Recv() => _serializer.ReadPacket(input.Read()).Get<int>("n");
     }
 }

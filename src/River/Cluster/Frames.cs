@@ -1,5 +1,4 @@
 using System.Buffers;
-using MessagePack;
 
 namespace River;
 
@@ -20,18 +19,14 @@ internal static class Frames
     public static ReadOnlySpan<byte> Packet(RiverSerializer serializer, Packet packet)
     {
         var buffer = Start(PacketKind);
-        var writer = new MessagePackWriter(buffer);
-        serializer.WritePacket(ref writer, packet);
-        writer.Flush();
+        serializer.WritePacket(buffer, packet);
         return buffer.WrittenSpan;
     }
 
     public static ReadOnlySpan<byte> Control(RiverSerializer serializer, object message)
     {
         var buffer = Start(ControlKind);
-        var writer = new MessagePackWriter(buffer);
-        serializer.WriteValue(ref writer, message.GetType().Name, message);
-        writer.Flush();
+        serializer.WriteValue(buffer, message.GetType().Name, message);
         return buffer.WrittenSpan;
     }
 

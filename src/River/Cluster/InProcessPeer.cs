@@ -25,7 +25,7 @@ internal sealed class InProcessPeer(VmId remoteId, InProcessPeer.Inbox target) :
         public Inbox(RiverVm vm) => Loop = Task.Run(async () =>
         {
             await foreach (var (from, frame) in _frames.Reader.ReadAllAsync())
-                vm.OnFrame(from, new ReadOnlySequence<byte>(frame));
+                vm.OnFrame(from, frame);
         });
 
         public Task Loop { get; }

@@ -13,7 +13,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
 {
     private readonly ConcurrentDictionary<VrId, IPeer> _locations = new();
     private readonly Dictionary<VrId, PendingLookup> _pending = [];
-    private long _undeliverable, _packetsIn, _packetsOut;
+    private readonly StripedCounter _undeliverable = new(), _packetsIn = new(), _packetsOut = new();
 
     /// <summary>Packets for a VR being looked up, and the VMs yet to answer.</summary>
     private sealed class PendingLookup(IEnumerable<VmId> asked)
@@ -26,9 +26,9 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     /// <summary>How long packets wait for a lookup nobody answers.</summary>
     public static TimeSpan LookupTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    public long Undeliverable => Interlocked.Read(ref _undeliverable);
-    public long PacketsIn => Interlocked.Read(ref _packetsIn);
-    public long PacketsOut => Interlocked.Read(ref _packetsOut);
+    public long Undeliverable => _undeliverable.Value;
+    public long PacketsIn => _packetsIn.Value;
+    public long PacketsOut => _packetsOut.Value;
 
     public void Learn(VrId vr, VmId where)
     {
@@ -62,7 +62,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
         if (_locations.TryGetValue(packet.Dest, out var peer))
         {
             peer.Send(Frames.Packet(vm.Serializer, packet), Corking.Active);
-            Interlocked.Increment(ref _packetsOut);
+            _packetsOut.Increment();
             return;
         }
         StartLookup(packet);
@@ -71,7 +71,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     /// <summary>A packet arrived from another VM.</summary>
     public void Receive(Packet packet, IPeer from)
     {
-        Interlocked.Increment(ref _packetsIn);
+        _packetsIn.Increment();
         Learn(packet.Src, from);
         if (vm.TryGetLocal(packet.Dest, out var local)) Deliver(local, packet);
         else Drop(packet, $"no VR {packet.Dest} runs on this VM");
@@ -97,7 +97,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
                     else
                     {
                         peer.Send(Frames.Packet(vm.Serializer, p));
-                        Interlocked.Increment(ref _packetsOut);
+                        _packetsOut.Increment();
                     }
                 }
                 _pending.Remove(reply.Id);
@@ -166,7 +166,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
 
     private void Drop(Packet packet, string reason)
     {
-        Interlocked.Increment(ref _undeliverable);
+        _undeliverable.Increment();
         logger.Undeliverable(packet.Src, packet.Dest, reason);
     }
 

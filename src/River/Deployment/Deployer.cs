@@ -100,7 +100,7 @@ internal sealed class Deployer(RiverVm local, CodeCache code, TimeSpan timeout, 
             using var scope = TypeResolver.Enter(run.Code);
             var type = local.Serializer.Types.Resolve(d.TypeName) ?? throw new DeployException($"type {d.TypeName} is not known on this VM");
             local.Serializer.AllowList.AllowProgram(type.Assembly);
-            var args = local.Serializer.ReadValue(new ReadOnlySequence<byte>(d.DeployArgs)) as object?[] ?? [];
+            var args = local.Serializer.ReadValue(d.DeployArgs) as object?[] ?? [];
             local.StartLocal(type, d.Id, d.Parent, d.Args, args, run);
             logger.Deployed(type.FullName!, d.Id, d.Parent);
             return new DeployReply(d.RequestId, null);

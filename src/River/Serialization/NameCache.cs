@@ -14,10 +14,11 @@ internal sealed class NameCache
 
     private (byte[] Utf8, string Name)[] _names = [];
 
-    public string Read(ref MessagePackReader reader)
+    /// <summary>Reads the MessagePack str at <paramref name="pos"/> as a name and moves past it.</summary>
+    public string Read(ReadOnlySpan<byte> s, ref int pos)
     {
-        if (!reader.TryReadStringSpan(out var span))
-            return reader.ReadString() ?? throw new MessagePackSerializationException("An attribute name is nil.");
+        if (!WireSpan.TryReadStringBytes(s, ref pos, out var span))
+            throw new MessagePackSerializationException($"An attribute name at offset {pos} is not a string.");
         foreach (var (utf8, name) in _names)
             if (span.SequenceEqual(utf8)) return name;
         var added = Encoding.UTF8.GetString(span);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Text;
 using MessagePack;
 using MessagePack.Formatters;
 using MessagePack.Resolvers;
@@ -53,20 +54,74 @@ internal sealed class RiverSerializer
         if (IsImmutable(value)) return value;
         var buffer = new ArrayBufferWriter<byte>(256);
         WriteValue(buffer, attribute, value);
-        return ReadValue(new ReadOnlySequence<byte>(buffer.WrittenMemory));
+        return ReadValue(buffer.WrittenMemory);
     }
 
+    /// <summary>Writes one value: the commonest types straight to <paramref name="output"/>, any other through MessagePack.</summary>
     public void WriteValue(IBufferWriter<byte> output, string attribute, object? value)
     {
+        switch (value)
+        {
+            case null: WireSpan.WriteNil(output); return;
+            case int v: WriteCode(output, Code.Int); WireSpan.WriteInt(output, v); return;
+            case string v: WriteCode(output, Code.String); WireSpan.WriteString(output, v); return;
+            case double v: WriteCode(output, Code.Double); WireSpan.WriteDouble(output, v); return;
+            case long v: WriteCode(output, Code.Long); WireSpan.WriteInt(output, v); return;
+            case bool v: WriteCode(output, Code.Bool); WireSpan.WriteBool(output, v); return;
+            case byte[] v: WriteCode(output, Code.Bytes); WireSpan.WriteBinary(output, v); return;
+            case VrId v: WriteCode(output, Code.VrId); output.Advance(WireSpan.WriteGuid(output.GetSpan(18), v.Value)); return;
+        }
         var writer = new MessagePackWriter(output);
         WriteValue(ref writer, attribute, value);
         writer.Flush();
     }
 
-    public object? ReadValue(ReadOnlySequence<byte> bytes)
+    public object? ReadValue(ReadOnlyMemory<byte> bytes)
     {
-        var reader = new MessagePackReader(bytes);
-        return ReadValue(ref reader);
+        var pos = 0;
+        return ReadValue(bytes, ref pos);
+    }
+
+    /// <summary>Reads the value at <paramref name="pos"/> and moves past it.</summary>
+    public object? ReadValue(ReadOnlyMemory<byte> bytes, ref int pos)
+    {
+        if (TryReadCommon(bytes.Span, ref pos, out var value)) return value;
+        var reader = new MessagePackReader(bytes[pos..]);
+        value = ReadValue(ref reader);
+        pos += (int)reader.Consumed;
+        return value;
+    }
+
+    private static void WriteCode(IBufferWriter<byte> output, Code code)
+    {
+        output.GetSpan(1)[0] = (byte)code;
+        output.Advance(1);
+    }
+
+    /// <summary>The values <see cref="WriteValue(IBufferWriter{byte}, string, object?)"/> writes itself, read from the span; false (nothing read) for any other.</summary>
+    private static bool TryReadCommon(ReadOnlySpan<byte> s, ref int pos, out object? value)
+    {
+        value = null;
+        if (pos >= s.Length) return false;
+        if (WireSpan.IsNil(s, pos))
+        {
+            pos++;
+            return true;
+        }
+        var at = pos + 1;
+        switch ((Code)s[pos])
+        {
+            case Code.Int: value = WireSpan.ReadInt32(s, ref at); break;
+            case Code.Long: value = WireSpan.ReadInt(s, ref at); break;
+            case Code.String when WireSpan.TryReadStringBytes(s, ref at, out var utf8): value = Encoding.UTF8.GetString(utf8); break;
+            case Code.Double when WireSpan.TryReadDouble(s, ref at, out var d): value = d; break;
+            case Code.Bool when WireSpan.TryReadBool(s, ref at, out var b): value = b; break;
+            case Code.Bytes when WireSpan.TryReadBinary(s, ref at, out var bytes): value = bytes.ToArray(); break;
+            case Code.VrId: value = new VrId(WireSpan.ReadGuid(s, ref at)); break;
+            default: return false;
+        }
+        pos = at;
+        return true;
     }
 
     public void WriteValue(ref MessagePackWriter writer, string attribute, object? value)
@@ -172,36 +227,41 @@ internal sealed class RiverSerializer
     };
 
     /// <summary>Writes a packet: src, dest, the attribute count, then (name, value) pairs.</summary>
-    public void WritePacket(ref MessagePackWriter writer, Packet packet)
+    public void WritePacket(IBufferWriter<byte> output, Packet packet)
     {
         var names = packet.AttributeNames;
         var values = packet.AttributeValues;
-        IdFormatters.WriteGuid(ref writer, packet.Src.Value);
-        IdFormatters.WriteGuid(ref writer, packet.Dest.Value);
-        writer.Write(names.Length);
+        var s = output.GetSpan(2 * 18 + 9);
+        var n = WireSpan.WriteGuid(s, packet.Src.Value);
+        n += WireSpan.WriteGuid(s[n..], packet.Dest.Value);
+        n += WireSpan.WriteInt(s[n..], names.Length);
+        output.Advance(n);
         for (var i = 0; i < names.Length; i++)
         {
-            writer.Write(names[i]);
-            WriteValue(ref writer, names[i], values[i]);
+            WireSpan.WriteString(output, names[i]);
+            WriteValue(output, names[i], values[i]);
         }
     }
 
-    /// <summary>Reads a packet; its values resolve types in the load context <paramref name="contextOf"/> gives for its receiver.</summary>
-    public Packet ReadPacket(ref MessagePackReader reader, Func<VrId, System.Runtime.Loader.AssemblyLoadContext?>? contextOf = null)
+    /// <summary>Reads a packet; values named by type resolve in the load context <paramref name="contextOf"/> gives for its receiver.</summary>
+    public Packet ReadPacket(ReadOnlyMemory<byte> body, Func<VrId, System.Runtime.Loader.AssemblyLoadContext?>? contextOf = null)
     {
-        var src = new VrId(IdFormatters.ReadGuid(ref reader));
-        var dest = new VrId(IdFormatters.ReadGuid(ref reader));
-        var count = reader.ReadInt32();
+        var s = body.Span;
+        var pos = 0;
+        var src = new VrId(WireSpan.ReadGuid(s, ref pos));
+        var dest = new VrId(WireSpan.ReadGuid(s, ref pos));
+        var count = WireSpan.ReadInt32(s, ref pos);
         // Each attribute takes at least two bytes: a claim beyond that is a lie, refused before allocating for it.
-        if (count < 0 || count > (reader.Sequence.Length - reader.Consumed) / 2)
-            throw new MessagePackSerializationException($"A packet claims {count} attributes in {reader.Sequence.Length} bytes.");
+        if (count < 0 || count > (s.Length - pos) / 2)
+            throw new MessagePackSerializationException($"A packet claims {count} attributes in {s.Length} bytes.");
         var names = new string[count];
         var values = new object?[count];
-        using var scope = TypeResolver.Enter(contextOf?.Invoke(dest));
         for (var i = 0; i < count; i++)
         {
-            names[i] = _names.Read(ref reader);
-            values[i] = ReadValue(ref reader);
+            names[i] = _names.Read(s, ref pos);
+            if (TryReadCommon(s, ref pos, out values[i])) continue;
+            using var scope = TypeResolver.Enter(contextOf?.Invoke(dest));
+            values[i] = ReadValue(body, ref pos);
         }
         return new Packet(src, dest, names, values);
     }

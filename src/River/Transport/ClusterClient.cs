@@ -61,8 +61,7 @@ internal sealed class ClusterClient : IDisposable
             var body = new byte[length];
             _stream.ReadExactly(body);
             if (body[0] != Frames.ControlKind) continue;
-            var reader = new MessagePackReader(new ReadOnlySequence<byte>(body, 1, length - 1));
-            if (_serializer.ReadValue(ref reader) is T reply) return reply;
+            if (_serializer.ReadValue(body.AsMemory(1)) is T reply) return reply;
         }
     }
 

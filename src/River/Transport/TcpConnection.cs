@@ -113,7 +113,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
                         }
                         break;
                     }
-                    if (!transport.OnFrame(this, new ReadOnlySequence<byte>(buffer, start + 4, length)))
+                    if (!transport.OnFrame(this, buffer.AsMemory(start + 4, length)))
                     {
                         Close("a malformed frame");
                         return;

@@ -245,19 +245,18 @@ public sealed class RiverVm : IAsyncDisposable
     internal void Connect(IPeer peer) => peer.Send(Frames.Control(Serializer, new Announce(Info)));
 
     /// <summary>Handles one frame from <paramref name="from"/>; a bad frame is logged and dropped, and the VM carries on.</summary>
-    internal bool OnFrame(IPeer from, ReadOnlySequence<byte> frame)
+    internal bool OnFrame(IPeer from, ReadOnlyMemory<byte> frame)
     {
         try
         {
-            var reader = new MessagePackReader(frame.Slice(1));
-            var kind = frame.FirstSpan.Length > 0 ? frame.FirstSpan[0] : (byte)0;
+            var kind = frame.Length > 0 ? frame.Span[0] : (byte)0;
             switch (kind)
             {
                 case Frames.PacketKind:
-                    Router.Receive(Serializer.ReadPacket(ref reader, ContextOf), from);
+                    Router.Receive(Serializer.ReadPacket(frame[1..], ContextOf), from);
                     return true;
                 case Frames.ControlKind:
-                    OnControl(from, Serializer.ReadValue(ref reader));
+                    OnControl(from, Serializer.ReadValue(frame[1..]));
                     return true;
                 default:
                     throw new MessagePackSerializationException($"unknown frame kind {kind}");

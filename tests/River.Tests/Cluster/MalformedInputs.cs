@@ -76,9 +76,9 @@ internal sealed class MalformedInputs(int seed, byte[] transcript, int maxFrameS
     private static byte[] Framed(byte[] body) => WireClient.Framed(body);
 
     // MessagePackWriter is a struct: the body must write through a ref to the one that is flushed.
-    private delegate void WriteBody(ref MessagePackWriter writer);
+    internal delegate void WriteBody(ref MessagePackWriter writer);
 
-    private static byte[] Msgpack(WriteBody write)
+    internal static byte[] Msgpack(WriteBody write)
     {
         var buffer = new ArrayBufferWriter<byte>();
         var writer = new MessagePackWriter(buffer);
