@@ -26,7 +26,11 @@ internal sealed class ThreadWaiter : IPacketWaiter
         Corking.Flush(); // about to wait: what this VR sent must leave now
         var budget = SpinBudget.Start(timeout is { } limit && limit < spin ? limit : spin);
         while (budget.Spin())
+        {
+            if (!mailbox.HasArrivals) ReplyPolling.Poll();
             if (mailbox.HasArrivals && mailbox.TryTake(match, out p)) return p;
+        }
+        ReplyPolling.Stop();
         var deadline = timeout is { } t ? Environment.TickCount64 + (long)t.TotalMilliseconds : long.MaxValue;
         while (true)
         {

@@ -40,7 +40,11 @@ internal static class Corking
     public static void Flush()
     {
         if (t_held is not { Count: > 0 } held) return;
-        foreach (var link in held) link.Flush();
+        foreach (var link in held)
+        {
+            link.Flush();
+            ReplyPolling.SentOn(link);
+        }
         held.Clear();
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Net.Sockets;
 
 namespace River;
@@ -58,72 +59,99 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     /// <summary>How long a reader polls for the next frame before it blocks (waking a blocked thread costs tens of µs).</summary>
     public static TimeSpan SpinBeforeBlocking { get; set; } = TimeSpan.FromMicroseconds(50);
 
-    private void AwaitData()
+    // A VR's thread polling for its answer keeps the reader off the socket this long after each poll.
+    private static readonly long CallerGrace = Stopwatch.Frequency / 50_000; // 20 µs
+
+    // Whoever reads holds _reading (the reader thread, or a VR's thread polling for its answer) and owns
+    // the buffer: bytes [_start, _end) are read but not yet handed out.
+    private byte[] _buffer = new byte[64 * 1024];
+    private int _start, _end, _reading;
+    private long _callerPolled; // Stopwatch time a VR's thread last polled
+    private readonly ManualResetEventSlim _handBack = new(false, spinCount: 0);
+
+    /// <summary>True when whatever a caller reads is what the peer sent: no TLS record may sit half-read in the stream.</summary>
+    private bool Plain => stream is BlockingStream;
+
+    /// <summary>
+    /// Called by a VR's thread that sent on this connection and now waits for the answer: reads and hands
+    /// out whatever has arrived, on the caller's thread, so the answer skips the hop from the reader thread
+    /// to the VR's. Never blocks; does nothing when nothing has arrived or another thread is reading.
+    /// </summary>
+    public void TryReadOnCaller()
     {
-        if (socket.Available > 0) return;
-        var budget = SpinBudget.Start(SpinBeforeBlocking);
-        while (socket.Available == 0 && budget.Spin())
+        if (!Plain || IsClosed) return;
+        Volatile.Write(ref _callerPolled, Stopwatch.GetTimestamp());
+        var wasTransport = PeerLink.t_isTransportThread;
+        try
         {
+            if (socket.Available == 0 || Interlocked.CompareExchange(ref _reading, 1, 0) != 0) return;
+            try
+            {
+                PeerLink.t_isTransportThread = true; // frames handled here may send: as on the reader, never wait for back-pressure
+                // The reader may have taken the bytes between the look and the lock: read only what is there.
+                if (socket.Available > 0) ReadAndHandOut();
+            }
+            finally
+            {
+                PeerLink.t_isTransportThread = wasTransport;
+                Volatile.Write(ref _reading, 0);
+            }
+        }
+        catch (Exception e)
+        {
+            // What the connection meets is the connection's: the VR's receive goes on.
+            Close($"read failed: {e.Message}");
+        }
+    }
+
+    /// <summary>The VR's thread stops polling (it parks): the reader takes over at once.</summary>
+    public void HandBack()
+    {
+        Volatile.Write(ref _callerPolled, 0);
+        _handBack.Set();
+    }
+
+    /// <summary>Polls for data for <see cref="SpinBeforeBlocking"/>; true when some arrived, false when the reader should block.</summary>
+    private bool AwaitData()
+    {
+        if (socket.Available > 0) return true;
+        var budget = SpinBudget.Start(SpinBeforeBlocking);
+        while (true)
+        {
+            var spinning = budget.Spin();
+            if (Stopwatch.GetTimestamp() - Volatile.Read(ref _callerPolled) < CallerGrace)
+            {
+                // A VR's thread polls for its answer: the socket is its. Sleep, without blocking on the socket
+                // (the VR could not read then), until it parks or 1 ms passes (it may have gone to compute,
+                // leaving frames for other VRs unread: they wait at most that long).
+                _handBack.Wait(1);
+                _handBack.Reset();
+                budget = SpinBudget.Start(SpinBeforeBlocking);
+                continue;
+            }
+            if (Volatile.Read(ref _reading) == 0 && socket.Available > 0) return true;
+            if (!spinning) return false;
         }
     }
 
     private void ReadLoop()
     {
         PeerLink.t_isTransportThread = true;
-        var max = transport.Options.MaxFrameSize;
-        var buffer = new byte[64 * 1024];
-        int start = 0, end = 0;
         try
         {
             while (!IsClosed)
             {
-                if (end == buffer.Length)
+                var arrived = AwaitData();
+                while (Interlocked.CompareExchange(ref _reading, 1, 0) != 0) Thread.Yield(); // a VR's thread reads; briefly
+                try
                 {
-                    Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
-                    end -= start;
-                    start = 0;
+                    // A VR's thread may have taken what arrived: poll again rather than block.
+                    if (arrived && Plain && socket.Available == 0) continue;
+                    if (!ReadAndHandOut()) return;
                 }
-                AwaitData();
-                var n = stream.Read(buffer, end, buffer.Length - end);
-                if (n == 0)
+                finally
                 {
-                    Close("the other side closed the connection");
-                    return;
-                }
-                end += n;
-                Volatile.Write(ref Link!.LastHeard, Environment.TickCount64);
-                while (end - start >= 4)
-                {
-                    var length = BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(start));
-                    if (length <= 0 || length > max)
-                    {
-                        Close($"a frame length of {length} bytes is outside 1..{max}");
-                        return;
-                    }
-                    if (end - start - 4 < length)
-                    {
-                        // Incomplete: make sure the whole frame will fit, growing only for a frame already judged legal.
-                        if (4 + length > buffer.Length - start)
-                        {
-                            var target = 4 + length > buffer.Length ? new byte[4 + length] : buffer;
-                            Buffer.BlockCopy(buffer, start, target, 0, end - start);
-                            end -= start;
-                            start = 0;
-                            buffer = target;
-                        }
-                        break;
-                    }
-                    if (!transport.OnFrame(this, buffer.AsMemory(start + 4, length)))
-                    {
-                        Close("a malformed frame");
-                        return;
-                    }
-                    start += 4 + length;
-                }
-                if (start == end)
-                {
-                    start = end = 0;
-                    if (buffer.Length > 16 << 20) buffer = new byte[64 * 1024]; // keep a buffer that big values need, not a huge one
+                    Volatile.Write(ref _reading, 0);
                 }
             }
         }
@@ -132,5 +160,61 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
             // This thread is the connection's; nothing it meets may take the VM down with it.
             Close($"read failed: {e.Message}");
         }
+    }
+
+    /// <summary>One read from the stream, then every whole frame in the buffer handed to the VM; false once the connection is closed.</summary>
+    private bool ReadAndHandOut()
+    {
+        var max = transport.Options.MaxFrameSize;
+        if (_end == _buffer.Length)
+        {
+            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+        var n = stream.Read(_buffer, _end, _buffer.Length - _end);
+        if (n == 0)
+        {
+            Close("the other side closed the connection");
+            return false;
+        }
+        _end += n;
+        // Written only when it changes: the line is shared with the VR threads sending on the link.
+        var now = Environment.TickCount64;
+        if (Link!.LastHeard != now) Volatile.Write(ref Link.LastHeard, now);
+        while (_end - _start >= 4)
+        {
+            var length = BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(_start));
+            if (length <= 0 || length > max)
+            {
+                Close($"a frame length of {length} bytes is outside 1..{max}");
+                return false;
+            }
+            if (_end - _start - 4 < length)
+            {
+                // Incomplete: make sure the whole frame will fit, growing only for a frame already judged legal.
+                if (4 + length > _buffer.Length - _start)
+                {
+                    var target = 4 + length > _buffer.Length ? new byte[4 + length] : _buffer;
+                    Buffer.BlockCopy(_buffer, _start, target, 0, _end - _start);
+                    _end -= _start;
+                    _start = 0;
+                    _buffer = target;
+                }
+                break;
+            }
+            if (!transport.OnFrame(this, _buffer.AsMemory(_start + 4, length)))
+            {
+                Close("a malformed frame");
+                return false;
+            }
+            _start += 4 + length;
+        }
+        if (_start == _end)
+        {
+            _start = _end = 0;
+            if (_buffer.Length > 16 << 20) _buffer = new byte[64 * 1024]; // keep a buffer that big values need, not a huge one
+        }
+        return true;
     }
 }
