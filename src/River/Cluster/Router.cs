@@ -175,13 +175,13 @@ internal sealed class Router(RiverVm vm, ILogger logger)
 
     private Packet CopyForLocal(Packet packet, VrContext receiver)
     {
-        using var scope = TypeResolver.Enter(receiver.Run.Code);
         var values = packet.AttributeValues;
         object?[]? copy = null;
         for (var i = 0; i < values.Length; i++)
         {
             if (RiverSerializer.IsImmutable(values[i])) continue;
             copy ??= (object?[])values.Clone();
+            using var scope = TypeResolver.Enter(receiver.Run.Code);
             copy[i] = vm.Serializer.Copy(packet.AttributeNames[i], values[i]);
         }
         return copy is null ? packet : new Packet(packet.Src, packet.Dest, packet.AttributeNames, copy);

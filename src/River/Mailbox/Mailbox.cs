@@ -3,7 +3,8 @@ namespace River;
 /// <summary>
 /// A VR's queue with selective receive. Senders only append to a lock-free inbound chain (one atomic
 /// exchange; Vyukov's MPSC queue), so they never contend with the receiver; the receiver moves
-/// arrivals into its own arrival-ordered list when it looks, reusing each arrival's node as its entry. Once more than a few are queued, an attribute that receives match on by value
+/// arrivals into its own arrival-ordered list when it looks; each packet is its own node, so queueing
+/// allocates nothing. Once more than a few are queued, an attribute that receives match on by value
 /// (<c>tag</c>, <c>src</c>, ...) gets an index from value to the packets holding it, built on first
 /// use, so a keyed receive never scans packets that cannot match. Indexes are dropped when the queue
 /// empties. A receiver that parks is woken only by a packet its match accepts.
@@ -15,10 +16,10 @@ internal sealed class Mailbox
     // Below this many queued packets a scan is cheaper than keeping an index up to date.
     private const int IndexThreshold = 32;
 
-    // The inbound chain: senders swap themselves in at _arrived; the receiver follows InNext from _taken.
-    private Entry _arrived, _taken;
+    // The inbound chain: senders swap themselves in at _arrived; the receiver follows InboundNext from _taken.
+    private Packet _arrived, _taken;
     private readonly Lock _lock = new(); // the receiver's side; senders never take it
-    private Entry? _head, _tail;
+    private Packet? _head, _tail;
     private int _count;
     private AttributeIndex[]? _indexes;
     private IPacketWaiter? _waiter;
@@ -26,7 +27,7 @@ internal sealed class Mailbox
     private int _parked;
     private volatile bool _closed;
 
-    public Mailbox() => _arrived = _taken = new Entry(null!);
+    public Mailbox() => _arrived = _taken = new Packet(default, default, [], []);
 
     /// <summary>Packets queued, arrivals not yet sorted included.</summary>
     public int Count
@@ -48,9 +49,10 @@ internal sealed class Mailbox
     public bool Post(Packet packet)
     {
         if (_closed) return false;
-        var e = new Entry(packet);
-        var previous = Interlocked.Exchange(ref _arrived, e);
-        Volatile.Write(ref previous.InNext, e);
+        packet.QueueNext = packet.InboundNext = null; // links from a queue it was in before, if any
+        packet.Dequeued = false;
+        var previous = Interlocked.Exchange(ref _arrived, packet);
+        Volatile.Write(ref previous.InboundNext, packet);
         // The exchange is a full fence: either the receiver, parking, sees this packet, or we see it parked.
         if (Volatile.Read(ref _parked) == 1 && _waiterMatch is { } wanted && wanted.Matches(packet)
             && Interlocked.CompareExchange(ref _parked, 0, 1) == 1)
@@ -71,7 +73,7 @@ internal sealed class Mailbox
                 return false;
             }
             Remove(e);
-            packet = e.Packet;
+            packet = e;
             return true;
         }
     }
@@ -81,7 +83,7 @@ internal sealed class Mailbox
         lock (_lock)
         {
             Drain();
-            return Find(match)?.Packet;
+            return Find(match);
         }
     }
 
@@ -109,7 +111,7 @@ internal sealed class Mailbox
                 if (Interlocked.CompareExchange(ref _parked, 0, 1) != 1) waiter.AbsorbWake();
             }
             Remove(e);
-            return e.Packet;
+            return e;
         }
     }
 
@@ -126,7 +128,7 @@ internal sealed class Mailbox
         {
             Drain();
             left = new List<Packet>(_count);
-            for (var e = _head; e is not null; e = e.Next) left.Add(e.Packet);
+            for (var e = _head; e is not null; e = e.QueueNext) left.Add(e);
             _head = _tail = null;
             _count = 0;
             _indexes = null;
@@ -143,37 +145,38 @@ internal sealed class Mailbox
         var spinner = new SpinWait();
         while (true)
         {
-            var next = Volatile.Read(ref _taken.InNext);
+            var next = Volatile.Read(ref _taken.InboundNext);
             if (next is null)
             {
                 if (Volatile.Read(ref _arrived) == _taken) return;
                 spinner.SpinOnce();
                 continue;
             }
-            _taken.InNext = null; // the chain behind the receiver must not keep packets alive
+            _taken.InboundNext = null; // the chain behind the receiver must not keep packets alive
             _taken = next;
             Append(next);
         }
     }
 
-    private void Append(Entry e)
+    private void Append(Packet e)
     {
-        e.Prev = _tail;
+        e.QueuePrev = _tail;
         if (_tail is null) _head = e;
-        else _tail.Next = e;
+        else _tail.QueueNext = e;
         _tail = e;
         _count++;
         if (_indexes is { } ixs)
             foreach (var ix in ixs) ix.Add(e);
     }
 
-    private void Remove(Entry e)
+    private void Remove(Packet e)
     {
-        if (e.Prev is null) _head = e.Next;
-        else e.Prev.Next = e.Next;
-        if (e.Next is null) _tail = e.Prev;
-        else e.Next.Prev = e.Prev;
-        e.Removed = true;
+        if (e.QueuePrev is null) _head = e.QueueNext;
+        else e.QueuePrev.QueueNext = e.QueueNext;
+        if (e.QueueNext is null) _tail = e.QueuePrev;
+        else e.QueueNext.QueuePrev = e.QueuePrev;
+        e.QueuePrev = e.QueueNext = null; // a packet the VR keeps must not keep the queue alive
+        e.Dequeued = true;
         _count--;
         if (_indexes is not { } ixs) return;
         if (_count == 0) _indexes = null; // a receiver that keeps up never pays for indexes
@@ -181,14 +184,14 @@ internal sealed class Mailbox
             foreach (var ix in ixs) ix.NoteRemoved(e, this);
     }
 
-    private Entry? Find(Matcher match)
+    private Packet? Find(Matcher match)
     {
         if (_head is null) return null;
-        if (match.Matches(_head.Packet)) return _head; // a receiver that keeps up: no index needed
+        if (match.Matches(_head)) return _head; // a receiver that keeps up: no index needed
         if (match.KeyName is { } key && (_count > IndexThreshold || _indexes is not null) && IndexFor(key) is { } index)
             return index.Find(match);
-        for (var e = _head; e is not null; e = e.Next)
-            if (match.Matches(e.Packet)) return e;
+        for (var e = _head; e is not null; e = e.QueueNext)
+            if (match.Matches(e)) return e;
         return null;
     }
 
@@ -201,7 +204,7 @@ internal sealed class Mailbox
             if (ixs.Length == MaxIndexes) return null;
         }
         var created = new AttributeIndex(name);
-        for (var e = _head; e is not null; e = e.Next) created.Add(e);
+        for (var e = _head; e is not null; e = e.QueueNext) created.Add(e);
         _indexes = [.. _indexes ?? [], created];
         return created;
     }
@@ -210,37 +213,29 @@ internal sealed class Mailbox
     private void Rebuild(AttributeIndex index)
     {
         index.Clear();
-        for (var e = _head; e is not null; e = e.Next) index.Add(e);
-    }
-
-    private sealed class Entry(Packet packet)
-    {
-        public readonly Packet Packet = packet;
-        public Entry? Prev, Next; // the receiver's list
-        public Entry? InNext;     // the inbound chain
-        public bool Removed;
+        for (var e = _head; e is not null; e = e.QueueNext) index.Add(e);
     }
 
     /// <summary>
-    /// Value → arrival-ordered entries holding it. Removal elsewhere is lazy: dead entries are skipped
+    /// Value → arrival-ordered packets holding it. Removal elsewhere is lazy: dequeued ones are skipped
     /// and dropped from a bucket's front; when they outnumber the live ones the index is rebuilt,
     /// which keeps memory bounded and the cost amortized O(1) per packet.
     /// </summary>
     private sealed class AttributeIndex(string name)
     {
         private static readonly object NullKey = new();
-        private readonly Dictionary<object, Queue<Entry>> _buckets = [];
+        private readonly Dictionary<object, Queue<Packet>> _buckets = [];
         private int _live, _dead;
-        private Entry? _found;          // the entry Find returned last, and its bucket:
-        private Queue<Entry>? _foundIn; // its removal needs no second lookup
+        private Packet? _found;          // the packet Find returned last, and its bucket:
+        private Queue<Packet>? _foundIn; // its removal needs no second lookup
         private object? _hotKey;        // the value used last and its bucket: a stream of one tag
-        private Queue<Entry>? _hotBucket; // skips hashing the value every time
+        private Queue<Packet>? _hotBucket; // skips hashing the value every time
 
         public string Name { get; } = name;
 
-        public void Add(Entry e)
+        public void Add(Packet e)
         {
-            if (!e.Packet.TryGetValue(Name, out var value)) return;
+            if (!e.TryGetValue(Name, out var value)) return;
             var key = value ?? NullKey;
             if (BucketOf(key) is not { } q)
             {
@@ -251,13 +246,13 @@ internal sealed class Mailbox
                         if (b.Count == 0) _buckets.Remove(k);
                     _hotKey = _hotBucket = null;
                 }
-                _buckets[key] = q = new Queue<Entry>(4);
+                _buckets[key] = q = new Queue<Packet>(4);
             }
             q.Enqueue(e);
             _live++;
         }
 
-        private Queue<Entry>? BucketOf(object key)
+        private Queue<Packet>? BucketOf(object key)
         {
             if (_hotKey is not null && (ReferenceEquals(key, _hotKey) || key.Equals(_hotKey))) return _hotBucket;
             if (!_buckets.TryGetValue(key, out var q)) return null;
@@ -265,18 +260,18 @@ internal sealed class Mailbox
             return q;
         }
 
-        public void NoteRemoved(Entry e, Mailbox owner)
+        public void NoteRemoved(Packet e, Mailbox owner)
         {
-            Queue<Entry> q;
+            Queue<Packet> q;
             if (ReferenceEquals(e, _found)) q = _foundIn!;
-            else if (e.Packet.TryGetValue(Name, out var value)) q = BucketOf(value ?? NullKey)!;
+            else if (e.TryGetValue(Name, out var value)) q = BucketOf(value ?? NullKey)!;
             else return;
             _found = null;
             _live--;
             if (ReferenceEquals(q.Peek(), e))
             {
                 q.Dequeue();
-                while (q.TryPeek(out var head) && head.Removed)
+                while (q.TryPeek(out var head) && head.Dequeued)
                 {
                     q.Dequeue();
                     _dead--;
@@ -285,12 +280,12 @@ internal sealed class Mailbox
             else if (++_dead > _live + 64) owner.Rebuild(this);
         }
 
-        public Entry? Find(Matcher match)
+        public Packet? Find(Matcher match)
         {
             if (BucketOf(match.KeyValue!) is not { } q) return null;
             foreach (var e in q)
             {
-                if (e.Removed || !match.Matches(e.Packet)) continue;
+                if (e.Dequeued || !match.Matches(e)) continue;
                 (_found, _foundIn) = (e, q);
                 return e;
             }

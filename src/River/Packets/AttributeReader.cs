@@ -25,7 +25,14 @@ internal static class AttributeReader
             if (p.Dest != default) dest = p.Dest;
             return;
         }
-        ReadForMatch(attributes, out names, out values);
+        if (attributes is not (IReadOnlyDictionary<string, object?> or IDictionary<string, object?>))
+        {
+            var shape = ShapeOf(attributes.GetType());
+            names = shape.Names;
+            values = shape.Read(attributes);
+            if (!shape.NamesSrcOrDest) return;
+        }
+        else ReadForMatch(attributes, out names, out values);
         var destAt = -1;
         for (var i = 0; i < names.Length; i++)
         {
@@ -57,7 +64,7 @@ internal static class AttributeReader
                 ReadPairs(d, d.Count, out names, out values);
                 return;
             default:
-                var shape = Shapes.GetOrAdd(attributes.GetType(), static t => new TypeShape(t));
+                var shape = ShapeOf(attributes.GetType(), ref t_matched);
                 names = shape.Names;
                 values = shape.Read(attributes);
                 return;
@@ -70,9 +77,17 @@ internal static class AttributeReader
     /// </summary>
     public static bool HasValues(object attributes, object?[] values) =>
         attributes is not (Packet or IReadOnlyDictionary<string, object?> or IDictionary<string, object?>)
-        && Shapes.GetOrAdd(attributes.GetType(), static t => new TypeShape(t)) is var shape
+        && ShapeOf(attributes.GetType(), ref t_matched) is var shape
         && shape.Names.Length == values.Length
         && shape.Same(attributes, values);
+
+    // A send loop sends one type and a receive loop matches with one: each keeps its last shape, skipping the shared lookup.
+    [ThreadStatic] private static TypeShape? t_sent, t_matched;
+
+    private static TypeShape ShapeOf(Type type) => ShapeOf(type, ref t_sent);
+
+    private static TypeShape ShapeOf(Type type, ref TypeShape? last) =>
+        last is { } shape && shape.Type == type ? shape : last = Shapes.GetOrAdd(type, static t => new TypeShape(t));
 
     private static void ReadPairs(IEnumerable<KeyValuePair<string, object?>> pairs, int count, out string[] names, out object?[] values)
     {
@@ -90,7 +105,9 @@ internal static class AttributeReader
     /// <summary>The public readable members of one type, compiled into one delegate.</summary>
     private sealed class TypeShape
     {
+        public readonly Type Type;
         public readonly string[] Names;
+        public readonly bool NamesSrcOrDest;
         public readonly Func<object, object?[]> Read;
         public readonly Func<object, object?[], bool> Same;
 
@@ -103,7 +120,9 @@ internal static class AttributeReader
                 .ToList();
             var obj = Expression.Parameter(typeof(object), "o");
             var typed = Expression.Convert(obj, type);
+            Type = type;
             Names = [.. members.Select(m => m.Name)];
+            NamesSrcOrDest = Names.Contains(Packet.SrcAttribute) || Names.Contains(Packet.DestAttribute);
             Read = Expression.Lambda<Func<object, object?[]>>(
                 Expression.NewArrayInit(typeof(object),
                     members.Select(m => Expression.Convert(Expression.MakeMemberAccess(typed, m), typeof(object)))),

@@ -24,6 +24,10 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
     internal readonly string[] AttributeNames;
     internal readonly object?[] AttributeValues;
 
+    // The receiving mailbox's links: a packet is queued once, in one mailbox, so it is its own queue node.
+    internal Packet? QueuePrev, QueueNext, InboundNext;
+    internal bool Dequeued;
+
     internal Packet(VrId src, VrId dest, string[] names, object?[] values)
     {
         Src = src;
