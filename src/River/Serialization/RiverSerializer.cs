@@ -29,7 +29,10 @@ internal sealed class RiverSerializer
 
     private readonly IMessagePackFormatter<object?> _object;
     private readonly ConcurrentDictionary<Type, string?> _refusals = new();
-    private readonly NameCache _names = new();
+    private readonly StringCache _strings = new();
+
+    // The names of the last packet read on this thread: a stream of one shape shares one names array.
+    [ThreadStatic] private static string[]? t_lastNames;
 
     public RiverSerializer(TypeAllowList? allowList = null)
     {
@@ -85,7 +88,7 @@ internal sealed class RiverSerializer
     /// <summary>Reads the value at <paramref name="pos"/> and moves past it.</summary>
     public object? ReadValue(ReadOnlyMemory<byte> bytes, ref int pos)
     {
-        if (TryReadCommon(bytes.Span, ref pos, out var value)) return value;
+        if (TryReadCommon(bytes.Span, _strings, ref pos, out var value)) return value;
         var reader = new MessagePackReader(bytes[pos..]);
         value = ReadValue(ref reader);
         pos += (int)reader.Consumed;
@@ -99,7 +102,7 @@ internal sealed class RiverSerializer
     }
 
     /// <summary>The values <see cref="WriteValue(IBufferWriter{byte}, string, object?)"/> writes itself, read from the span; false (nothing read) for any other.</summary>
-    private static bool TryReadCommon(ReadOnlySpan<byte> s, ref int pos, out object? value)
+    private static bool TryReadCommon(ReadOnlySpan<byte> s, StringCache strings, ref int pos, out object? value)
     {
         value = null;
         if (pos >= s.Length) return false;
@@ -113,7 +116,7 @@ internal sealed class RiverSerializer
         {
             case Code.Int: value = WireSpan.ReadInt32(s, ref at); break;
             case Code.Long: value = WireSpan.ReadInt(s, ref at); break;
-            case Code.String when WireSpan.TryReadStringBytes(s, ref at, out var utf8): value = Encoding.UTF8.GetString(utf8); break;
+            case Code.String when WireSpan.TryReadStringBytes(s, ref at, out var utf8): value = strings.Get(utf8); break;
             case Code.Double when WireSpan.TryReadDouble(s, ref at, out var d): value = d; break;
             case Code.Bool when WireSpan.TryReadBool(s, ref at, out var b): value = b; break;
             case Code.Bytes when WireSpan.TryReadBinary(s, ref at, out var bytes): value = bytes.ToArray(); break;
@@ -254,15 +257,22 @@ internal sealed class RiverSerializer
         // Each attribute takes at least two bytes: a claim beyond that is a lie, refused before allocating for it.
         if (count < 0 || count > (s.Length - pos) / 2)
             throw new MessagePackSerializationException($"A packet claims {count} attributes in {s.Length} bytes.");
-        var names = new string[count];
+        var last = t_lastNames;
+        var names = last?.Length == count ? last : new string[count];
         var values = new object?[count];
         for (var i = 0; i < count; i++)
         {
-            names[i] = _names.Read(s, ref pos);
-            if (TryReadCommon(s, ref pos, out values[i])) continue;
+            if (!WireSpan.TryReadStringBytes(s, ref pos, out var utf8))
+                throw new MessagePackSerializationException($"An attribute name at offset {pos} is not a string.");
+            var name = _strings.Get(utf8);
+            if (names == last && !ReferenceEquals(name, last[i])) names = [.. last[..i], .. new string[count - i]];
+            if (names != last) names[i] = name; // a shared array is never written
+
+            if (TryReadCommon(s, _strings, ref pos, out values[i])) continue;
             using var scope = TypeResolver.Enter(contextOf?.Invoke(dest));
             values[i] = ReadValue(body, ref pos);
         }
+        t_lastNames = names;
         return new Packet(src, dest, names, values);
     }
 

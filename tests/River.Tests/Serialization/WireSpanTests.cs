@@ -94,4 +94,29 @@ public class WireSpanTests
             Assert.Equal(packet[key], back[key]);
         }
     }
+
+    [Fact]
+    public void Packets_of_one_shape_share_names_and_short_strings_and_other_shapes_never_overwrite_them()
+    {
+        var serializer = SerializerRoundTripTests.NewSerializer();
+        Packet RoundTrip(object attributes)
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            serializer.WritePacket(buffer, Packet.From(attributes, VrId.New(), VrId.New()));
+            return serializer.ReadPacket(buffer.WrittenMemory);
+        }
+        var first = RoundTrip(new { tag = "d", n = 1 });
+        var second = RoundTrip(new { tag = "d", n = 2 });
+        var other = RoundTrip(new { tag = "d", m = 3 });
+        var longer = RoundTrip(new Dictionary<string, object?> { ["tag"] = new string('t', 40), [new string('x', 40)] = 5 });
+        var third = RoundTrip(new { tag = "d", n = 4 });
+        Assert.Same(first.AttributeNames, second.AttributeNames);
+        Assert.Same(first.Get<string>("tag"), second.Get<string>("tag"));
+        Assert.Equal(["tag", "n"], first.AttributeNames);
+        Assert.Equal(["tag", "m"], other.AttributeNames);
+        Assert.Equal(["tag", new string('x', 40)], longer.AttributeNames);
+        Assert.Equal(new string('t', 40), longer.Get<string>("tag"));
+        Assert.Equal(["tag", "n"], third.AttributeNames);
+        Assert.Equal((1, 2, 3, 5, 4), (first.Get<int>("n"), second.Get<int>("n"), other.Get<int>("m"), longer.Get<int>(new string('x', 40)), third.Get<int>("n")));
+    }
 }
