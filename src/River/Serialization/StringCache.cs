@@ -26,7 +26,7 @@ internal sealed class StringCache
         if (utf8.Length > MaxBytes) return Encoding.UTF8.GetString(utf8);
         var hash = new HashCode();
         hash.AddBytes(utf8);
-        var slot = (int)((uint)hash.ToHashCode() % Slots);
+        var slot = hash.ToHashCode() & (Slots - 1);
         if (_slots[slot] is { } e && utf8.SequenceEqual(e.Utf8)) return e.Value;
         var value = Encoding.UTF8.GetString(utf8);
         _slots[slot] = new Entry(utf8.ToArray(), value);

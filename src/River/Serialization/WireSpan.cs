@@ -99,6 +99,17 @@ internal static class WireSpan
     /// <summary>Writes a string as MessagePack str, UTF-8 encoded straight into the output.</summary>
     public static void WriteString(IBufferWriter<byte> output, string value)
     {
+        if (value.Length <= 31)
+        {
+            // Names and tags are short and ASCII: one byte per char, no UTF-8 bound to compute.
+            var fix = output.GetSpan(1 + value.Length);
+            if (Ascii.FromUtf16(value, fix[1..], out var written) == OperationStatus.Done)
+            {
+                fix[0] = (byte)(FixStr | written);
+                output.Advance(1 + written);
+                return;
+            }
+        }
         var max = Encoding.UTF8.GetMaxByteCount(value.Length);
         var header = max <= 31 ? 1 : max <= byte.MaxValue ? 2 : max <= ushort.MaxValue ? 3 : 5;
         var s = output.GetSpan(header + max);

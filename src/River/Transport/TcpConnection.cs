@@ -62,6 +62,9 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     // A VR's thread polling for its answer keeps the reader off the socket this long after each poll.
     private static readonly long CallerGrace = Stopwatch.Frequency / 50_000; // 20 µs
 
+    // Many VRs waiting on one connection poll it once per this between them, not once each.
+    private static readonly long PollGap = Stopwatch.Frequency / 1_000_000; // 1 µs
+
     // Whoever reads holds _reading (the reader thread, or a VR's thread polling for its answer) and owns
     // the buffer: bytes [_start, _end) are read but not yet handed out.
     private byte[] _buffer = new byte[64 * 1024];
@@ -80,7 +83,9 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     public void TryReadOnCaller()
     {
         if (!Plain || IsClosed) return;
-        Volatile.Write(ref _callerPolled, Stopwatch.GetTimestamp());
+        var now = Stopwatch.GetTimestamp();
+        if (now - Volatile.Read(ref _callerPolled) < PollGap) return; // another VR's thread polled just now: it hands out ours too
+        Volatile.Write(ref _callerPolled, now);
         var wasTransport = PeerLink.t_isTransportThread;
         try
         {
