@@ -95,6 +95,14 @@ internal sealed class RiverSerializer
         return value;
     }
 
+    /// <summary>A byte[] of the bytes, not zeroed first: a big value is written over at once anyway.</summary>
+    private static byte[] CopyOut(ReadOnlySpan<byte> bytes)
+    {
+        var copy = GC.AllocateUninitializedArray<byte>(bytes.Length);
+        bytes.CopyTo(copy);
+        return copy;
+    }
+
     private static void WriteCode(IBufferWriter<byte> output, Code code)
     {
         output.GetSpan(1)[0] = (byte)code;
@@ -119,7 +127,7 @@ internal sealed class RiverSerializer
             case Code.String when WireSpan.TryReadStringBytes(s, ref at, out var utf8): value = strings.Get(utf8); break;
             case Code.Double when WireSpan.TryReadDouble(s, ref at, out var d): value = d; break;
             case Code.Bool when WireSpan.TryReadBool(s, ref at, out var b): value = b; break;
-            case Code.Bytes when WireSpan.TryReadBinary(s, ref at, out var bytes): value = bytes.ToArray(); break;
+            case Code.Bytes when WireSpan.TryReadBinary(s, ref at, out var bytes): value = CopyOut(bytes); break;
             case Code.VrId: value = new VrId(WireSpan.ReadGuid(s, ref at)); break;
             default: return false;
         }
