@@ -15,6 +15,13 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     private readonly Dictionary<VrId, PendingLookup> _pending = [];
     private readonly StripedCounter _undeliverable = new(), _packetsIn = new(), _packetsOut = new();
 
+    // A VR sends to one remote peer again and again: its thread keeps the last route, valid until any location changes.
+    [ThreadStatic] private static (Router? Router, VrId Dest, IPeer? Peer, int Moves) t_route;
+
+    // Likewise a stream of arrivals between one pair of VRs: the last one's sender was learned and its receiver found.
+    [ThreadStatic] private static (Router? Router, VrId Src, VrId Dest, IPeer? From, VrContext? Local, int Moves) t_arrival;
+    private int _moves;
+
     /// <summary>Packets for a VR being looked up, and the VMs yet to answer.</summary>
     private sealed class PendingLookup(IEnumerable<VmId> asked)
     {
@@ -37,12 +44,20 @@ internal sealed class Router(RiverVm vm, ILogger logger)
 
     public void Learn(VrId vr, IPeer peer)
     {
-        if (!_locations.TryGetValue(vr, out var known) || known != peer) _locations[vr] = peer;
+        if (_locations.TryGetValue(vr, out var known) && known == peer) return;
+        _locations[vr] = peer;
+        Interlocked.Increment(ref _moves);
     }
 
     public void Send(Packet packet)
     {
         vm.Observers.Sent(packet);
+        var route = t_route;
+        if (route.Router == this && route.Dest == packet.Dest && route.Moves == Volatile.Read(ref _moves) && _pending.Count == 0)
+        {
+            SendRemote(route.Peer!, packet);
+            return;
+        }
         if (vm.TryGetLocal(packet.Dest, out var local))
         {
             Deliver(local, CopyForLocal(packet, local));
@@ -59,21 +74,38 @@ internal sealed class Router(RiverVm vm, ILogger logger)
                     return;
                 }
             }
+        var moves = Volatile.Read(ref _moves);
         if (_locations.TryGetValue(packet.Dest, out var peer))
         {
-            peer.Send(Frames.Packet(vm.Serializer, packet), Corking.Active);
-            _packetsOut.Increment();
+            t_route = (this, packet.Dest, peer, moves);
+            SendRemote(peer, packet);
             return;
         }
         StartLookup(packet);
+    }
+
+    private void SendRemote(IPeer peer, Packet packet)
+    {
+        peer.Send(Frames.Packet(vm.Serializer, packet), Corking.Active);
+        _packetsOut.Increment();
     }
 
     /// <summary>A packet arrived from another VM.</summary>
     public void Receive(Packet packet, IPeer from)
     {
         _packetsIn.Increment();
+        var last = t_arrival;
+        if (last.Router == this && last.Src == packet.Src && last.Dest == packet.Dest && last.From == from && last.Moves == Volatile.Read(ref _moves))
+        {
+            Deliver(last.Local!, packet); // if that VR has ended since, its closed mailbox refuses the packet
+            return;
+        }
         Learn(packet.Src, from);
-        if (vm.TryGetLocal(packet.Dest, out var local)) Deliver(local, packet);
+        if (vm.TryGetLocal(packet.Dest, out var local))
+        {
+            t_arrival = (this, packet.Src, packet.Dest, from, local, Volatile.Read(ref _moves));
+            Deliver(local, packet);
+        }
         else Drop(packet, $"no VR {packet.Dest} runs on this VM");
     }
 
@@ -116,6 +148,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     {
         foreach (var (vr, at) in _locations)
             if (at.RemoteId == id) _locations.TryRemove(vr, out _);
+        Interlocked.Increment(ref _moves);
         List<VrId> asked;
         lock (_pending) asked = [.. _pending.Where(p => p.Value.Awaiting.Contains(id)).Select(p => p.Key)];
         foreach (var vr in asked) OnLookupReply(new LookupReply(vr, false), id);

@@ -47,6 +47,36 @@ public class TcpClusterTests
     }
 
     [Fact]
+    public async Task Packets_that_follow_a_stream_to_a_VR_that_ended_are_counted_undeliverable()
+    {
+        var name = "t" + Guid.NewGuid().ToString("N");
+        await using var a = await RiverVm.JoinAsync(Options(name));
+        await using var b = await RiverVm.JoinAsync(Options(name, a));
+        var sinkEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sink = default(VrId);
+        b.VrEnded += (_, e) =>
+        {
+            if (e.Id == sink) sinkEnded.TrySetResult();
+        };
+        var received = 0;
+        await Probe.Run(a, me =>
+        {
+            sink = me.Deploy<Probe>(me.Discover(wait: Bound).Single(v => v.Id == b.Id), Probe.Register(s =>
+            {
+                for (var i = 0; i < 100; i++) received += s.Recv(new { tag = "x" }, Bound).Get<int>("n") == i ? 1 : 0;
+            }));
+            for (var i = 0; i < 100; i++) me.Send(sink, new { tag = "x", n = i });
+            Assert.True(sinkEnded.Task.Wait(Bound));
+            // Same sender, same receiver, same link as the stream before: the VR's end must still be noticed.
+            for (var i = 0; i < 5; i++) me.Send(sink, new { tag = "x", n = 100 + i });
+        }).WaitAsync(Bound);
+        var deadline = DateTime.UtcNow + Bound;
+        while (b.Undeliverable < 5 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        Assert.Equal(100, received);
+        Assert.Equal(5, b.Undeliverable);
+    }
+
+    [Fact]
     public async Task A_VM_with_the_wrong_key_is_refused()
     {
         var name = "t" + Guid.NewGuid().ToString("N");
