@@ -31,8 +31,10 @@ internal sealed class RiverSerializer
     private readonly ConcurrentDictionary<Type, string?> _refusals = new();
     private readonly StringCache _strings = new();
 
-    // The names of the last packet read on this thread: a stream of one shape shares one names array.
+    // The last packet read on this thread: a stream of one shape shares its names array, and repeats
+    // its names and often its short strings (tags), which are compared with these before any hashing.
     [ThreadStatic] private static string[]? t_lastNames;
+    [ThreadStatic] private static object?[]? t_lastValues;
 
     public RiverSerializer(TypeAllowList? allowList = null)
     {
@@ -110,7 +112,7 @@ internal sealed class RiverSerializer
     }
 
     /// <summary>The values <see cref="WriteValue(IBufferWriter{byte}, string, object?)"/> writes itself, read from the span; false (nothing read) for any other.</summary>
-    private static bool TryReadCommon(ReadOnlySpan<byte> s, StringCache strings, ref int pos, out object? value)
+    private static bool TryReadCommon(ReadOnlySpan<byte> s, StringCache strings, ref int pos, out object? value, string? previous = null)
     {
         value = null;
         if (pos >= s.Length) return false;
@@ -124,7 +126,7 @@ internal sealed class RiverSerializer
         {
             case Code.Int: value = WireSpan.ReadInt32(s, ref at); break;
             case Code.Long: value = WireSpan.ReadInt(s, ref at); break;
-            case Code.String when WireSpan.TryReadStringBytes(s, ref at, out var utf8): value = strings.Get(utf8); break;
+            case Code.String when WireSpan.TryReadStringBytes(s, ref at, out var utf8): value = previous is not null && Ascii.Equals(utf8, previous) ? previous : strings.Get(utf8); break;
             case Code.Double when WireSpan.TryReadDouble(s, ref at, out var d): value = d; break;
             case Code.Bool when WireSpan.TryReadBool(s, ref at, out var b): value = b; break;
             case Code.Bytes when WireSpan.TryReadBinary(s, ref at, out var bytes): value = CopyOut(bytes); break;
@@ -265,22 +267,22 @@ internal sealed class RiverSerializer
         // Each attribute takes at least two bytes: a claim beyond that is a lie, refused before allocating for it.
         if (count < 0 || count > (s.Length - pos) / 2)
             throw new MessagePackSerializationException($"A packet claims {count} attributes in {s.Length} bytes.");
-        var last = t_lastNames;
+        var (last, lastValues) = (t_lastNames, t_lastValues);
         var names = last?.Length == count ? last : new string[count];
         var values = new object?[count];
         for (var i = 0; i < count; i++)
         {
             if (!WireSpan.TryReadStringBytes(s, ref pos, out var utf8))
                 throw new MessagePackSerializationException($"An attribute name at offset {pos} is not a string.");
-            var name = _strings.Get(utf8);
-            if (names == last && !ReferenceEquals(name, last[i])) names = [.. last[..i], .. new string[count - i]];
+            var same = names == last;
+            var name = same && Ascii.Equals(utf8, last![i]) ? last[i] : _strings.Get(utf8);
+            if (same && !ReferenceEquals(name, last![i])) names = [.. last[..i], .. new string[count - i]];
             if (names != last) names[i] = name; // a shared array is never written
-
-            if (TryReadCommon(s, _strings, ref pos, out values[i])) continue;
+            if (TryReadCommon(s, _strings, ref pos, out values[i], names == last ? lastValues![i] as string : null)) continue;
             using var scope = TypeResolver.Enter(contextOf?.Invoke(dest));
             values[i] = ReadValue(body, ref pos);
         }
-        t_lastNames = names;
+        (t_lastNames, t_lastValues) = (names, values);
         return new Packet(src, dest, names, values);
     }
 

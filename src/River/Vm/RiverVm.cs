@@ -150,6 +150,8 @@ public sealed class RiverVm : IAsyncDisposable
     /// <summary>The load context a local VR's values resolve in (its program's shipped code), if any.</summary>
     private AssemblyLoadContext? ContextOf(VrId id) => _local.TryGetValue(id, out var c) ? c.Run.Code : null;
 
+    private Func<VrId, AssemblyLoadContext?>? _contextOf; // one delegate, not one per packet read
+
     internal void Send(VrId src, VrId? dest, object attributes)
     {
         AttributeReader.Read(attributes, out var names, out var values, out var destAttr);
@@ -253,7 +255,7 @@ public sealed class RiverVm : IAsyncDisposable
             switch (kind)
             {
                 case Frames.PacketKind:
-                    Router.Receive(Serializer.ReadPacket(frame[1..], ContextOf), from);
+                    Router.Receive(Serializer.ReadPacket(frame[1..], _contextOf ??= ContextOf), from);
                     return true;
                 case Frames.ControlKind:
                     OnControl(from, Serializer.ReadValue(frame[1..]));

@@ -110,6 +110,9 @@ public class WireSpanTests
         var other = RoundTrip(new { tag = "d", m = 3 });
         var longer = RoundTrip(new Dictionary<string, object?> { ["tag"] = new string('t', 40), [new string('x', 40)] = 5 });
         var third = RoundTrip(new { tag = "d", n = 4 });
+        var retagged = RoundTrip(new { tag = "é", n = 6 });
+        var again = RoundTrip(new { tag = "é", n = 7 });
+        var back = RoundTrip(new { tag = "d", n = 8 });
         Assert.Same(first.AttributeNames, second.AttributeNames);
         Assert.Same(first.Get<string>("tag"), second.Get<string>("tag"));
         Assert.Equal(["tag", "n"], first.AttributeNames);
@@ -117,6 +120,8 @@ public class WireSpanTests
         Assert.Equal(["tag", new string('x', 40)], longer.AttributeNames);
         Assert.Equal(new string('t', 40), longer.Get<string>("tag"));
         Assert.Equal(["tag", "n"], third.AttributeNames);
+        Assert.Equal(("é", "é", "d", 8), (retagged.Get<string>("tag"), again.Get<string>("tag"), back.Get<string>("tag"), back.Get<int>("n")));
+        Assert.Same(third.AttributeNames, back.AttributeNames);
         Assert.Equal((1, 2, 3, 5, 4), (first.Get<int>("n"), second.Get<int>("n"), other.Get<int>("m"), longer.Get<int>(new string('x', 40)), third.Get<int>("n")));
     }
 }
