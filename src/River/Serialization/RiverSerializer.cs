@@ -278,9 +278,12 @@ internal sealed class RiverSerializer
             var name = same && Ascii.Equals(utf8, last![i]) ? last[i] : _strings.Get(utf8);
             if (same && !ReferenceEquals(name, last![i])) names = [.. last[..i], .. new string[count - i]];
             if (names != last) names[i] = name; // a shared array is never written
-            if (TryReadCommon(s, _strings, ref pos, out values[i], names == last ? lastValues![i] as string : null)) continue;
-            using var scope = TypeResolver.Enter(contextOf?.Invoke(dest));
-            values[i] = ReadValue(body, ref pos);
+            if (!TryReadCommon(s, _strings, ref pos, out var value, names == last ? lastValues![i] as string : null))
+            {
+                using var scope = TypeResolver.Enter(contextOf?.Invoke(dest));
+                value = ReadValue(body, ref pos);
+            }
+            values[i] = value;
         }
         (t_lastNames, t_lastValues) = (names, values);
         return new Packet(src, dest, names, values);
