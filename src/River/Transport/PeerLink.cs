@@ -27,6 +27,8 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
 
     public long LastSent;
 
+    private const int DirectWriteSize = 256 * 1024;
+
     /// <summary>When anything last arrived from the remote VM (the failure detector reads it).</summary>
     public long LastHeard = Environment.TickCount64;
 
@@ -35,10 +37,17 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         if (frame.Length > transport.Options.MaxFrameSize)
             throw new ArgumentException($"A frame of {frame.Length} bytes exceeds the cluster's maximum frame size of {transport.Options.MaxFrameSize} bytes.");
         bool write = false, wait, hold = false, newlyHeld = false;
+        TcpConnection? direct = null;
         lock (_lock)
         {
             if (_closed) return;
-            Append(frame);
+            if (frame.Length >= DirectWriteSize && !_writing && _pendingLength == 0 && !t_isTransportThread && _connection is { } c)
+            {
+                // A big frame on an idle link goes straight from the serializer's buffer to the socket: one copy less.
+                _writing = true;
+                direct = c;
+            }
+            else Append(frame);
             if (!_writing && _connection is not null)
             {
                 hold = corkable && _pendingLength < Corking.HoldLimit;
@@ -47,6 +56,14 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             }
             wait = !t_isTransportThread && _pendingLength > transport.Options.SendBufferLimit;
             if (wait) _drained.Reset();
+        }
+        if (direct is not null)
+        {
+            Span<byte> prefix = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32LittleEndian(prefix, frame.Length);
+            if (direct.Write(prefix) && direct.Write(frame)) Volatile.Write(ref LastSent, Environment.TickCount64);
+            WriteLoop(); // what others queued meanwhile, after this frame
+            return;
         }
         if (hold) Corking.Note(this, newlyHeld);
         if (write)
