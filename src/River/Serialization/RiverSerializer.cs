@@ -256,8 +256,56 @@ internal sealed class RiverSerializer
         }
     }
 
-    /// <summary>Reads a packet; values named by type resolve in the load context <paramref name="contextOf"/> gives for its receiver.</summary>
-    public Packet ReadPacket(ReadOnlyMemory<byte> body, Func<VrId, System.Runtime.Loader.AssemblyLoadContext?>? contextOf = null)
+    /// <summary>
+    /// Whether a packet whose body is <paramref name="bodyLength"/> bytes long, of which <paramref name="head"/>
+    /// has arrived, ends with a <c>byte[]</c> value running to its last byte, and where that value's bytes
+    /// start: then they can be read from the socket straight into an array of their own.
+    /// </summary>
+    public static bool TryFindTail(ReadOnlyMemory<byte> head, int bodyLength, out int tailOffset)
+    {
+        tailOffset = 0;
+        var s = head.Span;
+        try
+        {
+            var pos = 0;
+            WireSpan.ReadGuid(s, ref pos);
+            WireSpan.ReadGuid(s, ref pos);
+            var count = WireSpan.ReadInt32(s, ref pos);
+            for (var i = 0; i < count; i++)
+            {
+                if (!WireSpan.TryReadStringBytes(s, ref pos, out _)) return false;
+                if (i < count - 1)
+                {
+                    // A value is nil, or a type code or name followed by the value itself.
+                    var reader = new MessagePackReader(head[pos..]);
+                    if (!reader.TryReadNil())
+                    {
+                        reader.Skip();
+                        reader.Skip();
+                    }
+                    pos += (int)reader.Consumed;
+                    continue;
+                }
+                var at = pos + 1;
+                if (pos >= s.Length || s[pos] != (byte)Code.Bytes || !WireSpan.TryReadBinaryHeader(s, ref at, out var length) || at + length != bodyLength)
+                    return false;
+                tailOffset = at;
+                return true;
+            }
+            return false;
+        }
+        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException)
+        {
+            return false; // not all of the head has arrived, or it is malformed: the frame is read whole and judged then
+        }
+    }
+
+    /// <summary>
+    /// Reads a packet; values named by type resolve in the load context <paramref name="contextOf"/> gives for
+    /// its receiver. With <paramref name="tail"/>, <paramref name="body"/> stops where the last value's bytes
+    /// would start (<see cref="TryFindTail"/>), and that value is <paramref name="tail"/>.
+    /// </summary>
+    public Packet ReadPacket(ReadOnlyMemory<byte> body, Func<VrId, System.Runtime.Loader.AssemblyLoadContext?>? contextOf = null, byte[]? tail = null)
     {
         var s = body.Span;
         var pos = 0;
@@ -278,7 +326,9 @@ internal sealed class RiverSerializer
             var name = same && Ascii.Equals(utf8, last![i]) ? last[i] : _strings.Get(utf8);
             if (same && !ReferenceEquals(name, last![i])) names = [.. last[..i], .. new string[count - i]];
             if (names != last) names[i] = name; // a shared array is never written
-            if (!TryReadCommon(s, _strings, ref pos, out var value, names == last ? lastValues![i] as string : null))
+            object? value;
+            if (tail is not null && i == count - 1) value = ReadTail(s, ref pos, tail);
+            else if (!TryReadCommon(s, _strings, ref pos, out value, names == last ? lastValues![i] as string : null))
             {
                 using var scope = TypeResolver.Enter(contextOf?.Invoke(dest));
                 value = ReadValue(body, ref pos);
@@ -287,6 +337,15 @@ internal sealed class RiverSerializer
         }
         (t_lastNames, t_lastValues) = (names, values);
         return new Packet(src, dest, names, values);
+    }
+
+    private static byte[] ReadTail(ReadOnlySpan<byte> s, ref int pos, byte[] tail)
+    {
+        var at = pos + 1;
+        if (pos >= s.Length || s[pos] != (byte)Code.Bytes || !WireSpan.TryReadBinaryHeader(s, ref at, out var length) || length != tail.Length || at != s.Length)
+            throw new MessagePackSerializationException("A packet's last value is not the byte[] read apart from it.");
+        pos = at;
+        return tail;
     }
 
     /// <summary>Why a value of <paramref name="type"/> cannot be sent, or null when it can.</summary>

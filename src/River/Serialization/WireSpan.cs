@@ -161,17 +161,30 @@ internal static class WireSpan
 
     public static bool TryReadBinary(ReadOnlySpan<byte> s, ref int pos, out ReadOnlySpan<byte> bytes)
     {
-        Need(s, pos, 1);
-        var (header, size) = s[pos] switch { Bin8 => (2, 1), Bin16 => (3, 2), Bin32 => (5, 4), _ => (0, 0) };
-        if (header == 0)
+        var at = pos;
+        if (!TryReadBinaryHeader(s, ref at, out var length))
         {
             bytes = default;
             return false;
         }
-        var length = ReadLength(s, pos, size);
-        Need(s, pos, header + length);
-        bytes = s.Slice(pos + header, length);
-        pos += header + length;
+        Need(s, at, length);
+        bytes = s.Slice(at, length);
+        pos = at + length;
+        return true;
+    }
+
+    /// <summary>The length of a MessagePack bin at <paramref name="pos"/>, moving to its first byte; false (nothing read) for anything else.</summary>
+    public static bool TryReadBinaryHeader(ReadOnlySpan<byte> s, ref int pos, out int length)
+    {
+        Need(s, pos, 1);
+        var (header, size) = s[pos] switch { Bin8 => (2, 1), Bin16 => (3, 2), Bin32 => (5, 4), _ => (0, 0) };
+        if (header == 0)
+        {
+            length = 0;
+            return false;
+        }
+        length = ReadLength(s, pos, size);
+        pos += header;
         return true;
     }
 

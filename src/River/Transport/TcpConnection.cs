@@ -94,7 +94,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
             {
                 PeerLink.t_isTransportThread = true; // frames handled here may send: as on the reader, never wait for back-pressure
                 // The reader may have taken the bytes between the look and the lock: read only what is there.
-                if (socket.Available > 0) ReadAndHandOut();
+                if (socket.Available > 0) ReadAndHandOut(mayBlock: false);
             }
             finally
             {
@@ -152,7 +152,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
                 {
                     // A VR's thread may have taken what arrived: poll again rather than block.
                     if (arrived && Plain && socket.Available == 0) continue;
-                    if (!ReadAndHandOut()) return;
+                    if (!ReadAndHandOut(mayBlock: true)) return;
                 }
                 finally
                 {
@@ -167,8 +167,14 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         }
     }
 
-    /// <summary>One read from the stream, then every whole frame in the buffer handed to the VM; false once the connection is closed.</summary>
-    private bool ReadAndHandOut()
+    // A packet this big that ends with a byte[] has that value read straight into its own array.
+    private const int BigFrame = 256 * 1024;
+
+    /// <summary>
+    /// One read from the stream, then every whole frame in the buffer handed to the VM; false once the
+    /// connection is closed. Only a thread that may block (the reader's) reads the rest of a big frame at once.
+    /// </summary>
+    private bool ReadAndHandOut(bool mayBlock)
     {
         var max = transport.Options.MaxFrameSize;
         if (_end == _buffer.Length)
@@ -197,6 +203,9 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
             }
             if (_end - _start - 4 < length)
             {
+                if (mayBlock && length >= BigFrame && _buffer[_start + 4] == Frames.PacketKind
+                    && RiverSerializer.TryFindTail(_buffer.AsMemory(_start + 5, _end - _start - 5), length - 1, out var tailOffset))
+                    return ReadTail(length, 1 + tailOffset);
                 // Incomplete: make sure the whole frame will fit, growing only for a frame already judged legal.
                 if (4 + length > _buffer.Length - _start)
                 {
@@ -221,5 +230,24 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
             if (_buffer.Length > 16 << 20) _buffer = new byte[64 * 1024]; // keep a buffer that big values need, not a huge one
         }
         return true;
+    }
+
+    /// <summary>
+    /// The frame at <c>_start</c> is a packet whose last value, a byte[], runs from <paramref name="head"/> to its
+    /// end: that value is read from the socket into its own array (no copy out of the buffer, no buffer as big
+    /// as the frame), then the packet is handed to the VM. The buffer holds nothing past this frame.
+    /// </summary>
+    private bool ReadTail(int length, int head)
+    {
+        var tail = GC.AllocateUninitializedArray<byte>(length - head);
+        var have = _end - _start - 4 - head;
+        _buffer.AsSpan(_start + 4 + head, have).CopyTo(tail);
+        stream.ReadExactly(tail, have, tail.Length - have);
+        Volatile.Write(ref Link!.LastHeard, Environment.TickCount64);
+        var ok = transport.OnFrame(this, _buffer.AsMemory(_start + 4, head), tail);
+        _start = _end = 0;
+        if (ok) return true;
+        Close("a malformed frame");
+        return false;
     }
 }

@@ -79,8 +79,8 @@ internal sealed class TcpTransport : INetwork
         link.Connection?.Close("the VM left");
     }
 
-    internal bool OnFrame(TcpConnection connection, ReadOnlyMemory<byte> frame) =>
-        frame.Span[0] == Frames.HeartbeatKind || _vm.OnFrame(connection.Link!, frame);
+    internal bool OnFrame(TcpConnection connection, ReadOnlyMemory<byte> frame, byte[]? tail = null) =>
+        (frame.Span[0] == Frames.HeartbeatKind && tail is null) || _vm.OnFrame(connection.Link!, frame, tail);
 
     internal void OnConnectionClosed(TcpConnection connection, string reason)
     {

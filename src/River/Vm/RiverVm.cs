@@ -247,7 +247,7 @@ public sealed class RiverVm : IAsyncDisposable
     internal void Connect(IPeer peer) => peer.Send(Frames.Control(Serializer, new Announce(Info)));
 
     /// <summary>Handles one frame from <paramref name="from"/>; a bad frame is logged and dropped, and the VM carries on.</summary>
-    internal bool OnFrame(IPeer from, ReadOnlyMemory<byte> frame)
+    internal bool OnFrame(IPeer from, ReadOnlyMemory<byte> frame, byte[]? tail = null)
     {
         try
         {
@@ -255,9 +255,9 @@ public sealed class RiverVm : IAsyncDisposable
             switch (kind)
             {
                 case Frames.PacketKind:
-                    Router.Receive(Serializer.ReadPacket(frame[1..], _contextOf ??= ContextOf), from);
+                    Router.Receive(Serializer.ReadPacket(frame[1..], _contextOf ??= ContextOf, tail), from);
                     return true;
-                case Frames.ControlKind:
+                case Frames.ControlKind when tail is null:
                     OnControl(from, Serializer.ReadValue(frame[1..]));
                     return true;
                 default:

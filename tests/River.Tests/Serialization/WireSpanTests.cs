@@ -124,4 +124,29 @@ public class WireSpanTests
         Assert.Same(third.AttributeNames, back.AttributeNames);
         Assert.Equal((1, 2, 3, 5, 4), (first.Get<int>("n"), second.Get<int>("n"), other.Get<int>("m"), longer.Get<int>(new string('x', 40)), third.Get<int>("n")));
     }
+
+    [Fact]
+    public void A_big_last_byte_array_is_found_from_the_head_alone_and_read_apart()
+    {
+        var serializer = SerializerRoundTripTests.NewSerializer();
+        byte[] Body(object attributes)
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            serializer.WritePacket(buffer, Packet.From(attributes, VrId.New(), VrId.New()));
+            return buffer.WrittenSpan.ToArray();
+        }
+        var data = Enumerable.Range(0, 70_000).Select(i => (byte)i).ToArray();
+        var body = Body(new { tag = "d", p = new Point(1, 2), none = (string?)null, data });
+        // Only the first 400 bytes have arrived: enough to find where the value's bytes start.
+        Assert.True(RiverSerializer.TryFindTail(body.AsMemory(0, 400), body.Length, out var offset));
+        Assert.Equal(body.Length - data.Length, offset);
+        var packet = serializer.ReadPacket(body.AsMemory(0, offset), tail: data);
+        Assert.Same(data, packet["data"]);
+        Assert.Equal(new Point(1, 2), packet["p"]);
+        // Not a byte[] last, a head cut short, a body of another length: read whole instead.
+        Assert.False(RiverSerializer.TryFindTail(Body(new { data, tag = "d" }), body.Length, out _));
+        Assert.False(RiverSerializer.TryFindTail(body.AsMemory(0, 40), body.Length, out _));
+        Assert.False(RiverSerializer.TryFindTail(body.AsMemory(0, 400), body.Length + 1, out _));
+        Assert.Throws<MessagePackSerializationException>(() => serializer.ReadPacket(body.AsMemory(0, offset), tail: new byte[5]));
+    }
 }
