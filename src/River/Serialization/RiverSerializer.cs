@@ -286,10 +286,8 @@ internal sealed class RiverSerializer
                     pos += (int)reader.Consumed;
                     continue;
                 }
-                var at = pos + 1;
-                if (pos >= s.Length || s[pos] != (byte)Code.Bytes || !WireSpan.TryReadBinaryHeader(s, ref at, out var length) || at + length != bodyLength)
-                    return false;
-                tailOffset = at;
+                if (!TryReadBytesHeader(s, ref pos, out var length) || pos + length != bodyLength) return false;
+                tailOffset = pos;
                 return true;
             }
             return false;
@@ -339,13 +337,19 @@ internal sealed class RiverSerializer
         return new Packet(src, dest, names, values);
     }
 
-    private static byte[] ReadTail(ReadOnlySpan<byte> s, ref int pos, byte[] tail)
+    private static byte[] ReadTail(ReadOnlySpan<byte> s, ref int pos, byte[] tail) =>
+        TryReadBytesHeader(s, ref pos, out var length) && length == tail.Length && pos == s.Length
+            ? tail
+            : throw new MessagePackSerializationException("A packet's last value is not the byte[] read apart from it.");
+
+    /// <summary>The type code of a <c>byte[]</c> and its bin header, moving to its first byte; false (nothing read) for anything else.</summary>
+    private static bool TryReadBytesHeader(ReadOnlySpan<byte> s, ref int pos, out int length)
     {
         var at = pos + 1;
-        if (pos >= s.Length || s[pos] != (byte)Code.Bytes || !WireSpan.TryReadBinaryHeader(s, ref at, out var length) || length != tail.Length || at != s.Length)
-            throw new MessagePackSerializationException("A packet's last value is not the byte[] read apart from it.");
+        length = 0;
+        if (pos >= s.Length || s[pos] != (byte)Code.Bytes || !WireSpan.TryReadBinaryHeader(s, ref at, out length)) return false;
         pos = at;
-        return tail;
+        return true;
     }
 
     /// <summary>Why a value of <paramref name="type"/> cannot be sent, or null when it can.</summary>

@@ -167,8 +167,17 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         }
     }
 
-    // A packet this big that ends with a byte[] has that value read straight into its own array.
-    private const int BigFrame = 256 * 1024;
+    // A packet this big that ends with a byte[] has that value read straight into its own array, once
+    // this much of it has arrived (its head: ids, names, the other values).
+    private const int BigFrame = 256 * 1024, HeadBytes = 4096;
+    private bool _tailTried;
+
+    /// <summary>Notes that the remote VM was heard from; written only when it changes, as VR threads sending on the link share the line.</summary>
+    private void NoteHeard()
+    {
+        var now = Environment.TickCount64;
+        if (Link!.LastHeard != now) Volatile.Write(ref Link.LastHeard, now);
+    }
 
     /// <summary>
     /// One read from the stream, then every whole frame in the buffer handed to the VM; false once the
@@ -190,9 +199,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
             return false;
         }
         _end += n;
-        // Written only when it changes: the line is shared with the VR threads sending on the link.
-        var now = Environment.TickCount64;
-        if (Link!.LastHeard != now) Volatile.Write(ref Link.LastHeard, now);
+        NoteHeard();
         while (_end - _start >= 4)
         {
             var length = BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(_start));
@@ -203,9 +210,14 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
             }
             if (_end - _start - 4 < length)
             {
-                if (mayBlock && length >= BigFrame && _buffer[_start + 4] == Frames.PacketKind
-                    && RiverSerializer.TryFindTail(_buffer.AsMemory(_start + 5, _end - _start - 5), length - 1, out var tailOffset))
-                    return ReadTail(length, 1 + tailOffset);
+                // Looked at once per big frame, when its head is surely in: a frame that does not qualify is read whole.
+                if (mayBlock && length >= BigFrame && !_tailTried && _end - _start - 4 >= HeadBytes)
+                {
+                    _tailTried = true;
+                    if (_buffer[_start + 4] == Frames.PacketKind
+                        && RiverSerializer.TryFindTail(_buffer.AsMemory(_start + 5, _end - _start - 5), length - 1, out var tailOffset))
+                        return ReadTail(length, 1 + tailOffset);
+                }
                 // Incomplete: make sure the whole frame will fit, growing only for a frame already judged legal.
                 if (4 + length > _buffer.Length - _start)
                 {
@@ -223,6 +235,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
                 return false;
             }
             _start += 4 + length;
+            _tailTried = false;
         }
         if (_start == _end)
         {
@@ -243,9 +256,10 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         var have = _end - _start - 4 - head;
         _buffer.AsSpan(_start + 4 + head, have).CopyTo(tail);
         stream.ReadExactly(tail, have, tail.Length - have);
-        Volatile.Write(ref Link!.LastHeard, Environment.TickCount64);
+        NoteHeard();
         var ok = transport.OnFrame(this, _buffer.AsMemory(_start + 4, head), tail);
         _start = _end = 0;
+        _tailTried = false;
         if (ok) return true;
         Close("a malformed frame");
         return false;
