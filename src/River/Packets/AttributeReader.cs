@@ -27,10 +27,7 @@ internal static class AttributeReader
         }
         if (attributes is not (IReadOnlyDictionary<string, object?> or IDictionary<string, object?>))
         {
-            var shape = ShapeOf(attributes.GetType());
-            names = shape.Names;
-            values = shape.Read(attributes);
-            if (!shape.NamesSrcOrDest) return;
+            if (!ReadPlain(attributes, ref t_sent, out names, out values).NamesSrcOrDest) return;
         }
         else ReadForMatch(attributes, out names, out values);
         var destAt = -1;
@@ -64,9 +61,7 @@ internal static class AttributeReader
                 ReadPairs(d, d.Count, out names, out values);
                 return;
             default:
-                var shape = ShapeOf(attributes.GetType(), ref t_matched);
-                names = shape.Names;
-                values = shape.Read(attributes);
+                ReadPlain(attributes, ref t_matched, out names, out values);
                 return;
         }
     }
@@ -84,7 +79,13 @@ internal static class AttributeReader
     // A send loop sends one type and a receive loop matches with one: each keeps its last shape, skipping the shared lookup.
     [ThreadStatic] private static TypeShape? t_sent, t_matched;
 
-    private static TypeShape ShapeOf(Type type) => ShapeOf(type, ref t_sent);
+    private static TypeShape ReadPlain(object attributes, ref TypeShape? last, out string[] names, out object?[] values)
+    {
+        var shape = ShapeOf(attributes.GetType(), ref last);
+        names = shape.Names;
+        values = shape.Read(attributes);
+        return shape;
+    }
 
     private static TypeShape ShapeOf(Type type, ref TypeShape? last) =>
         last is { } shape && shape.Type == type ? shape : last = Shapes.GetOrAdd(type, static t => new TypeShape(t));
