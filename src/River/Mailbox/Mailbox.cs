@@ -49,6 +49,8 @@ internal sealed class Mailbox
     public bool Post(Packet packet)
     {
         if (_closed) return false;
+        packet.QueueNext = packet.InboundNext = null; // links from a queue it was in before, if any
+        packet.Dequeued = false;
         var previous = Interlocked.Exchange(ref _arrived, packet);
         Volatile.Write(ref previous.InboundNext, packet);
         // The exchange is a full fence: either the receiver, parking, sees this packet, or we see it parked.
@@ -127,7 +129,6 @@ internal sealed class Mailbox
             Drain();
             left = new List<Packet>(_count);
             for (var e = _head; e is not null; e = e.QueueNext) left.Add(e);
-            foreach (var e in left) e.QueuePrev = e.QueueNext = e.InboundNext = null; // free to be queued again elsewhere
             _head = _tail = null;
             _count = 0;
             _indexes = null;
