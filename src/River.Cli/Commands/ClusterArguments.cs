@@ -10,18 +10,23 @@ internal sealed class ClusterArguments
     public Option<FileInfo?> KeyFile { get; } = new("--key-file") { Description = "A file holding the cluster's shared key." };
     public Option<string?> Seeds { get; } = new("--seeds") { Description = "VMs to contact, host:port,host:port." };
     public Option<string> Bind { get; } = new("--bind") { Description = "The address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
+    public Option<bool> Insecure { get; } = new("--insecure") { Description = "Allow listening beyond loopback without a key (anyone who reaches the port can run code)." };
 
     public void AddTo(Command command, bool seeds = true, bool bind = true)
     {
         command.Options.Add(Cluster);
         command.Options.Add(KeyFile);
         if (seeds) command.Options.Add(Seeds);
-        if (bind) command.Options.Add(Bind);
+        if (bind)
+        {
+            command.Options.Add(Bind);
+            command.Options.Add(Insecure);
+        }
     }
 
     public ClusterOptions Read(ParseResult parse)
     {
-        var options = new ClusterOptions { Name = parse.GetValue(Cluster)! };
+        var options = new ClusterOptions { Name = parse.GetValue(Cluster)!, Insecure = parse.GetValue(Insecure) };
         if (parse.GetValue(KeyFile) is { } key) options.Key = ClusterOptions.ReadKeyFile(key.FullName);
         if (parse.GetValue(Bind) is { } bind)
             options.Bind = IPAddress.TryParse(bind, out var ip) ? ip : throw new ArgumentException($"--bind takes an IP address, not '{bind}'.");

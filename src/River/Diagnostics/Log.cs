@@ -26,8 +26,8 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Warning, "Dropped a frame from VM {VmId}: {Reason}")]
     public static partial void BadFrame(this ILogger logger, VmId vmId, string reason, Exception? error);
 
-    [LoggerMessage(8, LogLevel.Warning, "Refused connection with {Remote}: {Reason}")]
-    public static partial void ConnectionRefused(this ILogger logger, string remote, string reason);
+    [LoggerMessage(8, LogLevel.Warning, "Refused connection with {Remote}: {Reason} ({Suppressed} more from there not logged since the last line)")]
+    public static partial void ConnectionRefused(this ILogger logger, string remote, string reason, int suppressed);
 
     [LoggerMessage(9, LogLevel.Debug, "Connection to VM {VmId} closed: {Reason}")]
     public static partial void ConnectionClosed(this ILogger logger, VmId vmId, string reason);
@@ -43,4 +43,16 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Warning, "Multicast discovery is off: {Reason}")]
     public static partial void MulticastOff(this ILogger logger, string reason);
+
+    [LoggerMessage(14, LogLevel.Warning, "No cluster key (--key-file): cluster '{Cluster}' admits anyone who knows its name")]
+    public static partial void NoClusterKey(this ILogger logger, string cluster);
+
+    [LoggerMessage(15, LogLevel.Warning, "RIVER_BENCH_PLAIN_FRAMES=1: frames after the handshake carry no MAC (for benchmarks only)")]
+    public static partial void PlainFrames(this ILogger logger);
+
+    [LoggerMessage(16, LogLevel.Warning, "Closed the connection to VM {VmId}: {Reason}")]
+    public static partial void FrameRejected(this ILogger logger, VmId vmId, string reason);
+
+    [LoggerMessage(17, LogLevel.Warning, "Ignored {Count} multicast announcements from {Source} in the last interval: {Reason}")]
+    public static partial void AnnouncementsIgnored(this ILogger logger, string source, int count, string reason);
 }

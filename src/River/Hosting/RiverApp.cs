@@ -13,7 +13,7 @@ public static class RiverApp
     /// (<c>--cluster</c>, <c>--key-file</c>, <c>--bind</c>) as one more VM and the initiator runs there.
     /// River's options (also RIVER_VMS, RIVER_SEEDS, RIVER_DISCOVER, RIVER_CLUSTER, RIVER_KEY_FILE,
     /// RIVER_BIND, RIVER_LOG_LEVEL) are taken out; the other arguments reach the initiator as <c>Args</c>.
-    /// Returns 0 when the initiator returns, 1 when it fails, 2 for bad options.
+    /// Returns 0 when the initiator returns, 1 when it fails, 2 for bad options, 3 when no seed took it in.
     /// </summary>
     public static async Task<int> RunAsync<TVr>(string[] args) where TVr : VirtualResourceBase
     {
@@ -44,6 +44,11 @@ public static class RiverApp
                 await embedded.RunAsync<TVr>(options.ProgramArgs);
             }
             return 0;
+        }
+        catch (ClusterJoinException e)
+        {
+            await Console.Error.WriteLineAsync($"river: {e.Message}");
+            return 3;
         }
         catch (Exception e)
         {

@@ -13,6 +13,7 @@ internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, ClusterOption
         var level = env("RIVER_LOG_LEVEL") is { } l ? ParseLevel(l) : LogLevel.Warning;
         string? seeds = env("RIVER_SEEDS"), cluster = env("RIVER_CLUSTER"), keyFile = env("RIVER_KEY_FILE"), bind = env("RIVER_BIND");
         var discover = env("RIVER_DISCOVER") is "1" or "true";
+        var insecure = false;
         var rest = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -22,6 +23,7 @@ internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, ClusterOption
                 case "--log-level": level = ParseLevel(Value(args, ref i)); break;
                 case "--seeds": seeds = Value(args, ref i); break;
                 case "--discover": discover = true; break;
+                case "--insecure": insecure = true; break;
                 case "--cluster": cluster = Value(args, ref i); break;
                 case "--key-file": keyFile = Value(args, ref i); break;
                 case "--bind": bind = Value(args, ref i); break;
@@ -31,7 +33,7 @@ internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, ClusterOption
         ClusterOptions? network = null;
         if (!string.IsNullOrEmpty(seeds) || discover)
         {
-            network = new ClusterOptions { Multicast = discover };
+            network = new ClusterOptions { Multicast = discover, RequireSeeds = true, Insecure = insecure };
             if (cluster is not null) network.Name = cluster;
             if (keyFile is not null) network.Key = ClusterOptions.ReadKeyFile(keyFile);
             if (bind is not null) network.Bind = IPAddress.TryParse(bind, out var ip) ? ip : throw new ArgumentException($"--bind takes an IP address, not '{bind}'.");

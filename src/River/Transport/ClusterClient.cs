@@ -11,10 +11,11 @@ namespace River;
 /// </summary>
 internal sealed class ClusterClient : IDisposable
 {
-    private readonly NetworkStream _stream;
+    private readonly NetworkStream _network;
     private readonly RiverSerializer _serializer = new();
+    private Stream _stream;
 
-    private ClusterClient(Socket socket) => _stream = new NetworkStream(socket, ownsSocket: true);
+    private ClusterClient(Socket socket) => _stream = _network = new NetworkStream(socket, ownsSocket: true);
 
     public static ClusterClient Connect(string host, int port, ClusterOptions options)
     {
@@ -31,10 +32,11 @@ internal sealed class ClusterClient : IDisposable
         var client = new ClusterClient(socket);
         try
         {
-            client._stream.ReadTimeout = client._stream.WriteTimeout = (int)options.HandshakeTimeout.TotalMilliseconds;
+            client._network.ReadTimeout = client._network.WriteTimeout = (int)options.HandshakeTimeout.TotalMilliseconds;
             using var timeout = new CancellationTokenSource(options.HandshakeTimeout);
-            Handshake.DialAsync(client._stream, options, new Handshake.Hello(ClusterOptions.ProtocolVersion, options.Name, VmId.New(), Handshake.NewNonce(), "tool", 0), timeout.Token)
-                .GetAwaiter().GetResult();
+            var hello = new Handshake.Hello(ClusterOptions.ProtocolVersion, VmId.New(), Handshake.NewNonce(), "tool", 0, Handshake.LocalFlags);
+            var session = Handshake.DialAsync(client._network, options, hello, [], null, timeout.Token).GetAwaiter().GetResult();
+            client._stream = session.Wrap(client._network);
             return client;
         }
         catch

@@ -12,14 +12,17 @@ namespace River;
 public sealed class ClusterOptions
 {
     /// <summary>The current protocol version; a peer speaking another is refused.</summary>
-    public const int ProtocolVersion = 1;
+    public const int ProtocolVersion = 2;
 
     /// <summary>The cluster's name; VMs of other clusters are refused.</summary>
     public string Name { get; set; } = "river";
 
-    /// <summary>The shared key both sides of a connection prove they hold (HMAC challenge–response; it never travels).
-    /// <c>null</c> derives a key from the name, which only keeps separate clusters apart.</summary>
+    /// <summary>The shared key both sides of a connection prove they hold (it never travels) and every frame is authenticated with.
+    /// <c>null</c> derives a key from the name, which only keeps separate clusters apart: allowed on loopback, elsewhere only with <see cref="Insecure"/>.</summary>
     public byte[]? Key { get; set; }
+
+    /// <summary>Allows listening on an address other than loopback without a <see cref="Key"/> (<c>--insecure</c>).</summary>
+    public bool Insecure { get; set; }
 
     /// <summary>The address to listen on; loopback unless told otherwise.</summary>
     public IPAddress Bind { get; set; } = IPAddress.Loopback;
@@ -29,6 +32,9 @@ public sealed class ClusterOptions
 
     /// <summary>Addresses (<c>host:port</c>) of VMs to join; a host name may resolve to many addresses.</summary>
     public IList<string> Seeds { get; } = new List<string>();
+
+    /// <summary>Fail the join (<see cref="ClusterJoinException"/>) when no seed takes this VM in, instead of waiting alone for others; programs set it.</summary>
+    public bool RequireSeeds { get; set; }
 
     /// <summary>Announce and listen for VMs by UDP multicast on the local network.</summary>
     public bool Multicast { get; set; } = true;
@@ -53,6 +59,15 @@ public sealed class ClusterOptions
 
     /// <summary>A PKCS#12 certificate file: when set, connections are wrapped in TLS.</summary>
     public string? TlsCertificate { get; set; }
+
+    /// <summary>Refuses settings that would open the VM to strangers or cannot work.</summary>
+    internal void Validate()
+    {
+        if (Key is null && !IPAddress.IsLoopback(Bind) && !Insecure)
+            throw new InvalidOperationException($"Listening on {Bind} without a cluster key would let anyone on the network run code here; give a key (--key-file) or, knowingly, --insecure.");
+        if (MaxFrameSize is < 1024 or > 1 << 30)
+            throw new ArgumentOutOfRangeException(nameof(MaxFrameSize), MaxFrameSize, "The maximum frame size must be between 1 KiB and 1 GiB.");
+    }
 
     internal byte[] EffectiveKey => Key ?? SHA256.HashData(Encoding.UTF8.GetBytes("river-cluster:" + Name));
 

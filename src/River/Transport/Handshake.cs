@@ -7,66 +7,111 @@ using MessagePack;
 namespace River;
 
 /// <summary>
-/// Opens every connection: both sides state protocol version, cluster and VM id, and each proves it
-/// holds the cluster key by an HMAC over both fresh nonces (the key never travels, and a recorded
-/// handshake cannot be replayed against a new nonce). Written asynchronously; the transport runs it
-/// over a <see cref="BlockingStream"/> on the connection's own thread. See docs/PROTOCOL.md.
+/// Opens every connection. Both sides send a hello (protocol version, VM id, a fresh nonce, where they
+/// listen); from the cluster key, the cluster name, both hellos and the TLS channel (if any) each derives
+/// the connection's secrets with HKDF, proves it holds the key by sending its role's proof, and keeps a
+/// key per direction that authenticates every later frame (<see cref="RecordStream"/>). Nothing secret,
+/// not even the cluster name, is sent before the other side has proved itself. A relay learns nothing
+/// it can use: it cannot make or alter a frame, and with TLS the proofs only match on one TLS channel.
+/// Written asynchronously; the transport runs it over a <see cref="BlockingStream"/> on a thread of its
+/// own. See docs/PROTOCOL.md and docs/SECURITY.md.
 /// </summary>
 internal static class Handshake
 {
-    public sealed record Hello(int Version, string Cluster, VmId Id, byte[] Nonce, string Host, int Port);
+    public sealed record Hello(int Version, VmId Id, byte[] Nonce, string Host, int Port, int Flags = 0);
 
-    private const string Magic = "RIVER";
-
-    /// <summary>The dialer's side; returns the acceptor's hello or throws <see cref="HandshakeException"/>.</summary>
-    public static async Task<Hello> DialAsync(Stream stream, ClusterOptions options, Hello mine, CancellationToken cancel)
+    /// <summary>What an authenticated connection knows: the other side's hello and the frame keys (null when TLS or plain frames carry them).</summary>
+    public sealed record Session(Hello Theirs, byte[]? SendKey, byte[]? ReceiveKey)
     {
-        await WriteAsync(stream, HelloFrame(mine), cancel);
-        var theirs = await ReadHelloAsync(stream, cancel);
-        await CheckCompatibleAsync(stream, options, theirs, cancel);
-        var theirProof = await ReadProofAsync(stream, cancel);
-        if (!CryptographicOperations.FixedTimeEquals(theirProof, Proof(options, "acceptor", mine, theirs)))
-            await RefuseAsync(stream, "the acceptor does not hold this cluster's key", cancel);
-        await WriteAsync(stream, ProofFrame(Proof(options, "dialer", theirs, mine)), cancel);
-        var (tag, reason, _) = Parse(await ReadFrameAsync(stream, cancel));
-        if (tag != "welcome") throw new HandshakeException($"refused by the acceptor: {reason}");
-        return theirs;
+        /// <summary>The stream later frames travel on: records under this connection's keys, or <paramref name="stream"/> itself.</summary>
+        public Stream Wrap(Stream stream) => SendKey is null ? stream : new RecordStream(stream, SendKey, ReceiveKey);
     }
 
-    /// <summary>The acceptor's side; returns the dialer's hello or throws <see cref="HandshakeException"/>.</summary>
-    public static async Task<Hello> AcceptAsync(Stream stream, ClusterOptions options, Hello mine, CancellationToken cancel)
+    /// <summary>Hello flag: frames after the handshake carry no MAC (benchmarks only; both sides must say so).</summary>
+    public const int PlainFrames = 1;
+
+    private const string Magic = "RIVER";
+    private const int NonceSize = 32, ProofSize = 32;
+
+    /// <summary>
+    /// The dialer's side; returns the session or throws <see cref="HandshakeException"/>. <paramref name="binding"/>
+    /// is the TLS channel's binding (empty without TLS): both sides must see the same channel. <paramref name="expected"/>
+    /// is the VM this dial was meant for, when known: another VM at that address is refused.
+    /// </summary>
+    public static async Task<Session> DialAsync(Stream stream, ClusterOptions options, Hello mine, byte[] binding, VmId? expected, CancellationToken cancel)
     {
-        var theirs = await ReadHelloAsync(stream, cancel);
-        await CheckCompatibleAsync(stream, options, theirs, cancel);
-        await WriteAsync(stream, [.. HelloFrame(mine), .. ProofFrame(Proof(options, "acceptor", theirs, mine))], cancel);
-        var proof = await ReadProofAsync(stream, cancel);
-        if (!CryptographicOperations.FixedTimeEquals(proof, Proof(options, "dialer", mine, theirs)))
-            await RefuseAsync(stream, "the dialer does not hold this cluster's key", cancel);
+        var hello = HelloBody(mine);
+        await WriteAsync(stream, Framed(hello), cancel);
+        var theirHello = await ReadFrameAsync(stream, cancel);
+        var theirs = await CheckAsync(stream, mine, ParseHello(theirHello), cancel);
+        if (expected is { } id && theirs.Id != id)
+            await RefuseAsync(stream, $"the VM at this address is {theirs.Id}, not {id}", cancel);
+        var secrets = Derive(options, hello, theirHello, binding);
+        if (!CryptographicOperations.FixedTimeEquals(await ReadProofAsync(stream, cancel), secrets.AcceptorProof))
+            await RefuseAsync(stream, "the acceptor does not hold this cluster's key (or is of another cluster)", cancel);
+        await WriteAsync(stream, ProofFrame(secrets.DialerProof), cancel);
+        var (tag, reason, _) = Parse(await ReadFrameAsync(stream, cancel));
+        if (tag != "welcome") throw new HandshakeException($"refused by the acceptor: {LogText.Escape(reason)}");
+        return secrets.Session(theirs, dialer: true, binding.Length > 0);
+    }
+
+    /// <summary>The acceptor's side; returns the session or throws <see cref="HandshakeException"/>.</summary>
+    public static async Task<Session> AcceptAsync(Stream stream, ClusterOptions options, Hello mine, byte[] binding, CancellationToken cancel)
+    {
+        var theirHello = await ReadFrameAsync(stream, cancel);
+        var theirs = await CheckAsync(stream, mine, ParseHello(theirHello), cancel);
+        var hello = HelloBody(mine);
+        var secrets = Derive(options, theirHello, hello, binding);
+        await WriteAsync(stream, [.. Framed(hello), .. ProofFrame(secrets.AcceptorProof)], cancel);
+        if (!CryptographicOperations.FixedTimeEquals(await ReadProofAsync(stream, cancel), secrets.DialerProof))
+            await RefuseAsync(stream, "the dialer does not hold this cluster's key (or is of another cluster)", cancel);
         await WriteAsync(stream, Frame((ref MessagePackWriter w) =>
         {
             w.WriteArrayHeader(1);
             w.Write("welcome");
         }), cancel);
-        return theirs;
+        return secrets.Session(theirs, dialer: false, binding.Length > 0);
     }
 
-    public static byte[] NewNonce() => RandomNumberGenerator.GetBytes(32);
+    public static byte[] NewNonce() => RandomNumberGenerator.GetBytes(NonceSize);
 
-    // HMAC(key, role | cluster | challenger id | prover id | challenger's nonce | prover's nonce): bound to this connection's nonces.
-    private static byte[] Proof(ClusterOptions options, string role, Hello challenger, Hello prover)
+    /// <summary>The hello flags this process sends: plain frames only where a benchmark asked for them.</summary>
+    public static int LocalFlags => Environment.GetEnvironmentVariable("RIVER_BENCH_PLAIN_FRAMES") == "1" ? PlainFrames : 0;
+
+    private sealed record Secrets(byte[] DialerProof, byte[] AcceptorProof, byte[] DialerKey, byte[] AcceptorKey, bool Plain)
     {
-        var text = Encoding.UTF8.GetBytes($"{role}|{options.Name}|{challenger.Id}|{prover.Id}|");
-        byte[] message = [.. text, .. challenger.Nonce, .. prover.Nonce];
-        return HMACSHA256.HashData(options.EffectiveKey, message);
+        public Session Session(Hello theirs, bool dialer, bool tls) =>
+            tls || Plain ? new(theirs, null, null)
+            : dialer ? new(theirs, DialerKey, AcceptorKey)
+            : new(theirs, AcceptorKey, DialerKey);
     }
 
-    private static async Task CheckCompatibleAsync(Stream stream, ClusterOptions options, Hello theirs, CancellationToken cancel)
+    /// <summary>
+    /// HKDF-SHA256: the cluster key as input, a hash of both hellos (ids, nonces, addresses, flags) as salt,
+    /// the cluster name and TLS binding as info; out come both proofs and a frame key per direction.
+    /// </summary>
+    private static Secrets Derive(ClusterOptions options, byte[] dialerHello, byte[] acceptorHello, byte[] binding)
+    {
+        var transcript = new byte[8 + dialerHello.Length + acceptorHello.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(transcript, dialerHello.Length);
+        dialerHello.CopyTo(transcript, 4);
+        BinaryPrimitives.WriteInt32LittleEndian(transcript.AsSpan(4 + dialerHello.Length), acceptorHello.Length);
+        acceptorHello.CopyTo(transcript, 8 + dialerHello.Length);
+        byte[] info = [.. Encoding.UTF8.GetBytes($"river/{ClusterOptions.ProtocolVersion} {options.Name}\n"), .. binding];
+        var keySize = RecordStream.KeySize;
+        var okm = HKDF.DeriveKey(HashAlgorithmName.SHA256, options.EffectiveKey, 2 * ProofSize + 2 * keySize, SHA256.HashData(transcript), info);
+        var plain = (ParseHello(dialerHello).Flags & PlainFrames) != 0;
+        return new(okm[..ProofSize], okm[ProofSize..(2 * ProofSize)], okm[(2 * ProofSize)..(2 * ProofSize + keySize)], okm[(2 * ProofSize + keySize)..], plain);
+    }
+
+    private static async Task<Hello> CheckAsync(Stream stream, Hello mine, Hello theirs, CancellationToken cancel)
     {
         if (theirs.Version != ClusterOptions.ProtocolVersion)
             await RefuseAsync(stream, $"protocol version {theirs.Version} is not {ClusterOptions.ProtocolVersion}", cancel);
-        if (theirs.Cluster != options.Name)
-            await RefuseAsync(stream, $"cluster '{theirs.Cluster}' is not '{options.Name}'", cancel);
-        if (theirs.Nonce.Length != 32) await RefuseAsync(stream, "the nonce is not 32 bytes", cancel);
+        if (theirs.Nonce.Length != NonceSize) await RefuseAsync(stream, $"the nonce is not {NonceSize} bytes", cancel);
+        if (theirs.Flags != mine.Flags)
+            await RefuseAsync(stream, (theirs.Flags & PlainFrames) != 0 ? "the other side wants frames without a MAC" : "this side wants frames without a MAC", cancel);
+        return theirs;
     }
 
     private static async Task RefuseAsync(Stream stream, string reason, CancellationToken cancel)
@@ -87,17 +132,21 @@ internal static class Handshake
         throw new HandshakeException(reason);
     }
 
-    private static byte[] HelloFrame(Hello h) => Frame((ref MessagePackWriter w) =>
+    private static byte[] HelloBody(Hello h)
     {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        var w = new MessagePackWriter(buffer);
         w.WriteArrayHeader(7);
         w.Write(Magic);
         w.Write(h.Version);
-        w.Write(h.Cluster);
         IdFormatters.WriteGuid(ref w, h.Id.Value);
         w.Write(h.Nonce);
         w.Write(h.Host);
         w.Write(h.Port);
-    });
+        w.Write(h.Flags);
+        w.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
 
     private static byte[] ProofFrame(byte[] proof) => Frame((ref MessagePackWriter w) =>
     {
@@ -106,28 +155,23 @@ internal static class Handshake
         w.Write(proof);
     });
 
-    private static async Task<Hello> ReadHelloAsync(Stream stream, CancellationToken cancel)
+    private static Hello ParseHello(byte[] frame)
     {
-        var frame = await ReadFrameAsync(stream, cancel);
         try
         {
-            return ParseHello(frame);
+            var r = new MessagePackReader(frame);
+            var n = r.ReadArrayHeader();
+            var tag = r.ReadString();
+            if (tag == "refuse" && n == 2) throw new HandshakeException($"refused by the other side: {LogText.Escape(r.ReadString())}");
+            if (tag != Magic) throw new HandshakeException("the other side does not speak the River protocol");
+            var version = r.ReadInt32();
+            if (version != ClusterOptions.ProtocolVersion || n != 7) return new Hello(version, default, [], "", 0);
+            return new Hello(version, new VmId(IdFormatters.ReadGuid(ref r)), r.ReadBytes()?.ToArray() ?? [], r.ReadString() ?? "", r.ReadInt32(), r.ReadInt32());
         }
         catch (Exception e) when (e is MessagePackSerializationException or OverflowException or EndOfStreamException or FormatException)
         {
-            throw new HandshakeException($"a malformed hello: {e.Message}");
+            throw new HandshakeException($"a malformed hello: {LogText.Escape(e.Message)}");
         }
-    }
-
-    private static Hello ParseHello(ReadOnlyMemory<byte> frame)
-    {
-        var r = new MessagePackReader(frame);
-        var n = r.ReadArrayHeader();
-        var tag = r.ReadString();
-        if (tag == "refuse" && n == 2) throw new HandshakeException($"refused by the other side: {r.ReadString()}");
-        if (tag != Magic || n != 7) throw new HandshakeException("the other side does not speak the River protocol");
-        return new Hello(r.ReadInt32(), r.ReadString() ?? "", new VmId(IdFormatters.ReadGuid(ref r)),
-            r.ReadBytes()?.ToArray() ?? [], r.ReadString() ?? "", r.ReadInt32());
     }
 
     private static async Task<byte[]> ReadProofAsync(Stream stream, CancellationToken cancel)
@@ -136,12 +180,12 @@ internal static class Handshake
         return tag switch
         {
             "proof" => proof ?? [],
-            "refuse" => throw new HandshakeException($"refused by the other side: {reason}"),
-            _ => throw new HandshakeException($"expected a proof, got '{tag}'"),
+            "refuse" => throw new HandshakeException($"refused by the other side: {LogText.Escape(reason)}"),
+            _ => throw new HandshakeException($"expected a proof, got '{LogText.Escape(tag)}'"),
         };
     }
 
-    private static (string? Tag, string? Reason, byte[]? Bytes) Parse(ReadOnlyMemory<byte> frame)
+    private static (string? Tag, string? Reason, byte[]? Bytes) Parse(byte[] frame)
     {
         try
         {
@@ -153,7 +197,7 @@ internal static class Handshake
         }
         catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException)
         {
-            throw new HandshakeException($"a malformed handshake frame: {e.Message}");
+            throw new HandshakeException($"a malformed handshake frame: {LogText.Escape(e.Message)}");
         }
     }
 
@@ -162,12 +206,17 @@ internal static class Handshake
     private static byte[] Frame(WriteBody body)
     {
         var buffer = new ArrayBufferWriter<byte>(128);
-        buffer.Advance(4);
         var w = new MessagePackWriter(buffer);
         body(ref w);
         w.Flush();
-        var bytes = buffer.WrittenSpan.ToArray();
-        BinaryPrimitives.WriteInt32LittleEndian(bytes, bytes.Length - 4);
+        return Framed(buffer.WrittenSpan);
+    }
+
+    private static byte[] Framed(ReadOnlySpan<byte> body)
+    {
+        var bytes = new byte[4 + body.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, body.Length);
+        body.CopyTo(bytes.AsSpan(4));
         return bytes;
     }
 
@@ -178,7 +227,7 @@ internal static class Handshake
     }
 
     // Handshake frames are small; anything larger than 4 KiB is not a handshake.
-    private static async Task<ReadOnlyMemory<byte>> ReadFrameAsync(Stream stream, CancellationToken cancel)
+    private static async Task<byte[]> ReadFrameAsync(Stream stream, CancellationToken cancel)
     {
         var prefix = new byte[4];
         await stream.ReadExactlyAsync(prefix, cancel);

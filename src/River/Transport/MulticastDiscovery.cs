@@ -1,13 +1,14 @@
 using System.Net;
 using System.Net.Sockets;
-using MessagePack;
 using Microsoft.Extensions.Logging;
 
 namespace River;
 
 /// <summary>
 /// Announces this VM on the local network by UDP multicast (TTL 1, on the bound interface only) and
-/// dials VMs of the same cluster it hears. Announcements carry no secret: joining still takes the key.
+/// dials VMs of the same cluster it hears. An announcement is signed (<see cref="Announcement"/>): one
+/// that fails, is stale or replayed is ignored, so a stranger cannot make a VM dial anywhere. At most
+/// <see cref="MaxPerSecond"/> are checked a second; what is ignored is counted and logged once an interval.
 /// </summary>
 internal sealed class MulticastDiscovery : IDisposable
 {
@@ -17,6 +18,13 @@ internal sealed class MulticastDiscovery : IDisposable
     private readonly RiverVm _vm;
     private readonly ILogger _logger;
     private int _sendFailed;
+    private readonly Announcement _signer;
+    private readonly LogThrottle _ignoredLog = new(TimeSpan.FromSeconds(10));
+    private long _window;
+    private int _inWindow;
+
+    /// <summary>Announcements checked per second at most; the rest are dropped unread.</summary>
+    public const int MaxPerSecond = 200;
 
     private MulticastDiscovery(UdpClient udp, TcpTransport transport, RiverVm vm, ILogger logger)
     {
@@ -24,6 +32,7 @@ internal sealed class MulticastDiscovery : IDisposable
         _transport = transport;
         _vm = vm;
         _logger = logger;
+        _signer = new Announcement(transport.Options);
         new Thread(ReceiveLoop) { IsBackground = true, Name = "River multicast" }.Start();
         _timer = new Timer(_ => Announce(), null, TimeSpan.Zero, TimeSpan.FromSeconds(1));
     }
@@ -52,7 +61,7 @@ internal sealed class MulticastDiscovery : IDisposable
     private void Announce()
     {
         var info = _vm.Info;
-        var bytes = MessagePackSerializer.Serialize(new object[] { "river-vm", _transport.Options.Name, info.Id.Value.ToString(), info.Host, info.Port });
+        var bytes = _signer.Sign(info.Id, info.Host, info.Port);
         try
         {
             _udp.Send(bytes, bytes.Length, _transport.Options.MulticastGroup);
@@ -73,22 +82,48 @@ internal sealed class MulticastDiscovery : IDisposable
         var from = new IPEndPoint(IPAddress.Any, 0);
         while (true)
         {
+            byte[] bytes;
             try
             {
-                var bytes = _udp.Receive(ref from);
-                var fields = MessagePackSerializer.Deserialize<object[]>(bytes);
-                if (fields is ["river-vm", string cluster, string id, string host, var port] && cluster == _transport.Options.Name)
-                    _transport.Dial(new VmInfo(VmId.Parse(id), host, Convert.ToInt32(port), new Dictionary<string, object?>()));
-            }
-            catch (Exception e) when (e is MessagePackSerializationException or FormatException or InvalidCastException or OverflowException)
-            {
-                // Somebody else's datagram on our group: ignore it.
+                bytes = _udp.Receive(ref from);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
                 return;
             }
+            if (!Admit())
+            {
+                Ignored(from, "more than 200 a second");
+                continue;
+            }
+            switch (_signer.Verify(bytes))
+            {
+                case Announcement.Verified(var id, var host, var port):
+                    if (id != _vm.Id) _transport.Dial(new VmInfo(id, host, port, new Dictionary<string, object?>()));
+                    break;
+                case Announcement.Rejected(var reason):
+                    Ignored(from, reason);
+                    break;
+            }
         }
+    }
+
+    /// <summary>A token bucket of <see cref="MaxPerSecond"/> a second, so a flood costs a fixed amount of checking.</summary>
+    private bool Admit()
+    {
+        var second = Environment.TickCount64 / 1000;
+        if (second != _window)
+        {
+            _window = second;
+            _inWindow = 0;
+        }
+        return ++_inWindow <= MaxPerSecond;
+    }
+
+    private void Ignored(IPEndPoint from, string reason)
+    {
+        var source = from.Address.ToString();
+        if (_ignoredLog.ShouldLog(source, out var suppressed)) _logger.AnnouncementsIgnored(source, suppressed + 1, reason);
     }
 
     public void Dispose()

@@ -72,8 +72,11 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     private long _callerPolled; // Stopwatch time a VR's thread last polled
     private readonly ManualResetEventSlim _handBack = new(false, spinCount: 0);
 
-    /// <summary>True when whatever a caller reads is what the peer sent: no TLS record may sit half-read in the stream.</summary>
-    private bool Plain => stream is BlockingStream;
+    /// <summary>True when a caller may read without blocking: no TLS record may sit half-read in the stream (our own records are read whole, see <see cref="RecordStream.ReadAvailable"/>).</summary>
+    private bool Plain => stream is BlockingStream or RecordStream;
+
+    /// <summary>True when bytes wait to be read, in the socket or verified in the record layer.</summary>
+    private bool HasData => socket.Available > 0 || stream is RecordStream { Buffered: > 0 };
 
     /// <summary>
     /// Called by a VR's thread that sent on this connection and now waits for the answer: reads and hands
@@ -89,12 +92,12 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         var wasTransport = PeerLink.t_isTransportThread;
         try
         {
-            if (socket.Available == 0 || Interlocked.CompareExchange(ref _reading, 1, 0) != 0) return;
+            if (!HasData || Interlocked.CompareExchange(ref _reading, 1, 0) != 0) return;
             try
             {
                 PeerLink.t_isTransportThread = true; // frames handled here may send: as on the reader, never wait for back-pressure
                 // The reader may have taken the bytes between the look and the lock: read only what is there.
-                if (socket.Available > 0) ReadAndHandOut(mayBlock: false);
+                if (HasData) ReadAndHandOut(mayBlock: false);
             }
             finally
             {
@@ -105,8 +108,15 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         catch (Exception e)
         {
             // What the connection meets is the connection's: the VR's receive goes on.
-            Close($"read failed: {e.Message}");
+            Fail(e);
         }
+    }
+
+    /// <summary>Closes after a failed read; bytes that fail authentication are worth a warning, not just a closed connection.</summary>
+    private void Fail(Exception e)
+    {
+        if (e is RecordAuthenticationException && !IsClosed && Remote is { } remote) transport.OnFrameRejected(remote.Id, e.Message);
+        Close($"read failed: {e.Message}");
     }
 
     /// <summary>The VR's thread stops polling (it parks): the reader takes over at once.</summary>
@@ -119,7 +129,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     /// <summary>Polls for data for <see cref="SpinBeforeBlocking"/>; true when some arrived, false when the reader should block.</summary>
     private bool AwaitData()
     {
-        if (socket.Available > 0) return true;
+        if (HasData) return true;
         var budget = SpinBudget.Start(SpinBeforeBlocking);
         while (true)
         {
@@ -134,7 +144,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
                 budget = SpinBudget.Start(SpinBeforeBlocking);
                 continue;
             }
-            if (Volatile.Read(ref _reading) == 0 && socket.Available > 0) return true;
+            if (Volatile.Read(ref _reading) == 0 && HasData) return true;
             if (!spinning) return false;
         }
     }
@@ -151,7 +161,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
                 try
                 {
                     // A VR's thread may have taken what arrived: poll again rather than block.
-                    if (arrived && Plain && socket.Available == 0) continue;
+                    if (arrived && Plain && !HasData) continue;
                     if (!ReadAndHandOut(mayBlock: true)) return;
                 }
                 finally
@@ -163,13 +173,13 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         catch (Exception e)
         {
             // This thread is the connection's; nothing it meets may take the VM down with it.
-            Close($"read failed: {e.Message}");
+            Fail(e);
         }
     }
 
     // A packet this big that ends with a byte[] has that value read straight into its own array, once
     // this much of it has arrived (its head: ids, names, the other values).
-    private const int BigFrame = 256 * 1024, HeadBytes = 4096;
+    private const int BigFrame = 256 * 1024, HeadBytes = 4096, TailStart = 1 << 20;
     private bool _tailTried;
 
     /// <summary>Notes that the remote VM was heard from; written only when it changes, as VR threads sending on the link share the line.</summary>
@@ -188,13 +198,23 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         var max = transport.Options.MaxFrameSize;
         if (_end == _buffer.Length)
         {
-            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
-            _end -= _start;
-            _start = 0;
+            if (_start == 0)
+            {
+                // Full of one incomplete frame: grow as its bytes arrive, never to what its length claims.
+                Array.Resize(ref _buffer, (int)Math.Min(2L * _buffer.Length, 4L + max));
+            }
+            else
+            {
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+                _end -= _start;
+                _start = 0;
+            }
         }
-        var n = stream.Read(_buffer, _end, _buffer.Length - _end);
+        var space = _buffer.AsSpan(_end);
+        var n = mayBlock || stream is not RecordStream records ? stream.Read(space) : records.ReadAvailable(space, socket.Available);
         if (n == 0)
         {
+            if (!mayBlock) return true; // only part of a record has arrived
             Close("the other side closed the connection");
             return false;
         }
@@ -217,15 +237,6 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
                     if (_buffer[_start + 4] == Frames.PacketKind
                         && RiverSerializer.TryFindTail(_buffer.AsMemory(_start + 5, _end - _start - 5), length - 1, out var tailOffset))
                         return ReadTail(length, 1 + tailOffset);
-                }
-                // Incomplete: make sure the whole frame will fit, growing only for a frame already judged legal.
-                if (4 + length > _buffer.Length - _start)
-                {
-                    var target = 4 + length > _buffer.Length ? new byte[4 + length] : _buffer;
-                    Buffer.BlockCopy(_buffer, _start, target, 0, _end - _start);
-                    _end -= _start;
-                    _start = 0;
-                    _buffer = target;
                 }
                 break;
             }
@@ -252,11 +263,24 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     /// </summary>
     private bool ReadTail(int length, int head)
     {
-        var tail = GC.AllocateUninitializedArray<byte>(length - head);
+        // Sized to what has arrived, doubled as more does (up to the claimed length): a length that lies reserves little.
+        var size = length - head;
         var have = _end - _start - 4 - head;
+        var tail = GC.AllocateUninitializedArray<byte>(Math.Min(size, Math.Max(2 * have, TailStart)));
         _buffer.AsSpan(_start + 4 + head, have).CopyTo(tail);
-        stream.ReadExactly(tail, have, tail.Length - have);
-        NoteHeard();
+        while (have < size)
+        {
+            if (have == tail.Length)
+            {
+                var grown = GC.AllocateUninitializedArray<byte>((int)Math.Min(size, 2L * tail.Length));
+                tail.AsSpan(0, have).CopyTo(grown);
+                tail = grown;
+            }
+            var n = stream.Read(tail, have, tail.Length - have);
+            if (n == 0) throw new EndOfStreamException("the connection ended inside a frame");
+            have += n;
+            NoteHeard();
+        }
         var ok = transport.OnFrame(this, _buffer.AsMemory(_start + 4, head), tail);
         _start = _end = 0;
         _tailTried = false;

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
@@ -17,21 +19,19 @@ internal sealed class TcpTransport : INetwork
 {
     private static readonly byte[] Heartbeat = [Frames.HeartbeatKind];
 
-    // Connections still authenticating beyond this many are closed at once.
-    private const int MaxHandshaking = 128;
-
     // How long a VM dropped for silence is still re-dialed, in case it was only paused or cut off.
     private static readonly TimeSpan LostRedialWindow = TimeSpan.FromMinutes(5);
 
     private readonly ILogger _logger;
     private readonly Socket _listener;
     private readonly ConcurrentDictionary<VmId, PeerLink> _links = new();
-    private readonly ConcurrentDictionary<string, bool> _dialing = new();
     private readonly ConcurrentDictionary<VmId, (string Host, int Port)> _endpoints = new();
     private readonly ConcurrentDictionary<VmId, long> _lost = new();
     private readonly ConcurrentBag<(string Host, int Port)> _seeds = [];
-    private int _handshaking;
     private readonly CancellationTokenSource _stop = new();
+    private readonly DialPool _dials = new();
+    private readonly LogThrottle _refusals = new(TimeSpan.FromSeconds(10));
+    private int _seedsJoined;
     private readonly TaskCompletionSource _seeded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly X509Certificate2? _certificate;
     private RiverVm _vm = null!;
@@ -39,8 +39,11 @@ internal sealed class TcpTransport : INetwork
 
     public TcpTransport(ClusterOptions options, ILogger logger)
     {
+        options.Validate();
         Options = options;
         _logger = logger;
+        if (options.Key is null) logger.NoClusterKey(options.Name);
+        if (Handshake.LocalFlags != 0) logger.PlainFrames();
         if (options.TlsCertificate is { } path) _certificate = X509CertificateLoader.LoadPkcs12FromFile(path, null);
         _listener = new Socket(options.Bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(options.Bind, options.Port));
@@ -55,10 +58,16 @@ internal sealed class TcpTransport : INetwork
     /// <summary>Completes once every seed has answered (or could not be reached in time).</summary>
     public Task Seeded => _seeded.Task;
 
+    /// <summary>How many seeds took this VM in.</summary>
+    public int SeedsJoined => Volatile.Read(ref _seedsJoined);
+
+    /// <summary>Why each seed that did not take this VM in failed, by address.</summary>
+    public ConcurrentDictionary<string, string> SeedFailures { get; } = new();
+
     public void Start(RiverVm vm)
     {
         _vm = vm;
-        new Thread(AcceptLoop) { IsBackground = true, Name = "River acceptor" }.Start();
+        new Admission(_listener, socket => Establish(socket, outbound: false, expected: null) == DialResult.Connected, Refuse, _stop.Token).Start();
         new Thread(TickLoop) { IsBackground = true, Name = "River heartbeat" }.Start();
         _ = JoinSeedsAsync();
         if (Options.Multicast) _multicast = MulticastDiscovery.Start(this, vm, _logger);
@@ -68,7 +77,7 @@ internal sealed class TcpTransport : INetwork
     {
         // Of two VMs that hear of each other, the one with the smaller id dials: no duplicate connections.
         if (vm.Id == _vm.Id || _links.ContainsKey(vm.Id) || _vm.Id.Value.CompareTo(vm.Id.Value) > 0) return;
-        DialOnce(vm.Host, vm.Port);
+        _ = DialAsync(vm.Host, vm.Port, vm.Id);
     }
 
     public void Forget(VmId vm)
@@ -81,6 +90,8 @@ internal sealed class TcpTransport : INetwork
 
     internal bool OnFrame(TcpConnection connection, ReadOnlyMemory<byte> frame, byte[]? tail = null) =>
         (frame.Span[0] == Frames.HeartbeatKind && tail is null) || _vm.OnFrame(connection.Link!, frame, tail);
+
+    internal void OnFrameRejected(VmId from, string reason) => _logger.FrameRejected(from, reason);
 
     internal void OnConnectionClosed(TcpConnection connection, string reason)
     {
@@ -96,28 +107,10 @@ internal sealed class TcpTransport : INetwork
         var delay = TimeSpan.FromMilliseconds(50);
         while (!_stop.IsCancellationRequested && _links.TryGetValue(link.RemoteId, out var current) && current == link && link.Connection is null)
         {
-            if (await DialAsync(remote.Host, remote.Port) != DialResult.Unreachable) return;
+            if (await DialAsync(remote.Host, remote.Port, remote.Id) != DialResult.Unreachable) return;
             await Task.Delay(delay, _stop.Token).ContinueWith(_ => { });
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
         }
-    }
-
-    /// <summary>Dials an address unless a dial to it is under way.</summary>
-    private void DialOnce(string host, int port)
-    {
-        var key = $"{host}:{port}";
-        if (!_dialing.TryAdd(key, true)) return;
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                await DialAsync(host, port);
-            }
-            finally
-            {
-                _dialing.TryRemove(key, out _);
-            }
-        });
     }
 
     private async Task JoinSeedsAsync()
@@ -133,6 +126,7 @@ internal sealed class TcpTransport : INetwork
             }
             catch (SocketException e)
             {
+                SeedFailures[seed] = e.Message;
                 _logger.SeedUnreachable(seed, e.Message);
                 continue;
             }
@@ -151,20 +145,22 @@ internal sealed class TcpTransport : INetwork
     {
         for (var attempt = 0; attempt < 50 && !_stop.IsCancellationRequested; attempt++)
         {
-            switch (await DialAsync(host, port))
+            switch (await DialAsync(host, port, null, seed: true))
             {
-                case DialResult.Connected: return;
+                case DialResult.Connected:
+                    Interlocked.Increment(ref _seedsJoined);
+                    SeedFailures.TryRemove($"{host}:{port}", out _);
+                    return;
                 case DialResult.Refused: return; // logged; retrying would not change the answer
             }
             await Task.Delay(200, _stop.Token).ContinueWith(_ => { });
         }
+        SeedFailures.TryAdd($"{host}:{port}", "no answer after 10 s");
         _logger.SeedUnreachable($"{host}:{port}", "no answer after 10 s");
     }
 
-    private enum DialResult { Connected, Unreachable, Refused }
-
-    /// <summary>Connects and authenticates on a thread of its own (see <see cref="BlockingStream"/>).</summary>
-    private Task<DialResult> DialAsync(string host, int port) => OnOwnThread(() =>
+    /// <summary>Connects and authenticates on a thread of the dial pool (see <see cref="BlockingStream"/>).</summary>
+    private Task<DialResult> DialAsync(string host, int port, VmId? expected, bool seed = false) => _dials.Dial($"{host}:{port}", () =>
     {
         var socket = new Socket(Options.Bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -178,107 +174,82 @@ internal sealed class TcpTransport : INetwork
             socket.Dispose();
             return DialResult.Unreachable;
         }
-        return Establish(socket, outbound: true);
+        var result = Establish(socket, outbound: true, expected, seed ? $"{host}:{port}" : null);
+        return result;
     });
 
-    private static Task<T> OnOwnThread<T>(Func<T> work)
-    {
-        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        new Thread(() => done.SetResult(work()), 256 * 1024) { IsBackground = true, Name = "River handshake" }.Start();
-        return done.Task;
-    }
-
-    private void AcceptLoop()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            Socket socket;
-            try
-            {
-                socket = _listener.Accept();
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                if (_stop.IsCancellationRequested) return;
-                continue;
-            }
-            if (Interlocked.Increment(ref _handshaking) > MaxHandshaking)
-            {
-                // A flood of connections that do not authenticate must not starve the VM.
-                Interlocked.Decrement(ref _handshaking);
-                _logger.ConnectionRefused(socket.RemoteEndPoint?.ToString() ?? "?", $"more than {MaxHandshaking} connections are authenticating");
-                socket.Dispose();
-                continue;
-            }
-            _ = OnOwnThread(() =>
-            {
-                try
-                {
-                    return Establish(socket, outbound: false);
-                }
-                finally
-                {
-                    Interlocked.Decrement(ref _handshaking);
-                }
-            });
-        }
-    }
-
     /// <summary>
-    /// Authenticates a new connection and adopts it; any failure closes it with a log line. Runs on the
-    /// connection's own thread with blocking I/O; a deadline closes a connection that is too slow.
+    /// Authenticates a new connection and adopts it; any failure closes it with a log line. Runs on a
+    /// thread of its own with blocking I/O; a deadline closes a connection that is too slow.
+    /// <paramref name="seed"/> names the seed this dial was for, whose failure is remembered.
     /// </summary>
-    private DialResult Establish(Socket socket, bool outbound)
+    private DialResult Establish(Socket socket, bool outbound, VmId? expected, string? seed = null)
     {
         var remote = socket.RemoteEndPoint?.ToString() ?? "?";
         var network = new NetworkStream(socket, ownsSocket: true);
         Stream stream = network;
-        var timeout = (int)Options.HandshakeTimeout.TotalMilliseconds;
-        using var deadline = new Timer(static s => ((Stream)s!).Dispose(), network, timeout, Timeout.Infinite);
+        var timedOut = false;
+        using var deadline = new Timer(_ =>
+        {
+            timedOut = true;
+            network.Dispose();
+        }, null, Options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
         try
         {
             socket.NoDelay = true;
-            network.ReadTimeout = network.WriteTimeout = timeout;
-            stream = SecureAsync(new BlockingStream(network), outbound).GetAwaiter().GetResult();
+            var (secured, binding) = Secure(new BlockingStream(network), outbound);
+            stream = secured;
             var me = _vm.Info;
-            var mine = new Handshake.Hello(ClusterOptions.ProtocolVersion, Options.Name, _vm.Id, Handshake.NewNonce(), me.Host, me.Port);
-            var theirs = (outbound
-                ? Handshake.DialAsync(stream, Options, mine, CancellationToken.None)
-                : Handshake.AcceptAsync(stream, Options, mine, CancellationToken.None)).GetAwaiter().GetResult();
+            var mine = new Handshake.Hello(ClusterOptions.ProtocolVersion, _vm.Id, Handshake.NewNonce(), me.Host, me.Port, Handshake.LocalFlags);
+            var session = (outbound
+                ? Handshake.DialAsync(stream, Options, mine, binding, expected, CancellationToken.None)
+                : Handshake.AcceptAsync(stream, Options, mine, binding, CancellationToken.None)).GetAwaiter().GetResult();
             deadline.Change(Timeout.Infinite, Timeout.Infinite);
-            network.ReadTimeout = network.WriteTimeout = Timeout.Infinite;
-            if (theirs.Id == _vm.Id)
+            if (timedOut) throw new IOException("the handshake deadline passed");
+            stream = session.Wrap(stream);
+            if (session.Theirs.Id == _vm.Id)
             {
                 stream.Dispose(); // a seed list that names this VM itself
                 return DialResult.Refused;
             }
-            Adopt(new TcpConnection(socket, stream, this, outbound) { Remote = theirs });
+            Adopt(new TcpConnection(socket, stream, this, outbound) { Remote = session.Theirs });
             return DialResult.Connected;
-        }
-        catch (HandshakeException e)
-        {
-            _logger.ConnectionRefused(remote, e.Message);
-            stream.Dispose();
-            return DialResult.Refused;
         }
         catch (Exception e)
         {
-            _logger.ConnectionRefused(remote, e is ObjectDisposedException or IOException { InnerException: SocketException { SocketErrorCode: SocketError.TimedOut } }
-                ? $"no handshake within {Options.HandshakeTimeout.TotalSeconds:0.#} s"
-                : e.Message);
             stream.Dispose();
-            return DialResult.Unreachable;
+            var refused = e is HandshakeException or AuthenticationException;
+            var reason = timedOut ? $"no handshake within {Options.HandshakeTimeout.TotalSeconds:0.#} s" : e.Message;
+            if (seed is not null) SeedFailures[seed] = refused ? $"refused: {reason}" : reason;
+            Refuse(remote, reason);
+            return refused && !timedOut ? DialResult.Refused : DialResult.Unreachable;
         }
     }
 
-    private async Task<Stream> SecureAsync(Stream stream, bool outbound)
+    private void Refuse(Socket socket, string reason) => Refuse(socket.RemoteEndPoint?.ToString() ?? "?", reason);
+
+    /// <summary>Logs a refused connection, at most once per source address and interval (a flood writes a line, not a million).</summary>
+    private void Refuse(string remote, string reason)
     {
-        if (_certificate is null) return stream;
-        // Who may join is decided by the cluster key in the handshake; TLS adds privacy on the wire.
+        var source = remote.LastIndexOf(':') is var colon and > 0 ? remote[..colon] : remote;
+        if (_refusals.ShouldLog(source, out var suppressed)) _logger.ConnectionRefused(remote, LogText.Escape(reason), suppressed);
+    }
+
+    /// <summary>
+    /// With a certificate, wraps the connection in TLS and returns the channel's binding, which the
+    /// handshake's proofs cover: RFC 5929 tls-server-end-point, the SHA-256 of the server's certificate as
+    /// each side sees it. A relay that ends TLS on each side shows the dialer its own certificate, and the
+    /// proofs fail. (.NET offers no RFC 9266 tls-exporter yet.) Who may join is decided by the key, so any
+    /// certificate is taken.
+    /// </summary>
+    private (Stream Stream, byte[] Binding) Secure(Stream stream, bool outbound)
+    {
+        if (_certificate is null) return (stream, []);
         var tls = new SslStream(stream, false, (_, _, _, _) => true);
-        if (outbound) await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "river" });
-        else await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _certificate });
-        return tls;
+        if (outbound) tls.AuthenticateAsClient(new SslClientAuthenticationOptions { TargetHost = "river" });
+        else tls.AuthenticateAsServer(new SslServerAuthenticationOptions { ServerCertificate = _certificate });
+        var server = outbound ? tls.RemoteCertificate?.GetRawCertData() : _certificate.RawData;
+        return (tls, [.. "tls-server-end-point:"u8, .. SHA256.HashData(server ?? throw new HandshakeException("the TLS server showed no certificate"))]);
     }
 
     private void Adopt(TcpConnection connection)
@@ -351,11 +322,11 @@ internal sealed class TcpTransport : INetwork
         foreach (var (id, since) in _lost)
         {
             if (now - since > LostRedialWindow.TotalMilliseconds) _lost.TryRemove(id, out _);
-            else if (!_links.ContainsKey(id) && _endpoints.TryGetValue(id, out var at)) DialOnce(at.Host, at.Port);
+            else if (!_links.ContainsKey(id) && _endpoints.TryGetValue(id, out var at)) _ = DialAsync(at.Host, at.Port, id);
         }
         var linked = _links.Keys.Select(id => _endpoints.GetValueOrDefault(id)).ToHashSet();
         foreach (var seed in _seeds)
-            if (!linked.Contains(seed)) DialOnce(seed.Host, seed.Port);
+            if (!linked.Contains(seed)) _ = DialAsync(seed.Host, seed.Port, null);
     }
 
     public ValueTask DisposeAsync()
@@ -363,6 +334,7 @@ internal sealed class TcpTransport : INetwork
         if (_stop.IsCancellationRequested) return ValueTask.CompletedTask;
         _stop.Cancel();
         _multicast?.Dispose();
+        _dials.Dispose();
         _listener.Dispose();
         foreach (var link in _links.Values) link.WaitDrained(TimeSpan.FromMilliseconds(500));
         foreach (var id in _links.Keys) Forget(id);

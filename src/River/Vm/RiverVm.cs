@@ -87,6 +87,7 @@ public sealed class RiverVm : IAsyncDisposable
     /// Starts a VM that listens on the network and joins the cluster <paramref name="cluster"/> names:
     /// through its seeds, by multicast, or by waiting for others to find it.
     /// Returns once every seed has answered (or could not be reached) and their members are known.
+    /// With <see cref="ClusterOptions.RequireSeeds"/>, throws <see cref="ClusterJoinException"/> when no seed took it in.
     /// </summary>
     public static async Task<RiverVm> JoinAsync(ClusterOptions cluster, RiverVmOptions? options = null)
     {
@@ -100,6 +101,12 @@ public sealed class RiverVm : IAsyncDisposable
         transport.Start(vm);
         logger.Listening(vm.Id, transport.LocalEndPoint.ToString(), cluster.Name);
         await transport.Seeded.WaitAsync(TimeSpan.FromSeconds(15)).ContinueWith(_ => { });
+        if (cluster.RequireSeeds && cluster.Seeds.Count > 0 && transport.SeedsJoined == 0)
+        {
+            var answers = string.Join("; ", transport.SeedFailures.Select(f => $"{f.Key}: {f.Value}"));
+            await vm.DisposeAsync();
+            throw new ClusterJoinException($"Could not join cluster '{cluster.Name}': no seed took this VM in ({answers}).");
+        }
         // Multicast announcements come once a second: give every VM the chance to be heard.
         var quiet = cluster.Multicast ? TimeSpan.FromMilliseconds(1500) : TimeSpan.FromMilliseconds(300);
         await vm.SettleAsync(quiet, TimeSpan.FromSeconds(5));
@@ -276,6 +283,8 @@ public sealed class RiverVm : IAsyncDisposable
     {
         switch (message)
         {
+            case Announce a when a.Info is null || a.Info.Id != from.RemoteId:
+                throw new MessagePackSerializationException($"an Announce for VM {a.Info?.Id} on the link of VM {from.RemoteId}");
             case Announce a:
                 var added = Membership.Upsert(a.Info, from);
                 if (added)
@@ -314,6 +323,8 @@ public sealed class RiverVm : IAsyncDisposable
             case KillRequest k:
                 from.Send(Frames.Control(Serializer, new KillReply(k.Id, Kill(k.Id))));
                 break;
+            case Goodbye g when g.Id != from.RemoteId:
+                throw new MessagePackSerializationException($"a Goodbye for VM {g.Id} on the link of VM {from.RemoteId}");
             case Goodbye g:
                 RemoveMember(g.Id, "it said goodbye");
                 break;

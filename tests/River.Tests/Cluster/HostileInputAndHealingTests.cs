@@ -48,11 +48,11 @@ public sealed class HostileInputAndHealingTests
         w.WriteArrayHeader(7);
         w.Write("RIVER");
         w.Write(uint.MaxValue);   // the version
-        w.Write(options.Name);
         IdFormatters.WriteGuid(ref w, Guid.NewGuid());
         w.Write(Handshake.NewNonce());
         w.Write("host");
         w.Write(1);
+        w.Write(0);
         w.Flush();
         return WireClient.Framed(buffer.WrittenSpan);
     }, authenticate: false);

@@ -5,15 +5,16 @@ using MessagePack;
 
 namespace River.Tests.Cluster;
 
-/// <summary>One malformed input: bytes sent on a fresh connection, before or after a valid handshake.</summary>
-internal sealed record MalformedInput(string Kind, bool AfterHandshake, byte[] Bytes);
+/// <summary>One malformed input: bytes sent on a fresh connection, before or after a valid handshake (then sealed with the session's MAC unless <paramref name="Unsealed"/>).</summary>
+internal sealed record MalformedInput(string Kind, bool AfterHandshake, byte[] Bytes, bool Unsealed = false);
 
 /// <summary>
 /// Generates malformed inputs for a VM's listener, reproducibly from a seed. Before the handshake:
 /// random bytes, impossible length prefixes, truncated and bit-flipped hellos, a replayed handshake.
 /// After it: random frames, truncated frames, lengths past the maximum, unknown frame kinds, and values
 /// whose type is outside the allow-list (System.Diagnostics.Process at the top, inside a generic, and
-/// nested in an object[]).
+/// nested in an object[]). After it too, without the session's MAC: a well-formed frame, a record with a
+/// forged tag, a record length out of range.
 /// </summary>
 internal sealed class MalformedInputs(int seed, byte[] transcript, int maxFrameSize)
 {
@@ -24,8 +25,11 @@ internal sealed class MalformedInputs(int seed, byte[] transcript, int maxFrameS
     // The transcript starts with the dialer's hello frame; the rest is its proof.
     private byte[] Hello => transcript[..(4 + BinaryPrimitives.ReadInt32LittleEndian(transcript))];
 
-    public MalformedInput Next() => _random.Next(13) switch
+    public MalformedInput Next() => _random.Next(16) switch
     {
+        13 => new("frame without a MAC", true, Framed(Frames.Control(new RiverSerializer(), new StatusRequest()).ToArray()), Unsealed: true),
+        14 => new("record with a forged tag", true, [.. Prefix(2048), .. Bytes(2048 + RecordStream.TagSize)], Unsealed: true),
+        15 => new("record length out of range", true, [.. Prefix(OutOfRange(RecordStream.MaxPayload)), .. Bytes(_random.Next(0, 64))], Unsealed: true),
         0 => new("random bytes", false, Bytes(_random.Next(0, 600))),
         1 => new("handshake length out of range", false, [.. Prefix(OutOfRange(4096)), .. Bytes(_random.Next(0, 64))]),
         2 => new("truncated hello", false, Hello[..(_random.Next(1, Hello.Length))]),

@@ -6,12 +6,15 @@ namespace River.Tests.Cluster;
 
 /// <summary>
 /// A raw TCP connection to a VM, for tests that speak (or mangle) the wire protocol themselves:
-/// the handshake is River's own dialer side (<see cref="Handshake.Dial"/>), recorded so it can be replayed.
+/// the handshake is River's own dialer side (<see cref="Handshake.DialAsync"/>), recorded so it can be replayed.
+/// After it, <see cref="SendAsync"/> seals what it sends in records under the session's key, as a VM
+/// holding the key would; <see cref="SendRawAsync"/> sends bytes as they are.
 /// </summary>
 internal sealed class WireClient : IDisposable
 {
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
+    private Stream? _session;
 
     private WireClient(Socket socket)
     {
@@ -39,14 +42,18 @@ internal sealed class WireClient : IDisposable
     {
         var recorder = new RecordingStream(_stream);
         using var timeout = new CancellationTokenSource(options.HandshakeTimeout);
-        Handshake.DialAsync(recorder, options, NewHello(options), timeout.Token).GetAwaiter().GetResult();
+        var session = Handshake.DialAsync(recorder, options, NewHello(), [], null, timeout.Token).GetAwaiter().GetResult();
+        _session = session.Wrap(new BlockingStream(_stream));
         return recorder.Written.ToArray();
     }
 
-    public static Handshake.Hello NewHello(ClusterOptions options) =>
-        new(ClusterOptions.ProtocolVersion, options.Name, VmId.New(), Handshake.NewNonce(), "fuzz", 0);
+    public static Handshake.Hello NewHello() => new(ClusterOptions.ProtocolVersion, VmId.New(), Handshake.NewNonce(), "fuzz", 0);
 
-    public async Task SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancel) => await _stream.WriteAsync(bytes, cancel);
+    /// <summary>Sends bytes as the frame stream: sealed in records once authenticated, as they are before.</summary>
+    public async Task SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancel) => await (_session ?? _stream).WriteAsync(bytes, cancel);
+
+    /// <summary>Sends bytes straight to the socket, with no MAC: what an intruder on the connection could inject.</summary>
+    public async Task SendRawAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancel) => await _stream.WriteAsync(bytes, cancel);
 
     /// <summary>A frame as the transports write it: 4-byte little-endian length, then the body.</summary>
     public static byte[] Framed(ReadOnlySpan<byte> body)

@@ -1,0 +1,227 @@
+using System.Buffers.Binary;
+using NSec.Cryptography;
+
+namespace River;
+
+/// <summary>
+/// Authenticates every byte a connection carries after the handshake, when TLS does not: the bytes go
+/// in records, <c>[length u32 LE][payload][tag 32]</c>, each tag an AEGIS-128L MAC of the payload under
+/// the connection's own key for that direction and the record's sequence number as nonce. An injected,
+/// replayed, reordered or dropped record fails its tag, and the connection is closed
+/// (<see cref="RecordAuthenticationException"/>). A record is verified before any of its bytes are
+/// handed out; a large read gets the payload straight into the caller's buffer.
+/// </summary>
+internal sealed class RecordStream : Stream
+{
+    public const int HeaderSize = 4, TagSize = 32;
+
+    /// <summary>Records carry at most this much; a length outside 1..this is refused before anything is buffered.</summary>
+    public const int MaxPayload = 256 * 1024;
+
+    // Small records are gathered into one write; bigger ones are written as they are, without a copy.
+    private const int GatherLimit = 32 * 1024;
+
+    private static readonly AeadAlgorithm Mac = AeadAlgorithm.Aegis128L;
+
+    private readonly Stream _inner;
+    private readonly Key _sendKey, _receiveKey;
+    private ulong _sent, _received;
+
+    // Read side: bytes [_at, _end) of _raw came from the socket; [_plainAt, _plainEnd) are a verified payload not yet handed out.
+    private byte[] _raw = new byte[64 * 1024];
+    private int _at, _end, _plainAt, _plainEnd;
+
+    // Write side: small records are assembled here.
+    private readonly byte[] _staging = new byte[GatherLimit + HeaderSize + TagSize];
+
+    public RecordStream(Stream inner, ReadOnlySpan<byte> sendKey, ReadOnlySpan<byte> receiveKey)
+    {
+        _inner = inner;
+        _sendKey = Key.Import(Mac, sendKey, KeyBlobFormat.RawSymmetricKey);
+        _receiveKey = Key.Import(Mac, receiveKey, KeyBlobFormat.RawSymmetricKey);
+    }
+
+    /// <summary>The key length each direction needs.</summary>
+    public static int KeySize => Mac.KeySize;
+
+    /// <summary>Verified bytes waiting to be read: a read returns at once.</summary>
+    public int Buffered => _plainEnd - _plainAt;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    /// <summary>Blocks until a whole record has arrived and been verified; 0 at the end of the stream.</summary>
+    public override int Read(Span<byte> buffer)
+    {
+        if (buffer.IsEmpty) return 0;
+        if (Buffered > 0) return HandOut(buffer);
+        if (!Fill(HeaderSize)) return 0;
+        var length = PayloadLength();
+        if (buffer.Length >= length && _end - _at < HeaderSize + length)
+        {
+            // A large read: the payload goes straight into the caller's buffer, then its tag is checked there.
+            var have = _end - _at - HeaderSize;
+            _raw.AsSpan(_at + HeaderSize, have).CopyTo(buffer);
+            _at = _end = 0;
+            _inner.ReadExactly(buffer[have..length]);
+            Span<byte> tag = stackalloc byte[TagSize];
+            _inner.ReadExactly(tag);
+            Verify(buffer[..length], tag);
+            return length;
+        }
+        if (!Fill(HeaderSize + length + TagSize)) throw new EndOfStreamException("the connection ended inside a record");
+        return Open(length, buffer);
+    }
+
+    /// <summary>
+    /// Never blocks: takes in the <paramref name="available"/> bytes the socket holds and hands out what
+    /// a complete record verified; 0 when no record is complete yet.
+    /// </summary>
+    public int ReadAvailable(Span<byte> buffer, int available)
+    {
+        if (Buffered > 0) return HandOut(buffer);
+        if (available > 0)
+        {
+            var take = Math.Min(available, HeaderSize + MaxPayload + TagSize);
+            Reserve(_end - _at + take);
+            _end += _inner.Read(_raw.AsSpan(_end, take));
+        }
+        if (_end - _at < HeaderSize) return 0;
+        var length = PayloadLength();
+        return _end - _at < HeaderSize + length + TagSize ? 0 : Open(length, buffer);
+    }
+
+    private int PayloadLength()
+    {
+        var length = BinaryPrimitives.ReadInt32LittleEndian(_raw.AsSpan(_at));
+        return length is >= 1 and <= MaxPayload
+            ? length
+            : throw new RecordAuthenticationException($"a record claims {length} bytes, outside 1..{MaxPayload}");
+    }
+
+    /// <summary>Verifies the whole record at <c>_at</c> and hands out the start of its payload.</summary>
+    private int Open(int length, Span<byte> buffer)
+    {
+        var payload = _at + HeaderSize;
+        Verify(_raw.AsSpan(payload, length), _raw.AsSpan(payload + length, TagSize));
+        _plainAt = payload;
+        _plainEnd = payload + length;
+        _at = _plainEnd + TagSize;
+        return HandOut(buffer);
+    }
+
+    private int HandOut(Span<byte> buffer)
+    {
+        var n = Math.Min(buffer.Length, Buffered);
+        _raw.AsSpan(_plainAt, n).CopyTo(buffer);
+        _plainAt += n;
+        return n;
+    }
+
+    private void Verify(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> tag)
+    {
+        Span<byte> nonce = stackalloc byte[Mac.NonceSize];
+        Nonce(nonce, _received++);
+        if (!Mac.Decrypt(_receiveKey, nonce, payload, tag, []))
+            throw new RecordAuthenticationException("a record failed authentication (injected, replayed or reordered bytes)");
+    }
+
+    /// <summary>Reads until <paramref name="count"/> bytes from <c>_at</c> are in; false at the end of the stream.</summary>
+    private bool Fill(int count)
+    {
+        Reserve(count);
+        while (_end - _at < count)
+        {
+            var n = _inner.Read(_raw.AsSpan(_end));
+            if (n == 0) return false;
+            _end += n;
+        }
+        return true;
+    }
+
+    /// <summary>Makes room for <paramref name="count"/> bytes from <c>_at</c> (the verified payload before it is handed out already).</summary>
+    private void Reserve(int count)
+    {
+        if (_at == _end) _at = _end = 0;
+        if (_raw.Length - _at >= count) return;
+        var target = count > _raw.Length ? new byte[Math.Max(count, _raw.Length * 2)] : _raw;
+        Buffer.BlockCopy(_raw, _at, target, 0, _end - _at);
+        _end -= _at;
+        _at = 0;
+        _raw = target;
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        var staged = 0;
+        Span<byte> header = stackalloc byte[HeaderSize];
+        Span<byte> tag = stackalloc byte[TagSize];
+        while (!buffer.IsEmpty)
+        {
+            var payload = buffer[..Math.Min(buffer.Length, MaxPayload)];
+            buffer = buffer[payload.Length..];
+            if (payload.Length <= GatherLimit)
+            {
+                if (staged + HeaderSize + payload.Length + TagSize > _staging.Length)
+                {
+                    _inner.Write(_staging.AsSpan(0, staged));
+                    staged = 0;
+                }
+                var record = _staging.AsSpan(staged);
+                BinaryPrimitives.WriteInt32LittleEndian(record, payload.Length);
+                payload.CopyTo(record[HeaderSize..]);
+                Seal(payload, record.Slice(HeaderSize + payload.Length, TagSize));
+                staged += HeaderSize + payload.Length + TagSize;
+                continue;
+            }
+            if (staged > 0) _inner.Write(_staging.AsSpan(0, staged));
+            staged = 0;
+            BinaryPrimitives.WriteInt32LittleEndian(header, payload.Length);
+            Seal(payload, tag);
+            _inner.Write(header);
+            _inner.Write(payload);
+            _inner.Write(tag);
+        }
+        if (staged > 0) _inner.Write(_staging.AsSpan(0, staged));
+    }
+
+    private void Seal(ReadOnlySpan<byte> payload, Span<byte> tag)
+    {
+        Span<byte> nonce = stackalloc byte[Mac.NonceSize];
+        Nonce(nonce, _sent++);
+        Mac.Encrypt(_sendKey, nonce, payload, [], tag);
+    }
+
+    private static void Nonce(Span<byte> nonce, ulong sequence)
+    {
+        nonce.Clear();
+        BinaryPrimitives.WriteUInt64LittleEndian(nonce, sequence);
+    }
+
+    public override void Flush() => _inner.Flush();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inner.Dispose();
+            _sendKey.Dispose();
+            _receiveKey.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>Bytes on an authenticated connection were not what the other side sealed; the connection is closed.</summary>
+internal sealed class RecordAuthenticationException(string message) : IOException(message);
