@@ -75,10 +75,10 @@ internal sealed class ChildProcess : IDisposable
     /// points there, so its code cache (river-code under the temp folder; the CLI has no flag for it)
     /// starts empty and nothing is left behind.
     /// </summary>
-    public static ChildProcess RiverVm(string name, params string[] args)
+    public static ChildProcess RiverVm(string name, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var temp = Directory.CreateTempSubdirectory("river-bench-vm-").FullName;
-        return Dotnet(name, RiverCliPath, ["vm", .. args], temp);
+        return Dotnet(name, RiverCliPath, ["vm", .. args], temp, environment);
     }
 
     /// <summary>River.Cli.dll in its build output (the bench's build embeds the path).</summary>
@@ -87,11 +87,12 @@ internal sealed class ChildProcess : IDisposable
             ? path
             : throw new FileNotFoundException("River.Cli.dll was not found where the bench's build said it is; build bench/River.Bench again.");
 
-    private static ChildProcess Dotnet(string name, string dll, string[] args, string? tempDirectory)
+    private static ChildProcess Dotnet(string name, string dll, string[] args, string? tempDirectory, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(DotnetHost()) { ArgumentList = { dll } };
         foreach (var a in args) start.ArgumentList.Add(a);
         if (tempDirectory is not null) start.Environment["TMPDIR"] = tempDirectory;
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) start.Environment[k] = v;
         return new ChildProcess(name, start, tempDirectory);
     }
 

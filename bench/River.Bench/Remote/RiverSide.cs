@@ -14,8 +14,10 @@ internal sealed class RiverCluster : IDisposable
 
     private readonly string _directory = Directory.CreateTempSubdirectory("river-bench-cluster-").FullName;
 
-    public RiverCluster()
+    /// <param name="plainFrames">Frames without a MAC on every VM of the cluster: the baseline that shows what authentication costs.</param>
+    public RiverCluster(bool plainFrames = false)
     {
+        PlainFrames = plainFrames;
         KeyFile = Path.Combine(_directory, "cluster.key");
         File.WriteAllText(KeyFile, Convert.ToHexString(Guid.NewGuid().ToByteArray()));
     }
@@ -24,9 +26,11 @@ internal sealed class RiverCluster : IDisposable
 
     public string KeyFile { get; }
 
+    public bool PlainFrames { get; }
+
     /// <summary>Starts a <c>river vm</c> on a free port; <paramref name="seeds"/> are ports of VMs to join.</summary>
     public ChildProcess StartVm(string name, params int[] seeds) =>
-        ChildProcess.RiverVm(name, [
+        ChildProcess.RiverVm(name, PlainFrames ? new Dictionary<string, string> { ["RIVER_BENCH_PLAIN_FRAMES"] = "1" } : [], [
             "--port", "0", "--no-multicast", "--cluster", Name, "--key-file", KeyFile, "--bind", "127.0.0.1",
             .. seeds.Length == 0 ? Array.Empty<string>() : ["--seeds", string.Join(',', seeds.Select(p => $"127.0.0.1:{p}"))],
         ]);
@@ -49,7 +53,7 @@ internal sealed class RiverCluster : IDisposable
     /// <summary>A VM in this process, joined to the cluster through the VMs listening on <paramref name="seeds"/>.</summary>
     public RiverVm Join(params int[] seeds)
     {
-        var options = new ClusterOptions { Name = Name, Key = ClusterOptions.ReadKeyFile(KeyFile), Multicast = false };
+        var options = new ClusterOptions { Name = Name, Key = ClusterOptions.ReadKeyFile(KeyFile), Multicast = false, PlainFrames = PlainFrames };
         foreach (var p in seeds) options.Seeds.Add($"127.0.0.1:{p}");
         return RiverVm.JoinAsync(options).GetAwaiter().GetResult();
     }
@@ -82,6 +86,9 @@ internal sealed class RiverSide : IRemoteSide
     private readonly VmInfo _far;
     private readonly TimeSpan _timeout;
 
+    /// <summary>The baseline name of River with frames that carry no MAC (<see cref="ClusterOptions.PlainFrames"/>).</summary>
+    public const string PlainName = "river-no-mac";
+
     private RiverSide(RiverCluster cluster, ChildProcess process, RiverVm vm, TimeSpan timeout)
     {
         (_cluster, _process, _vm, _timeout) = (cluster, process, vm, timeout);
@@ -91,9 +98,11 @@ internal sealed class RiverSide : IRemoteSide
         _far = far!;
     }
 
-    public static RiverSide Start(RunSettings s)
+    public static RiverSide Start(RunSettings s) => Start(s, plainFrames: false);
+
+    public static RiverSide Start(RunSettings s, bool plainFrames)
     {
-        var cluster = new RiverCluster();
+        var cluster = new RiverCluster(plainFrames);
         ChildProcess? process = null;
         try
         {
@@ -108,7 +117,7 @@ internal sealed class RiverSide : IRemoteSide
         }
     }
 
-    public string Name => "River";
+    public string Name => _cluster.PlainFrames ? PlainName : "River";
 
     public ISession Open(Workload work) => new Session(this, work);
 

@@ -8,6 +8,9 @@ internal sealed record Baseline(string Name, Func<RunSettings, IRemoteSide> Star
     public static Baseline Akka { get; } = new(AkkaSide.BaselineName, AkkaSide.Start);
 
     public static Baseline Proto { get; } = new(ProtoSide.BaselineName, ProtoSide.Start);
+
+    /// <summary>River itself with frames that carry no MAC: what per-frame authentication costs, same run.</summary>
+    public static Baseline RiverWithoutMac { get; } = new(RiverSide.PlainName, s => RiverSide.Start(s, plainFrames: true));
 }
 
 /// <summary>

@@ -17,7 +17,7 @@ internal sealed class RemoteThroughput : Scenario
     public override IEnumerable<Result> Run(RunSettings s)
     {
         var plan = s.Pick(new Plan(1, 5, 1.0), new Plan(1, 9));
-        using var sides = Sides.Start(s, Baseline.Raw, Baseline.Akka, Baseline.Proto);
+        using var sides = Sides.Start(s, Baseline.Raw, Baseline.Akka, Baseline.Proto, Baseline.RiverWithoutMac);
         foreach (var clients in new[] { 1, 8 })
         {
             var perClient = s.Pick(80_000, 300_000) / clients;
@@ -33,6 +33,7 @@ internal sealed class RemoteThroughput : Scenario
     {
         AkkaSide.BaselineName => Target.RatioAtLeast(10),
         ProtoSide.BaselineName => Target.RatioAtLeast(1.5),
+        RiverSide.PlainName => Target.RatioAtLeast(0.9),
         _ => null,
     };
 }

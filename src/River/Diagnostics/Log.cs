@@ -47,7 +47,7 @@ internal static partial class Log
     [LoggerMessage(14, LogLevel.Warning, "No cluster key (--key-file): cluster '{Cluster}' admits anyone who knows its name")]
     public static partial void NoClusterKey(this ILogger logger, string cluster);
 
-    [LoggerMessage(15, LogLevel.Warning, "RIVER_BENCH_PLAIN_FRAMES=1: frames after the handshake carry no MAC (for benchmarks only)")]
+    [LoggerMessage(15, LogLevel.Warning, "Frames after the handshake carry no MAC (RIVER_BENCH_PLAIN_FRAMES, for benchmarks only)")]
     public static partial void PlainFrames(this ILogger logger);
 
     [LoggerMessage(16, LogLevel.Warning, "Closed the connection to VM {VmId}: {Reason}")]

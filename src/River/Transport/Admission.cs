@@ -106,6 +106,7 @@ internal sealed class Admission(Socket listener, Func<Socket, bool> handshake, A
                 lock (_handshaking)
                     if (node.List is not null) _handshaking.Remove(node);
             }
-        }, 256 * 1024) { IsBackground = true, Name = "River handshake" }.Start();
+        }, 256 * 1024)
+        { IsBackground = true, Name = "River handshake" }.Start();
     }
 }

@@ -60,6 +60,13 @@ public sealed class ClusterOptions
     /// <summary>A PKCS#12 certificate file: when set, connections are wrapped in TLS.</summary>
     public string? TlsCertificate { get; set; }
 
+    /// <summary>
+    /// Frames after the handshake without a MAC, for the benchmark that measures what the MAC costs; both
+    /// sides must say so (the handshake refuses a mismatch) and a warning is logged. Set in-process by the
+    /// bench, or by RIVER_BENCH_PLAIN_FRAMES=1 in the environment of the bench's <c>river vm</c> processes.
+    /// </summary>
+    internal bool PlainFrames { get; set; } = Environment.GetEnvironmentVariable("RIVER_BENCH_PLAIN_FRAMES") == "1";
+
     /// <summary>Refuses settings that would open the VM to strangers or cannot work.</summary>
     internal void Validate()
     {

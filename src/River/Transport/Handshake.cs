@@ -75,8 +75,8 @@ internal static class Handshake
 
     public static byte[] NewNonce() => RandomNumberGenerator.GetBytes(NonceSize);
 
-    /// <summary>The hello flags this process sends: plain frames only where a benchmark asked for them.</summary>
-    public static int LocalFlags => Environment.GetEnvironmentVariable("RIVER_BENCH_PLAIN_FRAMES") == "1" ? PlainFrames : 0;
+    /// <summary>The hello flags a VM of <paramref name="options"/> sends: plain frames only where a benchmark asked for them.</summary>
+    public static int FlagsFor(ClusterOptions options) => options.PlainFrames ? PlainFrames : 0;
 
     private sealed record Secrets(byte[] DialerProof, byte[] AcceptorProof, byte[] DialerKey, byte[] AcceptorKey, bool Plain)
     {

@@ -21,6 +21,9 @@ internal sealed class RecordStream : Stream
     // Small records are gathered into one write; bigger ones are written as they are, without a copy.
     private const int GatherLimit = 32 * 1024;
 
+    // A record this big that has not all arrived is read into the caller's buffer, not this one (smaller ones: one copy is cheaper than two reads).
+    private const int DirectRead = 64 * 1024;
+
     private static readonly AeadAlgorithm Mac = AeadAlgorithm.Aegis128L;
 
     private readonly Stream _inner;
@@ -62,9 +65,9 @@ internal sealed class RecordStream : Stream
         if (Buffered > 0) return HandOut(buffer);
         if (!Fill(HeaderSize)) return 0;
         var length = PayloadLength();
-        if (buffer.Length >= length && _end - _at < HeaderSize + length)
+        if (length >= DirectRead && buffer.Length >= length && _end - _at < HeaderSize + length)
         {
-            // A large read: the payload goes straight into the caller's buffer, then its tag is checked there.
+            // A large record for a large read: the payload goes straight into the caller's buffer, then its tag is checked there.
             var have = _end - _at - HeaderSize;
             _raw.AsSpan(_at + HeaderSize, have).CopyTo(buffer);
             _at = _end = 0;

@@ -43,7 +43,7 @@ internal sealed class TcpTransport : INetwork
         Options = options;
         _logger = logger;
         if (options.Key is null) logger.NoClusterKey(options.Name);
-        if (Handshake.LocalFlags != 0) logger.PlainFrames();
+        if (options.PlainFrames) logger.PlainFrames();
         if (options.TlsCertificate is { } path) _certificate = X509CertificateLoader.LoadPkcs12FromFile(path, null);
         _listener = new Socket(options.Bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(options.Bind, options.Port));
@@ -200,7 +200,7 @@ internal sealed class TcpTransport : INetwork
             var (secured, binding) = Secure(new BlockingStream(network), outbound);
             stream = secured;
             var me = _vm.Info;
-            var mine = new Handshake.Hello(ClusterOptions.ProtocolVersion, _vm.Id, Handshake.NewNonce(), me.Host, me.Port, Handshake.LocalFlags);
+            var mine = new Handshake.Hello(ClusterOptions.ProtocolVersion, _vm.Id, Handshake.NewNonce(), me.Host, me.Port, Handshake.FlagsFor(Options));
             var session = (outbound
                 ? Handshake.DialAsync(stream, Options, mine, binding, expected, CancellationToken.None)
                 : Handshake.AcceptAsync(stream, Options, mine, binding, CancellationToken.None)).GetAwaiter().GetResult();
