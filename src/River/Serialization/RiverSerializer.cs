@@ -286,7 +286,8 @@ internal sealed class RiverSerializer
                     pos += (int)reader.Consumed;
                     continue;
                 }
-                if (!TryReadBytesHeader(s, ref pos, out var length) || pos + length != bodyLength) return false;
+                // Subtraction: a claimed length near int.MaxValue must not wrap pos + length around.
+                if (!TryReadBytesHeader(s, ref pos, out var length) || length != bodyLength - pos) return false;
                 tailOffset = pos;
                 return true;
             }
