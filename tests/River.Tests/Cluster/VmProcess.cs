@@ -33,8 +33,8 @@ public sealed partial class VmProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>The VM's process id (<c>dotnet River.Cli.dll</c> runs the VM in its own process).</summary>
-    public int Pid => _process.Pid;
+    /// <summary>The VM's process id (<c>dotnet River.Cli.dll</c>, not a wrapper around it).</summary>
+    public int Pid => _process.ProgramPid;
 
     /// <summary>The VM's resident set size now, in bytes (VmRSS of /proc/PID/status).</summary>
     public long RssBytes()
