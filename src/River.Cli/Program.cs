@@ -8,5 +8,6 @@ var root = new RootCommand("River for .NET: VMs, programs and the cluster they f
     RunCommand.Create(),
     StatusCommand.Create(),
     KillCommand.Create(),
+    HashCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

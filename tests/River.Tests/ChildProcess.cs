@@ -85,6 +85,9 @@ public sealed class ChildProcess : IDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>The program's own process id: under the timeout wrapper, the wrapper's child (once started).</summary>
+    public int ProgramPid => TimeoutTool is null ? _process.Id : Descendants(_process.Id).First();
+
     public bool HasExited => _process.HasExited;
 
     /// <summary>The lines printed on stdout / stderr so far.</summary>

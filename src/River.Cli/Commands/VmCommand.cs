@@ -15,10 +15,16 @@ internal static class VmCommand
         var noMulticast = new Option<bool>("--no-multicast") { Description = "Do not announce or listen by UDP multicast." };
         var tls = new Option<FileInfo?>("--tls-cert") { Description = "A PKCS#12 certificate: wrap connections in TLS." };
         var maxFrame = new Option<int>("--max-frame") { Description = "The largest frame accepted, in bytes.", DefaultValueFactory = _ => 64 << 20 };
+        var allowProgram = new Option<string[]>("--allow-program")
+        {
+            Description = "Admit deploys from other VMs only of these programs: SHA-256 hashes from river hash (comma-separated, repeatable).",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var noDeploy = new Option<bool>("--no-deploy") { Description = "Refuse every deploy and shipped code from other VMs." };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error.", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("vm", "Run a River VM: it joins its cluster and hosts the VRs programs deploy on it.");
         cluster.AddTo(command);
-        foreach (var o in new Option[] { port, attrs, noMulticast, tls, maxFrame, logLevel }) command.Options.Add(o);
+        foreach (var o in new Option[] { port, attrs, noMulticast, tls, maxFrame, allowProgram, noDeploy, logLevel }) command.Options.Add(o);
         command.SetAction(async (parse, cancel) =>
         {
             var options = cluster.Read(parse);
@@ -34,7 +40,12 @@ internal static class VmCommand
                     c.TimestampFormat = "HH:mm:ss.fff ";
                 })
                 .AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace));
-            var vmOptions = new RiverVmOptions { LoggerFactory = logging };
+            var vmOptions = new RiverVmOptions { LoggerFactory = logging, AllowDeploy = !parse.GetValue(noDeploy) };
+            foreach (var hash in (parse.GetValue(allowProgram) ?? []).SelectMany(h => h.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+            {
+                if (hash.Length != 64 || !hash.All(char.IsAsciiHexDigit)) throw new ArgumentException($"--allow-program takes SHA-256 hashes (64 hex digits), not '{hash}'.");
+                vmOptions.AllowedPrograms.Add(hash);
+            }
             foreach (var a in parse.GetValue(attrs) ?? [])
             {
                 var eq = a.IndexOf('=');

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Reflection;
 using System.Runtime.Loader;
 using Microsoft.Extensions.Logging;
 
@@ -9,9 +10,17 @@ namespace River;
 /// Starting VRs on other VMs, and on this one for others: a deploy request names the VR type and the
 /// program's assemblies by hash; a VM that lacks some says so and gets them shipped before the
 /// request is repeated. Shipped code is loaded per program run and unloaded with its last VR here.
+/// What others may deploy here is this VM's policy (<see cref="RiverVmOptions.AllowDeploy"/>,
+/// <see cref="RiverVmOptions.AllowedPrograms"/>), checked before any shipped byte is stored or loaded.
 /// </summary>
-internal sealed class Deployer(RiverVm local, CodeCache code, TimeSpan timeout, ILogger logger)
+internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions options, ILogger logger)
 {
+    private readonly TimeSpan _timeout = options.DeployTimeout;
+    private readonly bool _allowDeploy = options.AllowDeploy;
+
+    // Read once, so a caller changing the options later cannot race this VM's checks.
+    private readonly HashSet<string> _allowedPrograms = [.. options.AllowedPrograms.Select(h => h.Trim().ToUpperInvariant())];
+
     private readonly ConcurrentDictionary<long, TaskCompletionSource<DeployReply>> _replies = new();
     private readonly ConcurrentDictionary<Guid, ProgramRun> _runs = new();
     private long _nextRequest;
@@ -64,10 +73,10 @@ internal sealed class Deployer(RiverVm local, CodeCache code, TimeSpan timeout, 
         var missing = new List<(VmInfo, DeployRequest, string[])>();
         foreach (var (vm, request, reply) in waits)
         {
-            if (!reply.Wait(timeout))
+            if (!reply.Wait(_timeout))
             {
                 _replies.TryRemove(request.RequestId, out _);
-                throw new DeployException($"VM {vm.Id} did not confirm the start of {type.FullName} within {timeout}.");
+                throw new DeployException($"VM {vm.Id} did not confirm the start of {type.FullName} within {_timeout}.");
             }
             if (reply.Result.Error is { } error) throw new DeployException($"VM {vm.Id} could not start {type.FullName}: {error}");
             if (reply.Result.MissingCode is { Length: > 0 } lacks) missing.Add((vm, request, lacks));
@@ -92,14 +101,19 @@ internal sealed class Deployer(RiverVm local, CodeCache code, TimeSpan timeout, 
     {
         try
         {
-            // Only a member that passed the cluster's handshake can send this: deploying its code is allowed.
+            // Only a member that passed the cluster's handshake can send this; what it may deploy is this VM's policy.
             var shipped = d.Code.Where(c => !LoadedHere(c)).ToList();
+            if (PolicyRefusal(shipped.Select(c => c.Hash)) is { } refusal) throw new DeployException(refusal);
             var missing = shipped.Where(c => !code.Has(c.Hash)).Select(c => c.Hash).ToArray();
             if (missing.Length > 0) return new DeployReply(d.RequestId, null, missing);
             var run = new ProgramRun.Ref(d.Run, shipped.Count == 0 ? null : _runs.GetOrAdd(d.Run, id => new ProgramRun(id, d.Code, code)));
             using var scope = TypeResolver.Enter(run.Code);
-            var type = local.Serializer.Types.Resolve(d.TypeName) ?? throw new DeployException($"type {d.TypeName} is not known on this VM");
-            local.Serializer.AllowList.AllowProgram(type.Assembly);
+            var type = TypeResolver.Load(d.TypeName);
+            // The type first: a library type on this VM that is no VR, or no part of the request's code, widens nothing.
+            VrFactory.Check(type);
+            if (CodeOf(type.Assembly, run.Code) is not { } own || !d.Code.Contains(own))
+                throw new DeployException($"type {type.FullName} is not in the program's code the request lists");
+            foreach (var assembly in Loaded(d.Code, run.Code)) local.Serializer.AllowList.Allow(assembly);
             var args = local.Serializer.ReadValue(d.DeployArgs) as object?[] ?? [];
             local.StartLocal(type, d.Id, d.Parent, d.Args, args, run);
             logger.Deployed(type.FullName!, d.Id, d.Parent);
@@ -107,22 +121,58 @@ internal sealed class Deployer(RiverVm local, CodeCache code, TimeSpan timeout, 
         }
         catch (Exception e)
         {
-            // Bad code, bad arguments or a stopping VM: the deployer gets the reason, this VM carries on.
+            // Bad code, bad arguments, this VM's policy or a stopping VM: the deployer gets the reason, this VM carries on.
             logger.DeployRefused(d.TypeName, e.Message);
             return new DeployReply(d.RequestId, e.Message);
         }
     }
 
+    /// <summary>Why this VM's policy refuses code of these hashes shipped by another VM; null when it admits them.</summary>
+    private string? PolicyRefusal(IEnumerable<string> hashes)
+    {
+        if (!_allowDeploy) return "this VM does not accept deploys from other VMs (river vm --no-deploy)";
+        if (_allowedPrograms.Count == 0) return null;
+        var refused = hashes.Where(h => !_allowedPrograms.Contains(h.ToUpperInvariant())).ToList();
+        return refused.Count == 0 ? null
+            : $"this VM admits only programs on its list (river vm --allow-program), and not {string.Join(", ", refused)}";
+    }
+
+    /// <summary>The code an assembly of this run was loaded from: its shipped entry, or its own file's name and hash.</summary>
+    private static CodeRef? CodeOf(Assembly assembly, ProgramRun? run) =>
+        run is not null && AssemblyLoadContext.GetLoadContext(assembly) == run
+            ? run.Code.FirstOrDefault(c => c.Name == assembly.GetName().Name)
+            : ProgramAssemblies.RefOf(assembly);
+
+    /// <summary>
+    /// The assemblies of the request's code list as this run has them: the default context's copy of
+    /// those loaded here, and the run's shipped ones, loaded now (their bytes match their hashes).
+    /// </summary>
+    private static IEnumerable<Assembly> Loaded(CodeRef[] list, ProgramRun? run)
+    {
+        foreach (var c in list)
+        {
+            if (Here(c) is { } here) yield return here;
+            else if (run is not null) yield return run.LoadFromAssemblyName(new AssemblyName(c.Name));
+        }
+    }
+
     /// <summary>True when this VM's own context already holds exactly this assembly (an embedded cluster, or a shared library).</summary>
-    private static bool LoadedHere(CodeRef code) =>
-        AssemblyLoadContext.Default.Assemblies.Any(a => a.GetName().Name == code.Name && ProgramAssemblies.RefOf(a)?.Hash == code.Hash);
+    private static bool LoadedHere(CodeRef code) => Here(code) is not null;
+
+    private static Assembly? Here(CodeRef code) =>
+        AssemblyLoadContext.Default.Assemblies.FirstOrDefault(a => a.GetName().Name == code.Name && ProgramAssemblies.RefOf(a)?.Hash == code.Hash);
 
     public void OnReply(DeployReply reply)
     {
         if (_replies.TryRemove(reply.RequestId, out var waiting)) waiting.TrySetResult(reply);
     }
 
-    public void OnCodeUpload(CodeUpload upload) => code.Put(upload.Hash, upload.Bytes);
+    /// <summary>Stores shipped code this VM's policy admits; other code is dropped unstored and logged.</summary>
+    public void OnCodeUpload(CodeUpload upload)
+    {
+        if (PolicyRefusal([upload.Hash]) is { } refusal) logger.CodeRefused(upload.Hash, refusal);
+        else code.Put(upload.Hash, upload.Bytes);
+    }
 
     /// <summary>A VR of <paramref name="run"/> ended here: unload the run's shipped code with its last VR.</summary>
     public void Release(ProgramRun.Ref run)

@@ -18,7 +18,7 @@ internal sealed class RiverSerializer
 {
     private static readonly IFormatterResolver Resolver = CompositeResolver.Create(
         [IdFormatters.Instance],
-        [TypelessContractlessStandardResolver.Instance]);
+        [RiverTypesResolver.Instance, TypelessContractlessStandardResolver.Instance]);
 
     private static readonly HashSet<Type> Immutable =
     [
@@ -39,13 +39,14 @@ internal sealed class RiverSerializer
     public RiverSerializer(TypeAllowList? allowList = null)
     {
         AllowList = allowList ?? new TypeAllowList();
+        Types = new TypeResolver(AllowList);
         Options = new RiverSerializerOptions(Resolver, AllowList, Types.Resolve).WithSecurity(MessagePackSecurity.UntrustedData);
         _object = Options.Resolver.GetFormatterWithVerify<object?>();
     }
 
     public TypeAllowList AllowList { get; }
 
-    public TypeResolver Types { get; } = new();
+    public TypeResolver Types { get; }
 
     public MessagePackSerializerOptions Options { get; }
 
@@ -168,9 +169,7 @@ internal sealed class RiverSerializer
             case MessagePackType.Integer:
                 return ReadKnown(ref reader, (Code)reader.ReadByte());
             case MessagePackType.String:
-                var name = reader.ReadString()!;
-                var type = Types.Resolve(name) ?? throw new TypeAccessException($"Type '{name}' is not known on this VM; the frame is refused.");
-                if (!AllowList.IsAllowed(type)) throw new TypeAccessException($"Type '{type.FullName}' is not on this cluster's allow-list; the frame is refused.");
+                var type = Types.Resolve(reader.ReadString()!);
                 return MessagePackSerializer.Deserialize(type, ref reader, Options);
             default:
                 throw new MessagePackSerializationException($"A value starts with {reader.NextMessagePackType}, not a type code or name.");
@@ -286,7 +285,8 @@ internal sealed class RiverSerializer
                     pos += (int)reader.Consumed;
                     continue;
                 }
-                if (!TryReadBytesHeader(s, ref pos, out var length) || pos + length != bodyLength) return false;
+                // Subtraction: a claimed length near int.MaxValue must not wrap pos + length around.
+                if (!TryReadBytesHeader(s, ref pos, out var length) || length != bodyLength - pos) return false;
                 tailOffset = pos;
                 return true;
             }

@@ -5,7 +5,7 @@ namespace River;
 /// <summary>MessagePack options whose type loading and instantiation go through a <see cref="TypeAllowList"/>.</summary>
 internal sealed class RiverSerializerOptions : MessagePackSerializerOptions
 {
-    public RiverSerializerOptions(IFormatterResolver resolver, TypeAllowList allowList, Func<string, Type?> typeLoader)
+    public RiverSerializerOptions(IFormatterResolver resolver, TypeAllowList allowList, Func<string, Type> typeLoader)
         : base(resolver)
     {
         AllowList = allowList;
@@ -20,9 +20,11 @@ internal sealed class RiverSerializerOptions : MessagePackSerializerOptions
 
     public TypeAllowList AllowList { get; }
 
-    /// <summary>Resolves a type name from the wire (for <c>object</c> members nested in values).</summary>
-    public Func<string, Type?> TypeLoader { get; }
+    /// <summary>Resolves a type name from the wire (for <c>object</c> members nested in values); throws to refuse one.</summary>
+    public Func<string, Type> TypeLoader { get; }
 
+    // Never null: on null MessagePack 2.5's TypelessFormatter tries Type.GetType itself (any assembly, any
+    // spelling) and caches what it finds in a static table keyed by spelling. Throwing stops both.
     public override Type? LoadType(string typeName) => TypeLoader(typeName);
 
     protected override void ThrowIfDeserializingTypeIsDisallowedCore(Type type)

@@ -7,8 +7,9 @@ namespace River;
 
 /// <summary>
 /// The types a VM will instantiate from bytes: the framework's data types, collections and tuples of
-/// allowed types, and anything from an allowed assembly (River and the program's own, deployed ones).
-/// A type name in a frame never loads or creates anything outside this list.
+/// allowed types, River's wire types (<see cref="RiverWireTypes"/>, not the rest of River), and anything
+/// from an allowed assembly (the program's own, deployed ones). Never a delegate or an exception, whatever
+/// its assembly. A type name in a frame never loads or creates anything outside this list.
 /// </summary>
 internal sealed class TypeAllowList
 {
@@ -30,12 +31,23 @@ internal sealed class TypeAllowList
         typeof(ValueTuple<>), typeof(ValueTuple<,>), typeof(ValueTuple<,,>), typeof(ValueTuple<,,,>), typeof(ValueTuple<,,,,>), typeof(ValueTuple<,,,,,>), typeof(ValueTuple<,,,,,,>), typeof(ValueTuple<,,,,,,,>),
     ];
 
+    /// <summary>
+    /// River's types that travel between VMs: ids, VM descriptions and the control messages. Mailboxes,
+    /// contexts and River's exceptions never do, so no frame may build one.
+    /// </summary>
+    public static readonly HashSet<Type> RiverWireTypes =
+    [
+        typeof(VrId), typeof(VmId), typeof(VmInfo), typeof(CodeRef), typeof(VrStatus),
+        typeof(Announce), typeof(Members), typeof(Goodbye), typeof(DeployRequest), typeof(DeployReply), typeof(CodeUpload),
+        typeof(Lookup), typeof(LookupReply), typeof(StatusRequest), typeof(StatusReply), typeof(KillRequest), typeof(KillReply),
+    ];
+
+    private static readonly Assembly River = typeof(TypeAllowList).Assembly;
+
     private readonly ConcurrentDictionary<Assembly, bool> _assemblies = new();
     private readonly ConcurrentDictionary<Type, bool> _verdicts = new();
 
-    public TypeAllowList() => Allow(typeof(TypeAllowList).Assembly);
-
-    /// <summary>Allows every type defined in <paramref name="assembly"/>.</summary>
+    /// <summary>Allows every type defined in <paramref name="assembly"/> (River's own stay limited to <see cref="RiverWireTypes"/>).</summary>
     public void Allow(Assembly assembly)
     {
         if (_assemblies.TryAdd(assembly, true)) _verdicts.Clear();
@@ -57,7 +69,8 @@ internal sealed class TypeAllowList
     public bool IsAllowedCore(Type type)
     {
         if (type.IsArray) return true;
-        if (typeof(Delegate).IsAssignableFrom(type) || type.IsPointer || type.IsByRef) return false;
+        if (typeof(Delegate).IsAssignableFrom(type) || typeof(Exception).IsAssignableFrom(type) || type.IsPointer || type.IsByRef) return false;
+        if (type.Assembly == River) return RiverWireTypes.Contains(type);
         if (_assemblies.ContainsKey(type.Assembly)) return true;
         if (type.IsGenericType) return FrameworkGenerics.Contains(type.GetGenericTypeDefinition());
         return FrameworkTypes.Contains(type) || (type.IsEnum && _assemblies.ContainsKey(type.Assembly));

@@ -139,7 +139,7 @@ internal static class WireSpan
             utf8 = default;
             return false;
         }
-        Need(s, pos, header + length);
+        Need(s, pos, (long)header + length);
         utf8 = s.Slice(pos + header, length);
         pos += header + length;
         return true;
@@ -233,7 +233,8 @@ internal static class WireSpan
         return length <= int.MaxValue ? (int)length : throw new MessagePackSerializationException($"A length of {length} bytes.");
     }
 
-    private static void Need(ReadOnlySpan<byte> s, int pos, int count)
+    // A long: a header plus a length near int.MaxValue must not wrap around to a small count.
+    private static void Need(ReadOnlySpan<byte> s, int pos, long count)
     {
         if (count > s.Length - pos)
             throw new MessagePackSerializationException($"The frame ends {count - (s.Length - pos)} bytes short of the value at offset {pos}.");

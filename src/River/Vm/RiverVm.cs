@@ -36,7 +36,7 @@ public sealed class RiverVm : IAsyncDisposable
         foreach (var (k, v) in _options.Attributes) _attributes[k] = v;
         Serializer = new RiverSerializer();
         Router = new Router(this, _logger);
-        Deployer = new Deployer(this, new CodeCache(_options.CodeCacheDirectory ?? CodeCache.DefaultDirectory), _options.DeployTimeout, _logger);
+        Deployer = new Deployer(this, new CodeCache(_options.CodeCacheDirectory ?? CodeCache.DefaultDirectory), _options, _logger);
         RefreshInfo();
         _announcer = new Timer(_ => Housekeeping(), null, 200, 200);
     }

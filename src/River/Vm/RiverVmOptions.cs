@@ -23,4 +23,19 @@ public sealed class RiverVmOptions
 
     /// <summary>How long <c>Deploy</c> waits for a remote VM to confirm a start.</summary>
     public TimeSpan DeployTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Whether other VMs may deploy VRs here (default true). When false, every deploy request and shipped
+    /// assembly from another VM is refused (the deployer's <c>Deploy</c> fails with the reason) and nothing
+    /// shipped is stored; this VM's own programs still run here. Read when the VM is created.
+    /// </summary>
+    public bool AllowDeploy { get; set; } = true;
+
+    /// <summary>
+    /// SHA-256 hashes (hex, any case; <c>river hash App.dll</c> prints them) of the program assemblies other
+    /// VMs may deploy here; empty admits any. A deploy is admitted only if every assembly it names that this
+    /// VM does not already hold with the same hash is listed, and shipped code not listed is refused before
+    /// it is stored or loaded. Read when the VM is created.
+    /// </summary>
+    public ISet<string> AllowedPrograms { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 }

@@ -33,6 +33,16 @@ public sealed partial class VmProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The VM's process id (<c>dotnet River.Cli.dll</c>, not a wrapper around it).</summary>
+    public int Pid => _process.ProgramPid;
+
+    /// <summary>The VM's resident set size now, in bytes (VmRSS of /proc/PID/status).</summary>
+    public long RssBytes()
+    {
+        var line = File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;   // "VmRSS:  123456 kB"
+    }
+
     public IReadOnlyList<string> StderrLines => _process.StderrLines;
 
     /// <summary>
