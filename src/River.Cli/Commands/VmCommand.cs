@@ -32,6 +32,15 @@ internal static class VmCommand
             options.Multicast = !parse.GetValue(noMulticast);
             options.TlsCertificate = parse.GetValue(tls)?.FullName;
             options.MaxFrameSize = parse.GetValue(maxFrame);
+            try
+            {
+                options.Validate();
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentOutOfRangeException)
+            {
+                await Console.Error.WriteLineAsync($"river vm: {e.Message}");
+                return 2;
+            }
             using var logging = LoggerFactory.Create(b => b
                 .SetMinimumLevel(parse.GetValue(logLevel))
                 .AddSimpleConsole(c =>

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using River.Tests.Samples;
 using Xunit.Abstractions;
 
@@ -8,10 +7,8 @@ namespace River.Tests.Cluster;
 
 /// <summary>A VM process facing malformed input from the network.</summary>
 [Collection(ProcessCollection.Name)]
-public sealed partial class WireFuzzTests(ITestOutputHelper output)
+public sealed class WireFuzzTests(ITestOutputHelper output)
 {
-    [GeneratedRegex(@"Refused connection with .*\((?<more>\d+) more from there")]
-    private static partial Regex RefusedLine();
 
     private const int Inputs = 10_000;
     private const int Connections = 8;   // at once
@@ -97,11 +94,9 @@ public sealed partial class WireFuzzTests(ITestOutputHelper output)
         // It said what it refused and why.
         var log = vm.StderrLines;
         int Count(string text) => log.Count(l => l.Contains(text, StringComparison.Ordinal));
-        // Refusals are logged once per source and interval, with the count of those not logged.
-        var refused = log.Select(l => RefusedLine().Match(l)).Where(m => m.Success).Sum(m => 1 + int.Parse(m.Groups["more"].Value));
-        output.WriteLine($"log: {log.Count} lines, {Count("Refused connection")} lines for {refused} refused connections, {Count("Dropped a frame")} dropped frames, {Count("allow-list")} allow-list refusals, {Count("closed: a frame length of")} out-of-range lengths, {Count("failed authentication")} unauthenticated records");
-        Assert.True(Count("Refused connection") < 100, "refusals are rate-limited");
-        Assert.True(refused > 1000, $"refused handshakes are counted in the log ({refused})");
+        // Refusals are logged once per source and interval (LogThrottleTests checks the counts they carry).
+        output.WriteLine($"log: {log.Count} lines, {Count("Refused connection")} lines of refused connections, {Count("Dropped a frame")} dropped frames, {Count("allow-list")} allow-list refusals, {Count("closed: a frame length of")} out-of-range lengths, {Count("failed authentication")} unauthenticated records");
+        Assert.InRange(Count("Refused connection"), 1, 20);
         Assert.True(Count("failed authentication") > 100, "records without a valid MAC close their connection with a warning");
         Assert.Contains(log, l => l.Contains("Dropped a frame", StringComparison.Ordinal));
         Assert.Contains(log, l => l.Contains("System.Diagnostics.Process' is not on this cluster's allow-list", StringComparison.Ordinal));
