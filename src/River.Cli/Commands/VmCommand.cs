@@ -13,7 +13,6 @@ internal static class VmCommand
         var port = new Option<int>("--port") { Description = "The TCP port to listen on (0: any free one).", DefaultValueFactory = _ => 7700 };
         var attrs = new Option<string[]>("--attr") { Description = "A VM attribute, k=v (repeatable).", AllowMultipleArgumentsPerToken = false };
         var noMulticast = new Option<bool>("--no-multicast") { Description = "Do not announce or listen by UDP multicast." };
-        var tls = new Option<FileInfo?>("--tls-cert") { Description = "A PKCS#12 certificate: wrap connections in TLS." };
         var maxFrame = new Option<int>("--max-frame") { Description = "The largest frame accepted, in bytes.", DefaultValueFactory = _ => 64 << 20 };
         var allowProgram = new Option<string[]>("--allow-program")
         {
@@ -24,13 +23,12 @@ internal static class VmCommand
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error.", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("vm", "Run a River VM: it joins its cluster and hosts the VRs programs deploy on it.");
         cluster.AddTo(command);
-        foreach (var o in new Option[] { port, attrs, noMulticast, tls, maxFrame, allowProgram, noDeploy, logLevel }) command.Options.Add(o);
+        foreach (var o in new Option[] { port, attrs, noMulticast, maxFrame, allowProgram, noDeploy, logLevel }) command.Options.Add(o);
         command.SetAction(async (parse, cancel) =>
         {
             var options = cluster.Read(parse);
             options.Port = parse.GetValue(port);
             options.Multicast = !parse.GetValue(noMulticast);
-            options.TlsCertificate = parse.GetValue(tls)?.FullName;
             options.MaxFrameSize = parse.GetValue(maxFrame);
             try
             {

@@ -122,7 +122,7 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
         catch (Exception e)
         {
             // Bad code, bad arguments, this VM's policy or a stopping VM: the deployer gets the reason, this VM carries on.
-            logger.DeployRefused(d.TypeName, e.Message);
+            logger.DeployRefused(LogText.Escape(d.TypeName), LogText.Escape(e.Message));
             return new DeployReply(d.RequestId, e.Message);
         }
     }

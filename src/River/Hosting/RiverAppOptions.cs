@@ -11,7 +11,7 @@ internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, ClusterOption
         Func<string, string?> env = Environment.GetEnvironmentVariable;
         var vms = env("RIVER_VMS") is { } v ? ParseVms(v) : Environment.ProcessorCount;
         var level = env("RIVER_LOG_LEVEL") is { } l ? ParseLevel(l) : LogLevel.Warning;
-        string? seeds = env("RIVER_SEEDS"), cluster = env("RIVER_CLUSTER"), keyFile = env("RIVER_KEY_FILE"), bind = env("RIVER_BIND");
+        string? seeds = env("RIVER_SEEDS"), cluster = env("RIVER_CLUSTER"), keyFile = env("RIVER_KEY_FILE"), bind = env("RIVER_BIND"), tls = env("RIVER_TLS_CERT");
         var discover = env("RIVER_DISCOVER") is "1" or "true";
         var insecure = false;
         var rest = new List<string>();
@@ -27,13 +27,14 @@ internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, ClusterOption
                 case "--cluster": cluster = Value(args, ref i); break;
                 case "--key-file": keyFile = Value(args, ref i); break;
                 case "--bind": bind = Value(args, ref i); break;
+                case "--tls-cert": tls = Value(args, ref i); break;
                 default: rest.Add(args[i]); break;
             }
         }
         ClusterOptions? network = null;
         if (!string.IsNullOrEmpty(seeds) || discover)
         {
-            network = new ClusterOptions { Multicast = discover, RequireSeeds = true, Insecure = insecure };
+            network = new ClusterOptions { Multicast = discover, RequireSeeds = true, Insecure = insecure, TlsCertificate = tls };
             if (cluster is not null) network.Name = cluster;
             if (keyFile is not null) network.Key = ClusterOptions.ReadKeyFile(keyFile);
             if (bind is not null) network.Bind = IPAddress.TryParse(bind, out var ip) ? ip : throw new ArgumentException($"--bind takes an IP address, not '{bind}'.");

@@ -35,8 +35,9 @@ internal sealed class ClusterClient : IDisposable
             client._network.ReadTimeout = client._network.WriteTimeout = (int)options.HandshakeTimeout.TotalMilliseconds;
             using var timeout = new CancellationTokenSource(options.HandshakeTimeout);
             var hello = new Handshake.Hello(ClusterOptions.ProtocolVersion, VmId.New(), Handshake.NewNonce(), "tool", 0, Handshake.FlagsFor(options));
-            var session = Handshake.DialAsync(client._network, options, hello, [], null, timeout.Token).GetAwaiter().GetResult();
-            client._stream = session.Wrap(client._network);
+            var (stream, binding) = TlsChannel.Secure(client._network, outbound: true, TlsChannel.Load(options));
+            var session = Handshake.DialAsync(stream, options, hello, binding, null, timeout.Token).GetAwaiter().GetResult();
+            client._stream = session.Wrap(stream);
             return client;
         }
         catch

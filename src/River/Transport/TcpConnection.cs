@@ -48,9 +48,9 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         {
             socket.Shutdown(SocketShutdown.Both);
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            // already reset by the other side
+            // already reset by the other side, or closed by a handshake deadline
         }
         stream.Dispose();
         transport.OnConnectionClosed(this, reason);

@@ -44,7 +44,7 @@ internal sealed class TcpTransport : INetwork
         _logger = logger;
         if (options.Key is null) logger.NoClusterKey(options.Name);
         if (options.PlainFrames) logger.PlainFrames();
-        if (options.TlsCertificate is { } path) _certificate = X509CertificateLoader.LoadPkcs12FromFile(path, null);
+        _certificate = TlsChannel.Load(options);
         _listener = new Socket(options.Bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(options.Bind, options.Port));
         _listener.Listen(512);
@@ -67,7 +67,7 @@ internal sealed class TcpTransport : INetwork
     public void Start(RiverVm vm)
     {
         _vm = vm;
-        new Admission(_listener, socket => Establish(socket, outbound: false, expected: null) == DialResult.Connected, Refuse, _stop.Token).Start();
+        new Admission(_listener, (socket, remote) => Establish(socket, remote, outbound: false, expected: null), Refuse, _stop.Token).Start();
         new Thread(TickLoop) { IsBackground = true, Name = "River heartbeat" }.Start();
         _ = JoinSeedsAsync();
         if (Options.Multicast) _multicast = MulticastDiscovery.Start(this, vm, _logger);
@@ -174,19 +174,25 @@ internal sealed class TcpTransport : INetwork
             socket.Dispose();
             return DialResult.Unreachable;
         }
-        var result = Establish(socket, outbound: true, expected, seed ? $"{host}:{port}" : null);
-        return result;
+        return Establish(socket, $"{host}:{port}", outbound: true, expected, seed);
     });
 
     /// <summary>
     /// Authenticates a new connection and adopts it; any failure closes it with a log line. Runs on a
     /// thread of its own with blocking I/O; a deadline closes a connection that is too slow.
-    /// <paramref name="seed"/> names the seed this dial was for, whose failure is remembered.
+    /// When the dial was for a <paramref name="seed"/>, its failure is remembered.
     /// </summary>
-    private DialResult Establish(Socket socket, bool outbound, VmId? expected, string? seed = null)
+    private DialResult Establish(Socket socket, string remote, bool outbound, VmId? expected, bool seed = false)
     {
-        var remote = socket.RemoteEndPoint?.ToString() ?? "?";
-        var network = new NetworkStream(socket, ownsSocket: true);
+        NetworkStream network;
+        try
+        {
+            network = new NetworkStream(socket, ownsSocket: true);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            return DialResult.Unreachable; // cut by admission before this thread began
+        }
         Stream stream = network;
         var timedOut = false;
         using var deadline = new Timer(_ =>
@@ -197,7 +203,7 @@ internal sealed class TcpTransport : INetwork
         try
         {
             socket.NoDelay = true;
-            var (secured, binding) = Secure(new BlockingStream(network), outbound);
+            var (secured, binding) = TlsChannel.Secure(new BlockingStream(network), outbound, _certificate);
             stream = secured;
             var me = _vm.Info;
             var mine = new Handshake.Hello(ClusterOptions.ProtocolVersion, _vm.Id, Handshake.NewNonce(), me.Host, me.Port, Handshake.FlagsFor(Options));
@@ -220,36 +226,17 @@ internal sealed class TcpTransport : INetwork
             stream.Dispose();
             var refused = e is HandshakeException or AuthenticationException;
             var reason = timedOut ? $"no handshake within {Options.HandshakeTimeout.TotalSeconds:0.#} s" : e.Message;
-            if (seed is not null) SeedFailures[seed] = refused ? $"refused: {reason}" : reason;
+            if (seed) SeedFailures[remote] = refused ? $"refused: {reason}" : reason;
             Refuse(remote, reason);
             return refused && !timedOut ? DialResult.Refused : DialResult.Unreachable;
         }
     }
-
-    private void Refuse(Socket socket, string reason) => Refuse(socket.RemoteEndPoint?.ToString() ?? "?", reason);
 
     /// <summary>Logs a refused connection, at most once per source address and interval (a flood writes a line, not a million).</summary>
     private void Refuse(string remote, string reason)
     {
         var source = remote.LastIndexOf(':') is var colon and > 0 ? remote[..colon] : remote;
         if (_refusals.ShouldLog(source, out var suppressed)) _logger.ConnectionRefused(remote, LogText.Escape(reason), suppressed);
-    }
-
-    /// <summary>
-    /// With a certificate, wraps the connection in TLS and returns the channel's binding, which the
-    /// handshake's proofs cover: RFC 5929 tls-server-end-point, the SHA-256 of the server's certificate as
-    /// each side sees it. A relay that ends TLS on each side shows the dialer its own certificate, and the
-    /// proofs fail. (.NET offers no RFC 9266 tls-exporter yet.) Who may join is decided by the key, so any
-    /// certificate is taken.
-    /// </summary>
-    private (Stream Stream, byte[] Binding) Secure(Stream stream, bool outbound)
-    {
-        if (_certificate is null) return (stream, []);
-        var tls = new SslStream(stream, false, (_, _, _, _) => true);
-        if (outbound) tls.AuthenticateAsClient(new SslClientAuthenticationOptions { TargetHost = "river" });
-        else tls.AuthenticateAsServer(new SslServerAuthenticationOptions { ServerCertificate = _certificate });
-        var server = outbound ? tls.RemoteCertificate?.GetRawCertData() : _certificate.RawData;
-        return (tls, [.. "tls-server-end-point:"u8, .. SHA256.HashData(server ?? throw new HandshakeException("the TLS server showed no certificate"))]);
     }
 
     private void Adopt(TcpConnection connection)

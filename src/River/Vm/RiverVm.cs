@@ -274,7 +274,9 @@ public sealed class RiverVm : IAsyncDisposable
         catch (Exception e)
         {
             // Whatever a peer sends, a bad frame costs it its connection, never this VM.
-            _logger.BadFrame(from.RemoteId, e.Message, e);
+            // Bad input is told in one escaped line (its text may come from the peer); anything else is a bug here, with its stack.
+            var badInput = e is MessagePackSerializationException or TypeAccessException or InvalidDataException or DeployException;
+            _logger.BadFrame(from.RemoteId, LogText.Escape(e.Message), badInput ? null : e);
             return false;
         }
     }
@@ -289,7 +291,7 @@ public sealed class RiverVm : IAsyncDisposable
                 var added = Membership.Upsert(a.Info, from);
                 if (added)
                 {
-                    _logger.MemberJoined(a.Info.Id, a.Info.Host, a.Info.Port);
+                    _logger.MemberJoined(a.Info.Id, LogText.Escape(a.Info.Host), a.Info.Port);
                     from.Send(Frames.Control(Serializer, new Announce(Info)));
                     if (Network is not null) Gossip(a.Info, from);
                 }
