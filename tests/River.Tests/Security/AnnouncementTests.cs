@@ -27,6 +27,10 @@ public sealed class AnnouncementTests(ITestOutputHelper output)
         return new VmId(id);
     }
 
+    // Other River processes on this machine may bind the port too (SO_REUSEADDR); then a unicast datagram reaches one of them.
+    private static int SocketsOnDiscoveryPort() =>
+        File.Exists("/proc/net/udp") ? File.ReadLines("/proc/net/udp").Count(l => l.Contains($":{Discovery.Port:X4} ", StringComparison.Ordinal)) : -1;
+
     // Keeps the cluster's tag (anyone who hears one announcement has it) but not a valid signature.
     private static byte[] Tampered(byte[] signed)
     {
@@ -60,7 +64,7 @@ public sealed class AnnouncementTests(ITestOutputHelper output)
         var sentAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var signed = signer.Sign(id, "127.0.0.1", signedTo.Port, sentAt);
         udp.Send(signed, Discovery);
-        Assert.True(await signedTo.WaitForAsync(1, Bound), $"the VM did not dial a signed announcement\n{vm}");
+        Assert.True(await signedTo.WaitForAsync(1, Bound), $"the VM did not dial a signed announcement ({SocketsOnDiscoveryPort()} UDP sockets on port 47077)\n{vm}");
 
         // Its bytes again, and a signature of the same id and time naming another port: replays both.
         // (c) A signed announcement 60 s old: stale.

@@ -127,4 +127,26 @@ public sealed class RelayWithoutKeyTests(ITestOutputHelper output)
             AssertNothingActedOn(a, b);
         }
     }
+
+    /// <summary>
+    /// Not an attack, but what a relay shows: a VM that reached its seed's VM under another address (a relay,
+    /// NAT, a load balancer, a DNS alias) is linked to that VM, yet Redial still dials the seed's address every
+    /// second, a full handshake each time, closed as a duplicate on both sides without a log line.
+    /// </summary>
+    [Fact]
+    public async Task A_VM_linked_to_the_VM_behind_its_seed_address_stops_dialing_that_address()
+    {
+        using var cluster = TestCluster.Create();
+        using var b = await VmProcess.StartAsync(cluster);
+        using var relay = new Relay(b.Port);
+        var (a, _) = await JoinThroughAsync(cluster, b, relay);
+        using (a)
+        {
+            var before = relay.Connections.Count;
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            var dialed = relay.Connections.Count - before;
+            output.WriteLine($"{dialed} more connections through the seed address in 5 s: {string.Join(", ", relay.Connections)}");
+            Assert.True(dialed <= 1, $"A dialed its seed's address {dialed} times in 5 s while linked to the VM behind it");
+        }
+    }
 }
