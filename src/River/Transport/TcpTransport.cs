@@ -26,6 +26,9 @@ internal sealed class TcpTransport : INetwork
     private readonly Socket _listener;
     private readonly ConcurrentDictionary<VmId, PeerLink> _links = new();
     private readonly ConcurrentDictionary<VmId, (string Host, int Port)> _endpoints = new();
+
+    // Which VM each address this VM dialed turned out to be: a seed may be an alias, a relay or a load balancer.
+    private readonly ConcurrentDictionary<string, VmId> _dialed = new();
     private readonly ConcurrentDictionary<VmId, long> _lost = new();
     private readonly ConcurrentBag<(string Host, int Port)> _seeds = [];
     private readonly CancellationTokenSource _stop = new();
@@ -213,6 +216,7 @@ internal sealed class TcpTransport : INetwork
             deadline.Change(Timeout.Infinite, Timeout.Infinite);
             if (timedOut) throw new IOException("the handshake deadline passed");
             stream = session.Wrap(stream);
+            if (outbound) _dialed[remote] = session.Theirs.Id;
             if (session.Theirs.Id == _vm.Id)
             {
                 stream.Dispose(); // a seed list that names this VM itself
@@ -313,7 +317,10 @@ internal sealed class TcpTransport : INetwork
         }
         var linked = _links.Keys.Select(id => _endpoints.GetValueOrDefault(id)).ToHashSet();
         foreach (var seed in _seeds)
-            if (!linked.Contains(seed)) _ = DialAsync(seed.Host, seed.Port, null);
+        {
+            var reached = _dialed.TryGetValue($"{seed.Host}:{seed.Port}", out var id) && _links.ContainsKey(id);
+            if (!reached && !linked.Contains(seed)) _ = DialAsync(seed.Host, seed.Port, null);
+        }
     }
 
     public ValueTask DisposeAsync()

@@ -5,7 +5,7 @@ namespace River.Tests.Cluster;
 /// <summary>
 /// One <c>river vm</c> process on loopback. It listens on <c>--port 0</c> (the OS picks a free port, so
 /// there is nothing to race for or retry) and reports the port on its "listening" line, which
-/// <see cref="StartAsync"/> waits for. Multicast is off: VMs find each other through seeds only.
+/// <c>StartAsync</c> waits for. Multicast is off unless asked for: VMs find each other through seeds only.
 /// Every VM carries the attribute role=vm, which tells VM processes apart from the VMs of programs.
 /// Disposing kills the process tree.
 /// </summary>
@@ -37,11 +37,7 @@ public sealed partial class VmProcess : IDisposable
     public int Pid => _process.ProgramPid;
 
     /// <summary>The VM's resident set size now, in bytes (VmRSS of /proc/PID/status).</summary>
-    public long RssBytes()
-    {
-        var line = File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;   // "VmRSS:  123456 kB"
-    }
+    public long RssBytes() => Security.ProcStatus.Read(Pid, "VmRSS") * 1024;
 
     public IReadOnlyList<string> StderrLines => _process.StderrLines;
 
@@ -49,10 +45,14 @@ public sealed partial class VmProcess : IDisposable
     /// Starts a VM of <paramref name="cluster"/> that joins through <paramref name="seeds"/> and returns
     /// once it listens (and, with seeds, has joined). <paramref name="extra"/> goes to <c>river vm</c> as is.
     /// </summary>
-    public static async Task<VmProcess> StartAsync(TestCluster cluster, IEnumerable<VmProcess>? seeds = null, params string[] extra)
+    public static Task<VmProcess> StartAsync(TestCluster cluster, IEnumerable<VmProcess>? seeds = null, params string[] extra) =>
+        StartAsync(cluster, seeds, multicast: false, extra);
+
+    /// <summary>As <see cref="StartAsync(TestCluster, IEnumerable{VmProcess}?, string[])"/>, with multicast on when <paramref name="multicast"/> (it listens on UDP port 47077).</summary>
+    public static async Task<VmProcess> StartAsync(TestCluster cluster, IEnumerable<VmProcess>? seeds, bool multicast, params string[] extra)
     {
         var seedList = string.Join(',', (seeds ?? []).Select(s => s.Address));
-        string[] args = ["vm", "--port", "0", "--no-multicast", "--attr", "role=vm", .. cluster.Args, .. extra];
+        string[] args = ["vm", "--port", "0", .. (multicast ? Array.Empty<string>() : ["--no-multicast"]), "--attr", "role=vm", .. cluster.Args, .. extra];
         if (seedList.Length > 0) args = [.. args, "--seeds", seedList];
         var process = ChildProcess.Dotnet(Built.RiverCli, args);
         try

@@ -97,6 +97,22 @@ internal sealed class WireClient : IDisposable
         }
     }
 
+    /// <summary>True when the VM has closed this connection; reads (and drops) whatever it sent, never blocking.</summary>
+    public bool ClosedByPeer()
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (_socket.Poll(0, SelectMode.SelectRead))
+                if (_socket.Receive(buffer) == 0) return true;
+            return false;
+        }
+        catch (SocketException)
+        {
+            return true; // reset
+        }
+    }
+
     public void Dispose() => _stream.Dispose();
 
     /// <summary>Passes everything through (synchronously, as the transport does) and keeps a copy of what was written.</summary>

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using River.Tests.Cluster;
+using Xunit.Abstractions;
+
+namespace River.Tests.Security;
+
+/// <summary>
+/// A program given seeds that do not take it in stops with exit code 3 and says why, instead of
+/// running alone as if it had joined (or waiting forever).
+/// </summary>
+[Collection(ProcessCollection.Name)]
+public sealed class FailedJoinTests(ITestOutputHelper output)
+{
+    // Seeds are retried for about 10 s; the rest is start-up on a loaded machine.
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(45);
+
+    private static int UnusedPort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task A_program_whose_seed_nobody_listens_on_exits_3_saying_no_seed_took_it_in()
+    {
+        using var cluster = TestCluster.Create();
+        var seed = $"127.0.0.1:{UnusedPort()}";
+        var clock = Stopwatch.StartNew();
+        var pi = await ChildProcess.RunSampleAsync("Pi", ["--seeds", seed, .. cluster.Args]);
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s\n{pi}");
+
+        Assert.True(pi.ExitCode == 3, $"exit code {pi.ExitCode}\n{pi}");
+        Assert.Contains($"river: Could not join cluster '{cluster.Name}': no seed took this VM in ({seed}: ", pi.Stderr);
+        Assert.True(clock.Elapsed < Bound, $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_program_with_the_wrong_key_exits_3_saying_the_seed_refused_it()
+    {
+        using var cluster = TestCluster.Create();
+        using var vm = await VmProcess.StartAsync(cluster);
+        using var wrongKey = cluster.WithWrongKey();
+        var clock = Stopwatch.StartNew();
+        var pi = await ChildProcess.RunSampleAsync("Pi", ["--seeds", vm.Address, .. wrongKey.Args]);
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s\n{pi}");
+
+        Assert.True(pi.ExitCode == 3, $"exit code {pi.ExitCode}\n{pi}");
+        Assert.Contains($"river: Could not join cluster '{cluster.Name}': no seed took this VM in ({vm.Address}: refused", pi.Stderr);
+        Assert.True(clock.Elapsed < Bound, $"took {clock.Elapsed}");
+        Assert.DoesNotContain(vm.StderrLines, l => l.Contains("joined", StringComparison.Ordinal));
+    }
+}
