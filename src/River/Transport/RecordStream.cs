@@ -47,8 +47,11 @@ internal sealed class RecordStream : Stream
     /// <summary>The key length each direction needs.</summary>
     public static int KeySize => Mac.KeySize;
 
-    /// <summary>Verified bytes waiting to be read: a read returns at once.</summary>
-    public int Buffered => _plainEnd - _plainAt;
+    /// <summary>Verified bytes waiting to be read.</summary>
+    private int Buffered => _plainEnd - _plainAt;
+
+    /// <summary>True when a read returns at once without touching the socket: verified bytes, or a whole record, wait here.</summary>
+    public bool HasReadable => Buffered > 0 || WholeRecord(out _);
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -62,7 +65,7 @@ internal sealed class RecordStream : Stream
     public override int Read(Span<byte> buffer)
     {
         if (buffer.IsEmpty) return 0;
-        if (Buffered > 0) return HandOut(buffer);
+        if (HasReadable) return HandOutAll(buffer);
         if (!Fill(HeaderSize)) return 0;
         var length = PayloadLength();
         if (length >= DirectRead && buffer.Length >= length && _end - _at < HeaderSize + length)
@@ -78,7 +81,7 @@ internal sealed class RecordStream : Stream
             return length;
         }
         if (!Fill(HeaderSize + length + TagSize)) throw new EndOfStreamException("the connection ended inside a record");
-        return Open(length, buffer);
+        return HandOutAll(buffer);
     }
 
     /// <summary>
@@ -87,16 +90,40 @@ internal sealed class RecordStream : Stream
     /// </summary>
     public int ReadAvailable(Span<byte> buffer, int available)
     {
-        if (Buffered > 0) return HandOut(buffer);
+        if (HasReadable) return HandOutAll(buffer);
         if (available > 0)
         {
             var take = Math.Min(available, HeaderSize + MaxPayload + TagSize);
             Reserve(_end - _at + take);
             _end += _inner.Read(_raw.AsSpan(_end, take));
         }
-        if (_end - _at < HeaderSize) return 0;
-        var length = PayloadLength();
-        return _end - _at < HeaderSize + length + TagSize ? 0 : Open(length, buffer);
+        return HandOutAll(buffer);
+    }
+
+    /// <summary>True when a whole record waits at <c>_at</c>; its payload's <paramref name="length"/>.</summary>
+    private bool WholeRecord(out int length)
+    {
+        length = 0;
+        var have = _end - _at;
+        if (have < HeaderSize) return false;
+        length = PayloadLength();
+        return have - HeaderSize - TagSize >= length;
+    }
+
+    /// <summary>Hands out verified bytes, opening the whole records already read, until the buffer is full or none is left.</summary>
+    private int HandOutAll(Span<byte> buffer)
+    {
+        var n = 0;
+        while (n < buffer.Length)
+        {
+            if (Buffered == 0)
+            {
+                if (!WholeRecord(out var length)) break;
+                Open(length);
+            }
+            n += HandOut(buffer[n..]);
+        }
+        return n;
     }
 
     private int PayloadLength()
@@ -107,15 +134,14 @@ internal sealed class RecordStream : Stream
             : throw new RecordAuthenticationException($"a record claims {length} bytes, outside 1..{MaxPayload}");
     }
 
-    /// <summary>Verifies the whole record at <c>_at</c> and hands out the start of its payload.</summary>
-    private int Open(int length, Span<byte> buffer)
+    /// <summary>Verifies the whole record at <c>_at</c> and makes its payload the verified bytes to hand out.</summary>
+    private void Open(int length)
     {
         var payload = _at + HeaderSize;
         Verify(_raw.AsSpan(payload, length), _raw.AsSpan(payload + length, TagSize));
         _plainAt = payload;
         _plainEnd = payload + length;
         _at = _plainEnd + TagSize;
-        return HandOut(buffer);
     }
 
     private int HandOut(Span<byte> buffer)

@@ -75,8 +75,8 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     /// <summary>True when a caller may read without blocking: no TLS record may sit half-read in the stream (our own records are read whole, see <see cref="RecordStream.ReadAvailable"/>).</summary>
     private bool Plain => stream is BlockingStream or RecordStream;
 
-    /// <summary>True when bytes wait to be read, in the socket or verified in the record layer.</summary>
-    private bool HasData => socket.Available > 0 || stream is RecordStream { Buffered: > 0 };
+    /// <summary>True when bytes wait to be read, in the socket or as whole records in the record layer (which reads ahead).</summary>
+    private bool HasData => socket.Available > 0 || stream is RecordStream { HasReadable: true };
 
     /// <summary>
     /// Called by a VR's thread that sent on this connection and now waits for the answer: reads and hands
@@ -97,7 +97,8 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
             {
                 PeerLink.t_isTransportThread = true; // frames handled here may send: as on the reader, never wait for back-pressure
                 // The reader may have taken the bytes between the look and the lock: read only what is there.
-                if (HasData) ReadAndHandOut(mayBlock: false);
+                var available = socket.Available;
+                if (available > 0 || stream is RecordStream { HasReadable: true }) ReadAndHandOut(mayBlock: false, available);
             }
             finally
             {
@@ -191,9 +192,9 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
 
     /// <summary>
     /// One read from the stream, then every whole frame in the buffer handed to the VM; false once the
-    /// connection is closed. Only a thread that may block (the reader's) reads the rest of a big frame at once.
+    /// connection is closed. A caller that may not block says how many bytes the socket holds. Only a thread that may block (the reader's) reads the rest of a big frame at once.
     /// </summary>
-    private bool ReadAndHandOut(bool mayBlock)
+    private bool ReadAndHandOut(bool mayBlock, int available = 0)
     {
         var max = transport.Options.MaxFrameSize;
         if (_end == _buffer.Length)
@@ -211,7 +212,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
             }
         }
         var space = _buffer.AsSpan(_end);
-        var n = mayBlock || stream is not RecordStream records ? stream.Read(space) : records.ReadAvailable(space, socket.Available);
+        var n = mayBlock || stream is not RecordStream records ? stream.Read(space) : records.ReadAvailable(space, available);
         if (n == 0)
         {
             if (!mayBlock) return true; // only part of a record has arrived

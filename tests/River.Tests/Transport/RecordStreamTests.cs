@@ -1,0 +1,87 @@
+using System.Security.Cryptography;
+
+namespace River.Tests.Transport;
+
+/// <summary>The record layer on its own: what is written comes out whole and in order, whatever the reads; anything altered is refused.</summary>
+public sealed class RecordStreamTests
+{
+    private static readonly byte[] Key1 = RandomNumberGenerator.GetBytes(RecordStream.KeySize), Key2 = RandomNumberGenerator.GetBytes(RecordStream.KeySize);
+
+    /// <summary>Sealed bytes of <paramref name="writes"/>, written one write each.</summary>
+    private static byte[] Seal(IEnumerable<byte[]> writes)
+    {
+        var wire = new MemoryStream();
+        using var sender = new RecordStream(new KeepOpen(wire), Key1, Key2);
+        foreach (var w in writes) sender.Write(w);
+        return wire.ToArray();
+    }
+
+    private static RecordStream Receiver(byte[] wire) => new(new MemoryStream(wire), Key2, Key1);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Bytes_come_out_as_written_whatever_the_sizes_of_writes_and_reads(int seed)
+    {
+        var random = new Random(seed);
+        var writes = Enumerable.Range(0, 200).Select(_ => RandomNumberGenerator.GetBytes(random.Next(3) switch
+        {
+            0 => random.Next(1, 100),
+            1 => random.Next(100, 40_000),
+            _ => random.Next(40_000, 3 * RecordStream.MaxPayload),
+        })).ToList();
+        var expected = writes.SelectMany(w => w).ToArray();
+        using var receiver = Receiver(Seal(writes));
+        var got = new MemoryStream();
+        var buffer = new byte[4 * RecordStream.MaxPayload];
+        int n;
+        while ((n = receiver.Read(buffer.AsSpan(0, random.Next(1, buffer.Length)))) > 0) got.Write(buffer, 0, n);
+        Assert.Equal(expected.Length, got.Length);
+        Assert.True(expected.AsSpan().SequenceEqual(got.ToArray()), "the bytes differ");
+    }
+
+    [Fact]
+    public void A_flipped_bit_anywhere_is_refused_before_any_byte_of_its_record_is_handed_out()
+    {
+        var wire = Seal([RandomNumberGenerator.GetBytes(1000)]);
+        for (var i = 4; i < wire.Length; i += 97)
+        {
+            var altered = (byte[])wire.Clone();
+            altered[i] ^= 0x10;
+            using var receiver = Receiver(altered);
+            Assert.Throws<RecordAuthenticationException>(() => receiver.Read(new byte[2000]));
+        }
+    }
+
+    [Fact]
+    public void Records_replayed_or_swapped_are_refused()
+    {
+        var one = Seal([[1, 2, 3], [4, 5, 6]]);
+        var record = RecordStream.HeaderSize + 3 + RecordStream.TagSize;
+        byte[] replayed = [.. one[..record], .. one[..record]];
+        byte[] swapped = [.. one[record..], .. one[..record]];
+        foreach (var wire in new[] { replayed, swapped })
+        {
+            using var receiver = Receiver(wire);
+            var buffer = new byte[3];
+            if (wire == replayed) Assert.Equal(3, receiver.Read(buffer)); // the first copy is genuine
+            Assert.Throws<RecordAuthenticationException>(() => receiver.Read(buffer));
+        }
+    }
+
+    [Fact]
+    public void A_length_outside_the_limits_is_refused_before_anything_is_buffered()
+    {
+        using var receiver = Receiver([.. BitConverter.GetBytes(RecordStream.MaxPayload + 1), 0, 0]);
+        Assert.Throws<RecordAuthenticationException>(() => receiver.Read(new byte[16]));
+    }
+
+    /// <summary>The sender disposes its stream; the test still reads what was written.</summary>
+    private sealed class KeepOpen(Stream inner) : BlockingStream(inner)
+    {
+        protected override void Dispose(bool disposing)
+        {
+        }
+    }
+}
