@@ -65,11 +65,18 @@ internal static class VmCommand
                 c.Cancel = true;
                 stop.TrySetResult();
             });
-            await using var vm = await RiverVm.JoinAsync(options, vmOptions);
-            Console.WriteLine($"River VM {vm.Id} listening on {vm.Info.Host}:{vm.Info.Port} in cluster '{options.Name}'");
-            await Task.WhenAny(stop.Task, Task.Delay(Timeout.Infinite, cancel));
-            Console.WriteLine($"River VM {vm.Id} stopping");
-            return 0;
+            while (true)
+            {
+                await using var vm = await RiverVm.JoinAsync(options, vmOptions);
+                Console.WriteLine($"River VM {vm.Id} listening on {vm.Info.Host}:{vm.Info.Port} in cluster '{options.Name}'");
+                if (await Task.WhenAny(stop.Task, Task.Delay(Timeout.Infinite, cancel), vm.Fenced) != vm.Fenced)
+                {
+                    Console.WriteLine($"River VM {vm.Id} stopping");
+                    return 0;
+                }
+                // The cluster declared this VM gone while it was paused or cut off: take part again as a new VM.
+                Console.WriteLine($"River VM {vm.Id} was declared gone by the cluster; starting a new VM in its place");
+            }
         });
         return command;
     }

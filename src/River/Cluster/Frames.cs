@@ -14,6 +14,23 @@ internal static class Frames
     /// <summary>Transport-level keep-alive; never reaches the VM.</summary>
     public const byte HeartbeatKind = 3;
 
+    /// <summary>Transport-level: how many numbered frames (packets, control messages) arrived; the sender frees them.</summary>
+    public const byte AckKind = 4;
+
+    /// <summary>Transport-level, the first frame on a new connection: how many numbered frames arrived over earlier ones.</summary>
+    public const byte ResumeKind = 5;
+
+    /// <summary>The bodies of length-prefixed frames laid end to end.</summary>
+    public static IEnumerable<byte[]> Split(ReadOnlyMemory<byte> framed)
+    {
+        for (var at = 0; at + 4 <= framed.Length;)
+        {
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(framed.Span[at..]);
+            yield return framed.Slice(at + 4, length).ToArray();
+            at += 4 + length;
+        }
+    }
+
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
 
     public static ReadOnlySpan<byte> Packet(RiverSerializer serializer, Packet packet)

@@ -7,7 +7,8 @@ internal interface IPeer
 
     /// <summary>
     /// Sends one frame; the bytes are copied before this returns. A <paramref name="corkable"/> frame
-    /// may be held back until the sending thread waits (see <see cref="Corking"/>).
+    /// may be held back until the sending thread waits (see <see cref="Corking"/>). False when the link
+    /// is closed for good (its VM is gone) and the frame was not taken.
     /// </summary>
-    void Send(ReadOnlySpan<byte> frame, bool corkable = false);
+    bool Send(ReadOnlySpan<byte> frame, bool corkable = false);
 }

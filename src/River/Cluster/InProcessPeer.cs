@@ -14,7 +14,7 @@ internal sealed class InProcessPeer(VmId remoteId, InProcessPeer.Inbox target) :
 
     public VmId RemoteId { get; } = remoteId;
 
-    public void Send(ReadOnlySpan<byte> frame, bool corkable = false) => target.Post(Reverse!, frame.ToArray());
+    public bool Send(ReadOnlySpan<byte> frame, bool corkable = false) => target.Post(Reverse!, frame.ToArray());
 
     /// <summary>One VM's incoming frames, handled by a single loop.</summary>
     internal sealed class Inbox
@@ -30,7 +30,7 @@ internal sealed class InProcessPeer(VmId remoteId, InProcessPeer.Inbox target) :
 
         public Task Loop { get; }
 
-        public void Post(IPeer from, byte[] frame) => _frames.Writer.TryWrite((from, frame));
+        public bool Post(IPeer from, byte[] frame) => _frames.Writer.TryWrite((from, frame));
 
         public void Complete() => _frames.Writer.TryComplete();
     }

@@ -7,11 +7,24 @@ internal sealed class Membership
     private readonly Dictionary<VmId, Member> _members = [];
     private TaskCompletionSource _changed = NewSignal();
 
-    public sealed record Member(VmInfo Info, IPeer? Peer);
+    public sealed record Member(VmInfo Info, IPeer? Peer, bool Suspected = false);
 
+    /// <summary>The members not suspected: those <c>Discover</c> shows and gossip names.</summary>
     public IReadOnlyList<Member> Snapshot()
     {
-        lock (_lock) return [.. _members.Values];
+        lock (_lock) return [.. _members.Values.Where(m => !m.Suspected)];
+    }
+
+    /// <summary>Marks a member suspected or not; true when that changed.</summary>
+    public bool Suspect(VmId id, bool suspected)
+    {
+        lock (_lock)
+        {
+            if (!_members.TryGetValue(id, out var m) || m.Suspected == suspected) return false;
+            _members[id] = m with { Suspected = suspected };
+        }
+        Signal();
+        return true;
     }
 
     public IPeer? PeerOf(VmId id)
@@ -31,7 +44,7 @@ internal sealed class Membership
         lock (_lock)
         {
             added = !_members.TryGetValue(info.Id, out var old);
-            _members[info.Id] = new Member(info, peer ?? old?.Peer);
+            _members[info.Id] = new Member(info, peer ?? old?.Peer, old?.Suspected ?? false);
         }
         Signal();
         return added;

@@ -15,6 +15,13 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     private readonly Dictionary<VrId, PendingLookup> _pending = [];
     private readonly StripedCounter _undeliverable = new(), _packetsIn = new(), _packetsOut = new();
 
+    // VRs whose VM is gone, with why: a send to one throws instead of vanishing. Bounded: cleared when full.
+    private readonly ConcurrentDictionary<VrId, (VmId Vm, string Reason)> _gone = new();
+    private const int MaxGone = 100_000;
+
+    // One line per destination and interval, whatever the flood.
+    private readonly LogThrottle _dropLog = new(TimeSpan.FromSeconds(10));
+
     // A VR sends to one remote peer again and again: its thread keeps the last route, valid until any location changes.
     [ThreadStatic] private static (Router? Router, VrId Dest, IPeer? Peer, int Moves) t_route;
 
@@ -46,6 +53,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     {
         if (_locations.TryGetValue(vr, out var known) && known == peer) return;
         _locations[vr] = peer;
+        _gone.TryRemove(vr, out _); // restarted elsewhere (checkpoint/restart keeps VrIds)
         Interlocked.Increment(ref _moves);
     }
 
@@ -81,12 +89,19 @@ internal sealed class Router(RiverVm vm, ILogger logger)
             SendRemote(peer, packet);
             return;
         }
+        if (_gone.TryGetValue(packet.Dest, out var gone)) throw new VmGoneException(packet.Dest, gone.Vm, gone.Reason);
         StartLookup(packet);
     }
 
     private void SendRemote(IPeer peer, Packet packet)
     {
-        peer.Send(Frames.Packet(vm.Serializer, packet), Corking.Active);
+        if (!peer.Send(Frames.Packet(vm.Serializer, packet), Corking.Active))
+        {
+            // The link closed under this sender: its VM was just declared gone (OnMemberLeft names it here soon after).
+            throw _gone.TryGetValue(packet.Dest, out var gone)
+                ? new VmGoneException(packet.Dest, gone.Vm, gone.Reason)
+                : new VmGoneException(packet.Dest, peer.RemoteId, "its link closed");
+        }
         _packetsOut.Increment();
     }
 
@@ -143,11 +158,16 @@ internal sealed class Router(RiverVm vm, ILogger logger)
         foreach (var p in drop ?? []) Drop(p, "no VM of the cluster knows this VR");
     }
 
-    /// <summary>A member left: lookups no longer wait for its answer, and VRs there are unreachable.</summary>
-    public void OnMemberLeft(VmId id)
+    /// <summary>A member left: lookups no longer wait for its answer, and sends to VRs there throw <see cref="VmGoneException"/>.</summary>
+    public void OnMemberLeft(VmId id, string reason)
     {
+        if (_gone.Count >= MaxGone) _gone.Clear();
         foreach (var (vr, at) in _locations)
-            if (at.RemoteId == id) _locations.TryRemove(vr, out _);
+        {
+            if (at.RemoteId != id) continue;
+            _locations.TryRemove(vr, out _);
+            _gone[vr] = (id, reason);
+        }
         Interlocked.Increment(ref _moves);
         List<VrId> asked;
         lock (_pending) asked = [.. _pending.Where(p => p.Value.Awaiting.Contains(id)).Select(p => p.Key)];
@@ -200,7 +220,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     private void Drop(Packet packet, string reason)
     {
         _undeliverable.Increment();
-        logger.Undeliverable(packet.Src, packet.Dest, reason);
+        if (_dropLog.ShouldLog(packet.Dest.ToString(), out var suppressed)) logger.Undeliverable(packet.Src, packet.Dest, reason, suppressed);
     }
 
     /// <summary>Serializes once to surface a bad value at <c>Send</c>, for packets that will be serialized later.</summary>

@@ -8,8 +8,8 @@ internal static partial class Log
     [LoggerMessage(1, LogLevel.Error, "VR {VrId} ({VrType}) failed")]
     public static partial void VrFailed(this ILogger logger, VrId vrId, string vrType, Exception error);
 
-    [LoggerMessage(2, LogLevel.Warning, "Undeliverable packet from {Src} to {Dest}: {Reason}")]
-    public static partial void Undeliverable(this ILogger logger, VrId src, VrId dest, string reason);
+    [LoggerMessage(2, LogLevel.Warning, "Undeliverable packet from {Src} to {Dest}: {Reason} ({Suppressed} more to {Dest} not logged since the last line)")]
+    public static partial void Undeliverable(this ILogger logger, VrId src, VrId dest, string reason, int suppressed);
 
     [LoggerMessage(3, LogLevel.Information, "VM {VmId} joined ({Host}:{Port})")]
     public static partial void MemberJoined(this ILogger logger, VmId vmId, string host, int port);
@@ -32,9 +32,6 @@ internal static partial class Log
     [LoggerMessage(9, LogLevel.Debug, "Connection to VM {VmId} closed: {Reason}")]
     public static partial void ConnectionClosed(this ILogger logger, VmId vmId, string reason);
 
-    [LoggerMessage(10, LogLevel.Warning, "Dropped {Bytes} bytes queued for VM {VmId}, which left")]
-    public static partial void LinkDropped(this ILogger logger, VmId vmId, int bytes);
-
     [LoggerMessage(11, LogLevel.Warning, "Seed {Seed} unreachable: {Reason}")]
     public static partial void SeedUnreachable(this ILogger logger, string seed, string reason);
 
@@ -55,4 +52,16 @@ internal static partial class Log
 
     [LoggerMessage(17, LogLevel.Warning, "Ignored {Count} multicast announcements from {Source} in the last interval: {Reason}")]
     public static partial void AnnouncementsIgnored(this ILogger logger, string source, int count, string reason);
+
+    [LoggerMessage(18, LogLevel.Warning, "VM {VmId} suspected: {Reason}; it leaves Discover, its links and what waits in them stay for the grace period")]
+    public static partial void MemberSuspected(this ILogger logger, VmId vmId, string reason);
+
+    [LoggerMessage(19, LogLevel.Information, "VM {VmId} is heard again: nothing was lost")]
+    public static partial void MemberBack(this ILogger logger, VmId vmId);
+
+    [LoggerMessage(20, LogLevel.Warning, "{Count} packets from {Senders} VRs here were on their way to VM {VmId}, which is gone; each sender got a river.undeliverable packet")]
+    public static partial void InFlightLost(this ILogger logger, VmId vmId, int count, int senders);
+
+    [LoggerMessage(21, LogLevel.Error, "This VM was declared gone by the cluster ({By}); its {Vrs} VRs are ended, and it may take part again only as a new VM")]
+    public static partial void Fenced(this ILogger logger, string by, int vrs);
 }

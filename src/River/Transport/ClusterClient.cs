@@ -38,6 +38,7 @@ internal sealed class ClusterClient : IDisposable
             var (stream, binding) = TlsChannel.Secure(client._network, outbound: true, TlsChannel.Load(options));
             var session = Handshake.DialAsync(stream, options, hello, binding, null, timeout.Token).GetAwaiter().GetResult();
             client._stream = session.Wrap(stream);
+            client.Write([Frames.ResumeKind, 0, 0, 0, 0, 0, 0, 0, 0]); // nothing received before: the VM writes once it hears where to resume
             return client;
         }
         catch
@@ -50,11 +51,7 @@ internal sealed class ClusterClient : IDisposable
     /// <summary>Sends a control message and returns the first reply of type <typeparamref name="T"/>, skipping the VM's own chatter.</summary>
     public T Ask<T>(object request)
     {
-        var frame = Frames.Control(_serializer, request);
-        var bytes = new byte[4 + frame.Length];
-        BinaryPrimitives.WriteInt32LittleEndian(bytes, frame.Length);
-        frame.CopyTo(bytes.AsSpan(4));
-        _stream.Write(bytes);
+        Write(Frames.Control(_serializer, request));
         Span<byte> prefix = stackalloc byte[4];
         while (true)
         {
@@ -66,6 +63,14 @@ internal sealed class ClusterClient : IDisposable
             if (body[0] != Frames.ControlKind) continue;
             if (_serializer.ReadValue(body.AsMemory(1)) is T reply) return reply;
         }
+    }
+
+    private void Write(ReadOnlySpan<byte> frame)
+    {
+        var bytes = new byte[4 + frame.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, frame.Length);
+        frame.CopyTo(bytes.AsSpan(4));
+        _stream.Write(bytes);
     }
 
     public void Dispose() => _stream.Dispose();

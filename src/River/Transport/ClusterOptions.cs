@@ -45,8 +45,15 @@ public sealed class ClusterOptions
     /// <summary>How often an idle connection sends a heartbeat, and a VM announces itself.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>A VM heard nothing from for this long is taken as dead and dropped from <c>Discover</c>.</summary>
+    /// <summary>A VM heard nothing from for this long is suspected: it leaves <c>Discover</c>, but its links and what waits in them stay for the <see cref="GracePeriod"/>.</summary>
     public TimeSpan FailureTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// A VM silent this long after it was suspected (<see cref="FailureTimeout"/>) is gone for good: its links
+    /// close, senders to its VRs are told, and should it return it is refused and must rejoin as a new VM.
+    /// Within it, a pause or a cut loses nothing: links resume where they stopped. Default 30 s.
+    /// </summary>
+    public TimeSpan GracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The largest frame a VM sends or accepts (default 64 MiB).</summary>
     public int MaxFrameSize { get; set; } = 64 << 20;

@@ -38,28 +38,28 @@ internal static class Handshake
     /// is the TLS channel's binding (empty without TLS): both sides must see the same channel. <paramref name="expected"/>
     /// is the VM this dial was meant for, when known: another VM at that address is refused.
     /// </summary>
-    public static async Task<Session> DialAsync(Stream stream, ClusterOptions options, Hello mine, byte[] binding, VmId? expected, CancellationToken cancel)
+    public static async Task<Session> DialAsync(Stream stream, ClusterOptions options, Hello mine, byte[] binding, VmId? expected, CancellationToken cancel, Func<VmId, bool>? fenced = null)
     {
         var hello = HelloBody(mine);
         await WriteAsync(stream, Framed(hello), cancel);
         var theirHello = await ReadFrameAsync(stream, cancel);
-        var theirs = await CheckAsync(stream, mine, ParseHello(theirHello), cancel);
+        var theirs = await CheckAsync(stream, mine, ParseHello(theirHello), fenced, cancel);
         if (expected is { } id && theirs.Id != id)
             await RefuseAsync(stream, $"the VM at this address is {theirs.Id}, not {id}", cancel);
         var secrets = Derive(options, hello, theirHello, binding);
         if (!CryptographicOperations.FixedTimeEquals(await ReadProofAsync(stream, cancel), secrets.AcceptorProof))
             await RefuseAsync(stream, "the acceptor does not hold this cluster's key (or is of another cluster)", cancel);
         await WriteAsync(stream, ProofFrame(secrets.DialerProof), cancel);
-        var (tag, reason, _) = Parse(await ReadFrameAsync(stream, cancel));
-        if (tag != "welcome") throw new HandshakeException($"refused by the acceptor: {LogText.Escape(reason)}");
+        var (tag, _) = Parse(await ReadFrameAsync(stream, cancel));
+        if (tag != "welcome") throw new HandshakeException($"expected a welcome, got '{LogText.Escape(tag)}'");
         return secrets.Session(theirs, dialer: true, binding.Length > 0);
     }
 
-    /// <summary>The acceptor's side; returns the session or throws <see cref="HandshakeException"/>.</summary>
-    public static async Task<Session> AcceptAsync(Stream stream, ClusterOptions options, Hello mine, byte[] binding, CancellationToken cancel)
+    /// <summary>The acceptor's side; returns the session or throws <see cref="HandshakeException"/>. A VM <paramref name="fenced"/> names is refused as gone.</summary>
+    public static async Task<Session> AcceptAsync(Stream stream, ClusterOptions options, Hello mine, byte[] binding, CancellationToken cancel, Func<VmId, bool>? fenced = null)
     {
         var theirHello = await ReadFrameAsync(stream, cancel);
-        var theirs = await CheckAsync(stream, mine, ParseHello(theirHello), cancel);
+        var theirs = await CheckAsync(stream, mine, ParseHello(theirHello), fenced, cancel);
         var hello = HelloBody(mine);
         var secrets = Derive(options, theirHello, hello, binding);
         await WriteAsync(stream, [.. Framed(hello), .. ProofFrame(secrets.AcceptorProof)], cancel);
@@ -104,8 +104,10 @@ internal static class Handshake
         return new(okm[..ProofSize], okm[ProofSize..(2 * ProofSize)], okm[(2 * ProofSize)..(2 * ProofSize + keySize)], okm[(2 * ProofSize + keySize)..], plain);
     }
 
-    private static async Task<Hello> CheckAsync(Stream stream, Hello mine, Hello theirs, CancellationToken cancel)
+    private static async Task<Hello> CheckAsync(Stream stream, Hello mine, Hello theirs, Func<VmId, bool>? fenced, CancellationToken cancel)
     {
+        if (fenced?.Invoke(theirs.Id) == true)
+            await RefuseAsync(stream, $"VM {theirs.Id} was declared gone; it may take part again only as a new VM", cancel, FencedCode);
         if (theirs.Version != ClusterOptions.ProtocolVersion)
             await RefuseAsync(stream, $"protocol version {theirs.Version} is not {ClusterOptions.ProtocolVersion}", cancel);
         if (theirs.Nonce.Length != NonceSize) await RefuseAsync(stream, $"the nonce is not {NonceSize} bytes", cancel);
@@ -114,15 +116,19 @@ internal static class Handshake
         return theirs;
     }
 
-    private static async Task RefuseAsync(Stream stream, string reason, CancellationToken cancel)
+    // A refusal's code when the other VM was declared gone: it must end its VRs and rejoin as a new VM.
+    private const string FencedCode = "fenced";
+
+    private static async Task RefuseAsync(Stream stream, string reason, CancellationToken cancel, string? code = null)
     {
         try
         {
             await WriteAsync(stream, Frame((ref MessagePackWriter w) =>
             {
-                w.WriteArrayHeader(2);
+                w.WriteArrayHeader(code is null ? 2 : 3);
                 w.Write("refuse");
                 w.Write(reason);
+                if (code is not null) w.Write(code);
             }), cancel);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
@@ -130,6 +136,14 @@ internal static class Handshake
             // The other side may already be gone; the refusal is logged here either way.
         }
         throw new HandshakeException(reason);
+    }
+
+    /// <summary>The other side's refusal, read from a frame whose tag was "refuse".</summary>
+    private static HandshakeException Refused(ref MessagePackReader r, int fields)
+    {
+        var reason = LogText.Escape(r.ReadString());
+        var code = fields >= 3 ? r.ReadString() : null;
+        return new HandshakeException($"refused by the other side: {reason}", fenced: code == FencedCode);
     }
 
     private static byte[] HelloBody(Hello h)
@@ -162,7 +176,7 @@ internal static class Handshake
             var r = new MessagePackReader(frame);
             var n = r.ReadArrayHeader();
             var tag = r.ReadString();
-            if (tag == "refuse" && n == 2) throw new HandshakeException($"refused by the other side: {LogText.Escape(r.ReadString())}");
+            if (tag == "refuse" && n >= 2) throw Refused(ref r, n);
             if (tag != Magic) throw new HandshakeException("the other side does not speak the River protocol");
             var version = r.ReadInt32();
             if (version != ClusterOptions.ProtocolVersion || n != 7) return new Hello(version, default, [], "", 0);
@@ -176,24 +190,21 @@ internal static class Handshake
 
     private static async Task<byte[]> ReadProofAsync(Stream stream, CancellationToken cancel)
     {
-        var (tag, reason, proof) = Parse(await ReadFrameAsync(stream, cancel));
-        return tag switch
-        {
-            "proof" => proof ?? [],
-            "refuse" => throw new HandshakeException($"refused by the other side: {LogText.Escape(reason)}"),
-            _ => throw new HandshakeException($"expected a proof, got '{LogText.Escape(tag)}'"),
-        };
+        var (tag, proof) = Parse(await ReadFrameAsync(stream, cancel));
+        return tag == "proof" ? proof ?? [] : throw new HandshakeException($"expected a proof, got '{LogText.Escape(tag)}'");
     }
 
-    private static (string? Tag, string? Reason, byte[]? Bytes) Parse(byte[] frame)
+    /// <summary>A handshake frame's tag and binary value; a refusal throws.</summary>
+    private static (string? Tag, byte[]? Bytes) Parse(byte[] frame)
     {
         try
         {
             var r = new MessagePackReader(frame);
             var n = r.ReadArrayHeader();
             var tag = r.ReadString();
-            if (n < 2) return (tag, null, null);
-            return r.NextMessagePackType == MessagePackType.Binary ? (tag, null, r.ReadBytes()?.ToArray()) : (tag, r.ReadString(), null);
+            if (tag == "refuse" && n >= 2) throw Refused(ref r, n);
+            if (n < 2) return (tag, null);
+            return (tag, r.NextMessagePackType == MessagePackType.Binary ? r.ReadBytes()?.ToArray() : null);
         }
         catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException)
         {
@@ -239,5 +250,8 @@ internal static class Handshake
     }
 }
 
-/// <summary>A connection failed to authenticate; the message says why.</summary>
-internal sealed class HandshakeException(string message) : Exception(message);
+/// <summary>A connection failed to authenticate; the message says why. <see cref="Fenced"/>: the other side declared this VM gone.</summary>
+internal sealed class HandshakeException(string message, bool fenced = false) : Exception(message)
+{
+    public bool Fenced { get; } = fenced;
+}

@@ -6,6 +6,6 @@ internal interface INetwork : IAsyncDisposable
     /// <summary>Connect to a VM heard of through another member, if not connected yet.</summary>
     void Dial(VmInfo vm);
 
-    /// <summary>The VM left: close its link and drop what waited for it.</summary>
-    void Forget(VmId vm);
+    /// <summary>The VM left: close its link; returns the numbered frames that were still on their way to it.</summary>
+    IReadOnlyList<byte[]> Forget(VmId vm);
 }

@@ -3,23 +3,32 @@ using System.Buffers.Binary;
 namespace River;
 
 /// <summary>
-/// The link to one remote VM; outlives the TCP connections under it, so frames sent while a
-/// connection is re-opened wait here instead of being lost. Frames are length-prefixed and
-/// appended to one buffer: a lone frame is written at once by the sending thread, while under load
-/// whichever thread is writing takes everything queued in one write (coalescing). Senders wait when
-/// the buffer passes its limit (back-pressure); transport threads never wait or write themselves,
-/// so two VMs flooding each other cannot deadlock.
+/// The link to one remote VM; outlives the TCP connections under it, so nothing sent is lost while a
+/// connection is re-opened. Frames are length-prefixed and appended to one buffer: a lone frame is
+/// written at once by the sending thread, while under load whichever thread is writing takes everything
+/// queued in one write (coalescing). Packets and control messages are numbered in the order sent and
+/// kept after they are written until the remote VM acknowledges them; a new connection starts with each
+/// side saying how many it has received (<c>resume</c>), and what the other did not get is written again,
+/// once and in order. Senders wait while queued and unacknowledged bytes pass the limit (back-pressure);
+/// transport threads never wait or write themselves, so two VMs flooding each other cannot deadlock.
 /// </summary>
 internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
 {
     [ThreadStatic] internal static bool t_isTransportThread;
 
     private readonly Lock _lock = new();
-    private readonly ManualResetEventSlim _drained = new(true);
-    private byte[] _pending = new byte[64 * 1024], _spare = new byte[64 * 1024];
+    private readonly ManualResetEventSlim _space = new(true);
+    private byte[] _pending = new byte[64 * 1024];
     private int _pendingLength;
-    private bool _writing, _closed, _held;
+    private bool _writing, _closed, _held, _resumed;
     private TcpConnection? _connection;
+
+    // Numbered frames (packets and control messages) from 1: the last appended, the last taken for writing,
+    // and those written but not yet acknowledged, kept in the buffers they were written from.
+    private long _appended, _written, _acked;
+    private readonly Queue<(byte[] Bytes, int Length, long Last)> _unacked = new();
+    private long _unackedBytes;
+    private readonly Stack<byte[]> _spares = new();
 
     public VmId RemoteId { get; } = remoteId;
 
@@ -32,38 +41,56 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     /// <summary>When anything last arrived from the remote VM (the failure detector reads it).</summary>
     public long LastHeard = Environment.TickCount64;
 
-    public void Send(ReadOnlySpan<byte> frame, bool corkable = false)
+    /// <summary>True while the remote VM is suspected: silent past the failure timeout, within the grace period.</summary>
+    public bool Suspected;
+
+    /// <summary>Numbered frames received from the remote VM and handed to this VM (by whoever holds the connection's read token).</summary>
+    public long Received;
+
+    private long _receivedAcked, _bytesSinceAck;
+
+    // An acknowledgement goes back after this many frames or bytes, and on every heartbeat tick.
+    private const int AckFrames = 1024, AckBytes = 1 << 20;
+
+    /// <summary>True for the frames that are numbered, acknowledged and sent again after a reconnect.</summary>
+    public static bool IsNumbered(byte kind) => kind is Frames.PacketKind or Frames.ControlKind;
+
+    public bool Send(ReadOnlySpan<byte> frame, bool corkable = false)
     {
         if (frame.Length > transport.Options.MaxFrameSize)
             throw new ArgumentException($"A frame of {frame.Length} bytes exceeds the cluster's maximum frame size of {transport.Options.MaxFrameSize} bytes.");
         bool write = false, wait, hold = false, newlyHeld = false;
         TcpConnection? direct = null;
+        long number = 0;
         lock (_lock)
         {
-            if (_closed) return;
-            if (frame.Length >= DirectWriteSize && !_writing && _pendingLength == 0 && !t_isTransportThread && _connection is { } c)
+            if (_closed) return false;
+            if (frame.Length >= DirectWriteSize && !_writing && _pendingLength == 0 && !t_isTransportThread && Writable is { } c)
             {
                 // A big frame on an idle link goes straight from the serializer's buffer to the socket: one copy less.
                 _writing = true;
                 direct = c;
+                number = _written = ++_appended;
             }
             else Append(frame);
-            if (!_writing && _connection is not null)
+            if (!_writing && Writable is not null)
             {
                 hold = corkable && _pendingLength < Corking.HoldLimit;
                 if (!hold) write = _writing = true;
                 else if (!_held) newlyHeld = _held = true;
             }
-            wait = !t_isTransportThread && _pendingLength > transport.Options.SendBufferLimit;
-            if (wait) _drained.Reset();
+            wait = !t_isTransportThread && OverLimit;
+            if (wait) _space.Reset();
         }
         if (direct is not null)
         {
             Span<byte> prefix = stackalloc byte[4];
             BinaryPrimitives.WriteInt32LittleEndian(prefix, frame.Length);
-            if (direct.Write(prefix) && direct.Write(frame)) Volatile.Write(ref LastSent, Environment.TickCount64);
+            var written = direct.Write(prefix) && direct.Write(frame);
+            Keep(frame, number); // kept until acknowledged, whether the write went through or not
+            if (written) Volatile.Write(ref LastSent, Environment.TickCount64);
             WriteLoop(); // what others queued meanwhile, after this frame
-            return;
+            return true;
         }
         if (hold) Corking.Note(this, newlyHeld);
         if (write)
@@ -71,8 +98,14 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             if (t_isTransportThread) ThreadPool.UnsafeQueueUserWorkItem(static l => l.WriteLoop(), this, preferLocal: false);
             else WriteLoop();
         }
-        else if (wait) _drained.Wait();
+        else if (wait) _space.Wait();
+        return true;
     }
+
+    /// <summary>The connection frames may be written to now: attached, and the remote VM has said where to resume.</summary>
+    private TcpConnection? Writable => _resumed ? _connection : null;
+
+    private bool OverLimit => _pendingLength + _unackedBytes > transport.Options.SendBufferLimit;
 
     /// <summary>Writes out frames held back by <see cref="Corking"/>, on the calling thread.</summary>
     public void Flush()
@@ -80,29 +113,112 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         lock (_lock)
         {
             _held = false;
-            if (_writing || _pendingLength == 0 || _connection is null) return;
+            if (_writing || _pendingLength == 0 || Writable is null) return;
             _writing = true;
         }
         WriteLoop();
     }
 
-    /// <summary>Makes <paramref name="connection"/> carry this link's frames, starting with any that waited.</summary>
-    public void Attach(TcpConnection connection)
+    /// <summary>
+    /// Makes <paramref name="connection"/> carry this link's frames once the remote VM says where to resume
+    /// (<see cref="OnResume"/>); returns the connection before it, whose reader must stop first.
+    /// </summary>
+    public TcpConnection? Attach(TcpConnection connection)
     {
-        bool write;
         lock (_lock)
         {
-            _connection = connection;
-            write = !_writing && _pendingLength > 0;
-            if (write) _writing = true;
+            var previous = _last;
+            _connection = _last = connection;
+            _resumed = false;
+            return previous;
         }
-        if (write) ThreadPool.UnsafeQueueUserWorkItem(static l => l.WriteLoop(), this, preferLocal: false);
     }
+
+    private TcpConnection? _last;
 
     public void Detach(TcpConnection connection)
     {
         lock (_lock)
             if (_connection == connection) _connection = null;
+    }
+
+    /// <summary>The first frame on a new connection: how many numbered frames this VM has received from the other.</summary>
+    public byte[] ResumeFrame() => CountFrame(Frames.ResumeKind, Volatile.Read(ref Received));
+
+    /// <summary>
+    /// The remote VM received <paramref name="received"/> of our numbered frames: the rest are written again,
+    /// before anything queued since, and the link writes on <paramref name="connection"/> from now on.
+    /// False when the count cannot be right (more than was sent, or fewer than it acknowledged).
+    /// </summary>
+    public bool OnResume(TcpConnection connection, long received)
+    {
+        bool write;
+        lock (_lock)
+        {
+            if (connection != _connection || _resumed || _closed) return true;
+            if (received < _acked || received > _appended) return false;
+            var again = Unacknowledged(after: received);
+            if (again.Length > 0)
+            {
+                var pending = Rent(again.Length + _pendingLength);
+                again.CopyTo(pending, 0);
+                Buffer.BlockCopy(_pending, 0, pending, again.Length, _pendingLength);
+                Return(_pending);
+                _pending = pending;
+                _pendingLength += again.Length;
+            }
+            _acked = received;
+            _written = received;
+            _resumed = true;
+            write = !_writing && _pendingLength > 0;
+            if (write) _writing = true;
+            UpdateSpace();
+        }
+        if (write) ThreadPool.UnsafeQueueUserWorkItem(static l => l.WriteLoop(), this, preferLocal: false);
+        return true;
+    }
+
+    /// <summary>The remote VM has received <paramref name="received"/> numbered frames: their buffers are free.</summary>
+    public void OnAck(long received)
+    {
+        lock (_lock)
+        {
+            if (received <= _acked) return;
+            _acked = Math.Min(received, _written);
+            while (_unacked.TryPeek(out var w) && w.Last <= _acked)
+            {
+                _unacked.Dequeue();
+                _unackedBytes -= w.Length;
+                Return(w.Bytes);
+            }
+            UpdateSpace();
+        }
+    }
+
+    /// <summary>Counts a numbered frame handed to this VM; acknowledges every so often (the reader's thread: never waits).</summary>
+    public void NoteReceived(int bytes)
+    {
+        var received = ++Received;
+        _bytesSinceAck += bytes;
+        if (received - _receivedAcked >= AckFrames || _bytesSinceAck >= AckBytes) SendAck();
+    }
+
+    /// <summary>Tells the remote VM how many numbered frames arrived, if that changed since it was last told.</summary>
+    public void SendAck()
+    {
+        var received = Volatile.Read(ref Received);
+        if (received == _receivedAcked) return;
+        _receivedAcked = received;
+        _bytesSinceAck = 0;
+        Send(CountFrame(Frames.AckKind, received));
+    }
+
+    private static byte[] CountFrame(byte kind, long count)
+    {
+        var frame = new byte[9];
+        frame[0] = kind;
+        BinaryPrimitives.WriteInt64LittleEndian(frame.AsSpan(1), count);
+        return frame;
     }
 
     /// <summary>Waits until everything sent so far has been written (used before a VM stops).</summary>
@@ -112,23 +228,53 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         while (Environment.TickCount64 < deadline)
         {
             lock (_lock)
-                if ((_pendingLength == 0 && !_writing) || _connection is null) return;
+                if ((_pendingLength == 0 && !_writing) || Writable is null) return;
             Thread.Yield();
         }
     }
 
-    /// <summary>Drops the link and whatever still waited in it; returns the bytes dropped.</summary>
-    public int Close()
+    /// <summary>Drops the link; returns the numbered frames it still held (queued, or written and not acknowledged), oldest first.</summary>
+    public List<byte[]> Close()
     {
         lock (_lock)
         {
             _closed = true;
-            var dropped = _pendingLength;
-            _pendingLength = 0;
+            var dropped = Frames.Split(Unacknowledged(after: _acked)).Concat(Frames.Split(_pending.AsMemory(0, _pendingLength)))
+                .Where(f => IsNumbered(f[0])).ToList();
+            _unacked.Clear();
+            _unackedBytes = _pendingLength = 0;
             _connection = null;
-            _drained.Set();
+            _space.Set();
             return dropped;
         }
+    }
+
+    /// <summary>Length-prefixed numbered frames past <paramref name="after"/>: the unacknowledged written ones, then those queued.</summary>
+    private byte[] Unacknowledged(long after)
+    {
+        var again = new MemoryStream();
+        var number = _unacked.TryPeek(out var first) ? first.Last - CountNumbered(first.Bytes, first.Length) : _written;
+        foreach (var (bytes, length, _) in _unacked)
+        {
+            for (var at = 0; at < length;)
+            {
+                var size = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at));
+                if (IsNumbered(bytes[at + 4]) && ++number > after) again.Write(bytes, at, 4 + size);
+                at += 4 + size;
+            }
+        }
+        foreach (var w in _unacked) Return(w.Bytes);
+        _unacked.Clear();
+        _unackedBytes = 0;
+        return again.ToArray();
+    }
+
+    private static int CountNumbered(byte[] bytes, int length)
+    {
+        var n = 0;
+        for (var at = 0; at < length; at += 4 + BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at)))
+            if (IsNumbered(bytes[at + 4])) n++;
+        return n;
     }
 
     private void Append(ReadOnlySpan<byte> frame)
@@ -138,6 +284,24 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         BinaryPrimitives.WriteInt32LittleEndian(_pending.AsSpan(_pendingLength), frame.Length);
         frame.CopyTo(_pending.AsSpan(_pendingLength + 4));
         _pendingLength = needed;
+        if (IsNumbered(frame[0])) _appended++;
+    }
+
+    /// <summary>Keeps a frame written straight from its sender's buffer until it is acknowledged (a copy: that buffer is reused).</summary>
+    private void Keep(ReadOnlySpan<byte> frame, long number)
+    {
+        var copy = Rent(4 + frame.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(copy, frame.Length);
+        frame.CopyTo(copy.AsSpan(4));
+        lock (_lock)
+        {
+            if (_closed || number <= _acked) Return(copy);
+            else
+            {
+                _unacked.Enqueue((copy, 4 + frame.Length, number));
+                _unackedBytes += 4 + frame.Length;
+            }
+        }
     }
 
     private void WriteLoop()
@@ -146,30 +310,53 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         {
             byte[] chunk;
             int length;
+            bool numbered;
             TcpConnection? connection;
             lock (_lock)
             {
-                connection = _connection;
+                connection = Writable;
                 if (_pendingLength == 0 || connection is null)
                 {
                     _writing = false;
-                    _drained.Set();
+                    UpdateSpace();
                     return;
                 }
                 chunk = _pending;
-                _pending = _spare;
                 length = _pendingLength;
+                numbered = _appended > _written;
+                _pending = Rent(64 * 1024);
                 _pendingLength = 0;
-                _drained.Set();
+                if (numbered)
+                {
+                    // Kept before the write: a connection that fails under it leaves them to be written again.
+                    _unacked.Enqueue((chunk, length, _appended));
+                    _unackedBytes += length;
+                    _written = _appended;
+                }
+                UpdateSpace();
             }
             if (!connection.Write(chunk.AsSpan(0, length)))
             {
-                lock (_lock) _writing = false; // the connection failed; its reader reports it, frames written are lost with it
+                lock (_lock) _writing = false; // the connection failed; its reader reports it, and the next one resumes
                 return;
             }
             Volatile.Write(ref LastSent, Environment.TickCount64);
-            if (chunk.Length > 16 << 20) chunk = new byte[64 * 1024]; // keep a buffer that big values need, not a huge one
-            lock (_lock) _spare = chunk;
+            if (!numbered)
+                lock (_lock) Return(chunk);
         }
+    }
+
+    /// <summary>Releases waiting senders once queued and unacknowledged bytes are within the limit.</summary>
+    private void UpdateSpace()
+    {
+        if (_closed || !OverLimit) _space.Set();
+    }
+
+    private byte[] Rent(int size) => _spares.TryPeek(out var spare) && spare.Length >= size ? _spares.Pop() : new byte[Math.Max(size, 64 * 1024)];
+
+    // A few buffers of ordinary size are reused; one grown for a huge frame is left to the GC.
+    private void Return(byte[] buffer)
+    {
+        if (buffer.Length <= 1 << 20 && _spares.Count < 16) _spares.Push(buffer);
     }
 }

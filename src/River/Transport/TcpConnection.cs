@@ -23,8 +23,38 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
-    public void StartReading() =>
-        new Thread(ReadLoop) { IsBackground = true, Name = $"River reader {Remote?.Id}" }.Start();
+    /// <summary>
+    /// Starts this connection's reader. It first waits until <paramref name="previous"/>, the link's connection
+    /// before this one, hands out nothing more, so the count it sends in its resume frame is final; then it reads.
+    /// </summary>
+    public void StartReading(TcpConnection? previous) => new Thread(() =>
+    {
+        try
+        {
+            previous?.WaitQuiet(TimeSpan.FromSeconds(5));
+            var resume = Link!.ResumeFrame();
+            Span<byte> prefix = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32LittleEndian(prefix, resume.Length);
+            if (Write(prefix) && Write(resume)) ReadLoop();
+        }
+        finally
+        {
+            _quiet.Set();
+        }
+    })
+    { IsBackground = true, Name = $"River reader {Remote?.Id}" }.Start();
+
+    // Set once the reader has stopped; a VR's thread reading on the caller's side holds _reading meanwhile.
+    private readonly ManualResetEventSlim _quiet = new(false);
+
+    /// <summary>Waits (up to <paramref name="limit"/>) until nothing more is handed out from this connection.</summary>
+    private void WaitQuiet(TimeSpan limit)
+    {
+        Close("replaced by a new connection");
+        var deadline = Environment.TickCount64 + (long)limit.TotalMilliseconds;
+        _quiet.Wait(limit);
+        while (Volatile.Read(ref _reading) != 0 && Environment.TickCount64 < deadline) Thread.Yield();
+    }
 
     /// <summary>Writes bytes already framed; false when the connection has failed.</summary>
     public bool Write(ReadOnlySpan<byte> bytes)

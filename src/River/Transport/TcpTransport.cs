@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
@@ -19,8 +20,6 @@ internal sealed class TcpTransport : INetwork
 {
     private static readonly byte[] Heartbeat = [Frames.HeartbeatKind];
 
-    // How long a VM dropped for silence is still re-dialed, in case it was only paused or cut off.
-    private static readonly TimeSpan LostRedialWindow = TimeSpan.FromMinutes(5);
 
     private readonly ILogger _logger;
     private readonly Socket _listener;
@@ -29,7 +28,8 @@ internal sealed class TcpTransport : INetwork
 
     // Which VM each address this VM dialed turned out to be: a seed may be an alias, a relay or a load balancer.
     private readonly ConcurrentDictionary<string, VmId> _dialed = new();
-    private readonly ConcurrentDictionary<VmId, long> _lost = new();
+    // VMs declared gone (silent past the grace period), by when: they may come back only as new VMs.
+    private readonly ConcurrentDictionary<VmId, long> _fenced = new();
     private readonly ConcurrentBag<(string Host, int Port)> _seeds = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly DialPool _dials = new();
@@ -83,16 +83,39 @@ internal sealed class TcpTransport : INetwork
         _ = DialAsync(vm.Host, vm.Port, vm.Id);
     }
 
-    public void Forget(VmId vm)
+    public IReadOnlyList<byte[]> Forget(VmId vm)
     {
-        if (!_links.TryRemove(vm, out var link)) return;
+        if (!_links.TryRemove(vm, out var link)) return [];
+        var connection = link.Connection;
         var dropped = link.Close();
-        if (dropped > 0) _logger.LinkDropped(vm, dropped);
-        link.Connection?.Close("the VM left");
+        connection?.Close("the VM left");
+        return dropped;
     }
 
-    internal bool OnFrame(TcpConnection connection, ReadOnlyMemory<byte> frame, byte[]? tail = null) =>
-        (frame.Span[0] == Frames.HeartbeatKind && tail is null) || _vm.OnFrame(connection.Link!, frame, tail);
+    /// <summary>Handles one frame: transport frames here, numbered ones counted and handed to the VM.</summary>
+    internal bool OnFrame(TcpConnection connection, ReadOnlyMemory<byte> frame, byte[]? tail = null)
+    {
+        var link = connection.Link!;
+        var kind = frame.Span[0];
+        if (tail is null)
+        {
+            switch (kind)
+            {
+                case Frames.HeartbeatKind:
+                    return true;
+                case Frames.AckKind when frame.Length == 9:
+                    link.OnAck(BinaryPrimitives.ReadInt64LittleEndian(frame.Span[1..]));
+                    return true;
+                case Frames.ResumeKind when frame.Length == 9:
+                    var received = BinaryPrimitives.ReadInt64LittleEndian(frame.Span[1..]);
+                    if (link.OnResume(connection, received)) return true;
+                    _logger.FrameRejected(link.RemoteId, $"it says it received {received} frames of this VM's, which cannot be");
+                    return false;
+            }
+        }
+        if (PeerLink.IsNumbered(kind)) link.NoteReceived(frame.Length + (tail?.Length ?? 0));
+        return _vm.OnFrame(link, frame, tail);
+    }
 
     internal void OnFrameRejected(VmId from, string reason) => _logger.FrameRejected(from, reason);
 
@@ -101,6 +124,12 @@ internal sealed class TcpTransport : INetwork
         if (connection.Link is not { } link) return;
         link.Detach(connection);
         _logger.ConnectionClosed(link.RemoteId, reason);
+        // A peer that never became a member (a tool, or one refused at its first frame) has nothing to resume.
+        if (link.Connection is null && _vm.Membership.PeerOf(link.RemoteId) is null && _links.TryRemove(new(link.RemoteId, link)))
+        {
+            link.Close();
+            return;
+        }
         if (connection.Outbound && !_stop.IsCancellationRequested && _links.TryGetValue(link.RemoteId, out var current) && current == link)
             _ = RedialAsync(link, connection.Remote!);
     }
@@ -211,8 +240,8 @@ internal sealed class TcpTransport : INetwork
             var me = _vm.Info;
             var mine = new Handshake.Hello(ClusterOptions.ProtocolVersion, _vm.Id, Handshake.NewNonce(), me.Host, me.Port, Handshake.FlagsFor(Options));
             var session = (outbound
-                ? Handshake.DialAsync(stream, Options, mine, binding, expected, CancellationToken.None)
-                : Handshake.AcceptAsync(stream, Options, mine, binding, CancellationToken.None)).GetAwaiter().GetResult();
+                ? Handshake.DialAsync(stream, Options, mine, binding, expected, CancellationToken.None, IsFenced)
+                : Handshake.AcceptAsync(stream, Options, mine, binding, CancellationToken.None, IsFenced)).GetAwaiter().GetResult();
             deadline.Change(Timeout.Infinite, Timeout.Infinite);
             if (timedOut) throw new IOException("the handshake deadline passed");
             stream = session.Wrap(stream);
@@ -231,6 +260,7 @@ internal sealed class TcpTransport : INetwork
             var refused = e is HandshakeException or AuthenticationException;
             var reason = timedOut ? $"no handshake within {Options.HandshakeTimeout.TotalSeconds:0.#} s" : e.Message;
             if (seed) SeedFailures[remote] = refused ? $"refused: {reason}" : reason;
+            if (e is HandshakeException { Fenced: true }) _vm.OnFenced($"{remote}: {reason}");
             Refuse(remote, reason);
             return refused && !timedOut ? DialResult.Refused : DialResult.Unreachable;
         }
@@ -247,16 +277,17 @@ internal sealed class TcpTransport : INetwork
     {
         var id = connection.Remote!.Id;
         var link = _links.GetOrAdd(id, static (id, t) => new PeerLink(id, t), this);
-        TcpConnection? existing;
+        TcpConnection? existing, previous;
         lock (link)
         {
             existing = link.Connection is { IsClosed: false } live ? live : null;
             if (existing is not null)
             {
-                // Both dialed at once: both sides keep the connection dialed by the smaller id.
+                // Both dialed at once: both sides keep the connection dialed by the smaller id. A new connection
+                // from the same dialer replaces the old one, which went quiet (a cut) or is about to fail.
                 var dialerOfNew = connection.Outbound ? _vm.Id : id;
                 var dialerOfOld = existing.Outbound ? _vm.Id : id;
-                if (dialerOfNew.Value.CompareTo(dialerOfOld.Value) >= 0)
+                if (dialerOfNew != dialerOfOld && dialerOfNew.Value.CompareTo(dialerOfOld.Value) > 0)
                 {
                     connection.Close("a duplicate connection");
                     return;
@@ -264,19 +295,19 @@ internal sealed class TcpTransport : INetwork
             }
             connection.Link = link;
             link.LastHeard = Environment.TickCount64;
-            link.Attach(connection);
+            previous = link.Attach(connection);
         }
-        if (existing is not null && existing != connection) existing.Close("replaced by a duplicate connection");
-        _lost.TryRemove(id, out _);
         _endpoints[id] = (connection.Remote.Host, connection.Remote.Port);
-        connection.StartReading();
+        connection.StartReading(previous);
         _vm.Connect(link);
     }
 
     /// <summary>
-    /// The heartbeat, on a thread of its own so a busy thread pool cannot delay it: sends heartbeats,
-    /// drops VMs heard nothing from, and re-dials seeds and lost VMs so a cluster split by a pause or
-    /// a network fault heals.
+    /// The heartbeat, on a thread of its own so a busy thread pool cannot delay it: sends heartbeats and
+    /// acknowledgements, suspects VMs silent past the failure timeout (they leave <c>Discover</c>, their links
+    /// and what waits in them stay), declares those silent past the grace period gone (their links close,
+    /// they are fenced), and re-dials seeds. A dialer whose connection went quiet opens a fresh one beside it,
+    /// which resumes where the old one stopped.
     /// </summary>
     private void TickLoop()
     {
@@ -292,29 +323,55 @@ internal sealed class TcpTransport : INetwork
             {
                 // After a stall of our own (a long GC pause, SIGSTOP, swapping) silence is our fault, not theirs.
                 if (stalled) link.LastHeard = now;
-                else if (now - Volatile.Read(ref link.LastHeard) > Options.FailureTimeout.TotalMilliseconds)
+                var silent = now - Volatile.Read(ref link.LastHeard);
+                if (silent > Options.GracePeriod.TotalMilliseconds) Gone(link, now);
+                else if (silent > Options.FailureTimeout.TotalMilliseconds) Suspect(link, silent);
+                else if (link.Suspected)
                 {
-                    _lost[link.RemoteId] = now;
-                    _vm.RemoveMember(link.RemoteId, $"nothing heard for {Options.FailureTimeout.TotalSeconds:0.#} s");
+                    link.Suspected = false;
+                    _vm.RestoreMember(link.RemoteId);
                 }
-                else if (link.Connection is not null && now - Volatile.Read(ref link.LastSent) >= Options.HeartbeatInterval.TotalMilliseconds)
-                    link.Send(Heartbeat);
+                if (link.Connection is null) continue;
+                if (now - Volatile.Read(ref link.LastSent) >= Options.HeartbeatInterval.TotalMilliseconds) link.Send(Heartbeat);
+                link.SendAck();
             }
             if (now - lastRedial >= 1000)
             {
                 lastRedial = now;
-                Redial(now);
+                Redial();
             }
         }
     }
 
-    private void Redial(long now)
+    private void Suspect(PeerLink link, long silent)
     {
-        foreach (var (id, since) in _lost)
+        if (!link.Suspected)
         {
-            if (now - since > LostRedialWindow.TotalMilliseconds) _lost.TryRemove(id, out _);
-            else if (!_links.ContainsKey(id) && _endpoints.TryGetValue(id, out var at)) _ = DialAsync(at.Host, at.Port, id);
+            link.Suspected = true;
+            _vm.SuspectMember(link.RemoteId, $"nothing heard for {Options.FailureTimeout.TotalSeconds:0.#} s");
         }
+        if (link.Connection is { Outbound: true } quiet && silent > 2 * Options.FailureTimeout.TotalMilliseconds && quiet.Remote is { } remote)
+            _ = DialAsync(remote.Host, remote.Port, remote.Id);
+    }
+
+    /// <summary>Silent past the grace period: the VM is gone for good; should it come back, it is refused and must rejoin as a new VM.</summary>
+    private void Gone(PeerLink link, long now)
+    {
+        foreach (var (id, since) in _fenced)
+            if (now - since > FenceMemory.TotalMilliseconds) _fenced.TryRemove(id, out _);
+        _fenced[link.RemoteId] = now;
+        _endpoints.TryRemove(link.RemoteId, out _);
+        _vm.RemoveMember(link.RemoteId, $"nothing heard for {Options.GracePeriod.TotalSeconds:0.#} s (the grace period); it may return only as a new VM");
+    }
+
+    // How long a VM declared gone is remembered and refused.
+    private static readonly TimeSpan FenceMemory = TimeSpan.FromHours(1);
+
+    /// <summary>True for a VM this one declared gone: it is refused at the handshake.</summary>
+    internal bool IsFenced(VmId id) => _fenced.ContainsKey(id);
+
+    private void Redial()
+    {
         var linked = _links.Keys.Select(id => _endpoints.GetValueOrDefault(id)).ToHashSet();
         foreach (var seed in _seeds)
         {

@@ -361,10 +361,65 @@ public sealed class RiverVm : IAsyncDisposable
 
     internal void RemoveMember(VmId id, string reason)
     {
-        Network?.Forget(id);
+        var dropped = Network?.Forget(id) ?? [];
         if (!Membership.Remove(id)) return;
         _logger.MemberLeft(id, reason);
-        Router.OnMemberLeft(id);
+        Router.OnMemberLeft(id, reason);
+        TellSenders(id, dropped);
+    }
+
+    /// <summary>A member fell silent past the failure timeout: it leaves <c>Discover</c>; its link and routes stay for the grace period.</summary>
+    internal void SuspectMember(VmId id, string reason)
+    {
+        if (Membership.Suspect(id, true)) _logger.MemberSuspected(id, reason);
+    }
+
+    /// <summary>A suspected member was heard again within the grace period: nothing was lost.</summary>
+    internal void RestoreMember(VmId id)
+    {
+        if (Membership.Suspect(id, false)) _logger.MemberBack(id);
+    }
+
+    /// <summary>
+    /// Packets that were on their way to a VM declared gone: each local VR that sent some gets one packet
+    /// <c>{ tag = "river.undeliverable", vm, count }</c> saying how many, and the VM logs one line.
+    /// </summary>
+    private void TellSenders(VmId gone, IReadOnlyList<byte[]> dropped)
+    {
+        var bySender = new Dictionary<VrId, int>();
+        foreach (var frame in dropped.Where(f => f[0] == Frames.PacketKind))
+        {
+            var pos = 1;
+            var src = new VrId(WireSpan.ReadGuid(frame, ref pos));
+            bySender[src] = bySender.GetValueOrDefault(src) + 1;
+        }
+        if (bySender.Count == 0) return;
+        _logger.InFlightLost(gone, bySender.Values.Sum(), bySender.Count);
+        foreach (var (src, count) in bySender)
+            if (_local.TryGetValue(src, out var sender))
+                sender.Mailbox.Post(new Packet(default, src, UndeliverableNames, [UndeliverableTag, gone, count]));
+    }
+
+    private static readonly string[] UndeliverableNames = ["tag", "vm", "count"];
+
+    /// <summary>The tag of the packet a VR gets when packets it sent were lost with a VM declared gone.</summary>
+    public const string UndeliverableTag = "river.undeliverable";
+
+    private readonly TaskCompletionSource _fenced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes when the cluster declared this VM gone (it was silent past the grace period) and refused it on
+    /// its return: its VRs have been ended, and it may take part again only as a new VM. <c>river vm</c> then
+    /// starts a new VM in its place.
+    /// </summary>
+    public Task Fenced => _fenced.Task;
+
+    /// <summary>A member refused this VM as one it declared gone: end every VR here, so no stale copy goes on.</summary>
+    internal void OnFenced(string by)
+    {
+        if (!_fenced.TrySetResult()) return;
+        _logger.Fenced(LogText.Escape(by), _local.Count);
+        foreach (var vr in _local.Values) vr.Kill();
     }
 
     private Dictionary<string, object?> CurrentAttributes()

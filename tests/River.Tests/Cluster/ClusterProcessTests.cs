@@ -43,8 +43,9 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IDisposable
         var killedAt = DateTime.UtcNow;
         await RiverCli.StatusUntilAsync(_cluster, survivors[0].Address,
             s => s.All(vm => vm.Id != victim.Id) && survivors.All(v => s.Any(vm => vm.Id == v.Id)), FailureBound, "the killed VM gone, the survivors listed");
-        // Status skips a VM it cannot reach; the survivors' logs show they dropped it from membership too.
-        foreach (var vm in survivors) await vm.WaitForLogAsync($"VM {victim.Id} left", killedAt + FailureBound - DateTime.UtcNow);
+        // Status skips a VM it cannot reach; the survivors' logs show they suspect it too (it leaves Discover;
+        // it is declared gone only after the grace period).
+        foreach (var vm in survivors) await vm.WaitForLogAsync($"VM {victim.Id} suspected", killedAt + FailureBound - DateTime.UtcNow);
         var detected = DateTime.UtcNow - killedAt;
         output.WriteLine($"the survivors dropped the SIGKILLed VM after {detected.TotalSeconds:0.0} s");
 

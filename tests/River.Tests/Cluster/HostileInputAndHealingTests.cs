@@ -91,7 +91,7 @@ public sealed class HostileInputAndHealingTests
             }
             await Task.Delay(TimeSpan.FromSeconds(8));
             foreach (var socket in idle) socket.Dispose();
-            Assert.DoesNotContain(vms[1].StderrLines, l => l.Contains($"VM {vms[0].Id} left", StringComparison.Ordinal));
+            Assert.DoesNotContain(vms[1].StderrLines, l => l.Contains($"VM {vms[0].Id} left", StringComparison.Ordinal) || l.Contains($"VM {vms[0].Id} suspected", StringComparison.Ordinal));
             await RiverCli.StatusUntilAsync(cluster, vms[1].Address, s => s.Ids().SequenceEqual(vms.Ids()), TimeSpan.FromSeconds(5), "all three VMs");
         }
         finally
