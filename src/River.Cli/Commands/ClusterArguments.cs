@@ -11,6 +11,7 @@ internal sealed class ClusterArguments
     public Option<FileInfo?> TlsCert { get; } = new("--tls-cert") { Description = "A PKCS#12 certificate: wrap connections in TLS (every VM of the cluster needs one; tools only need to say so)." };
     public Option<string?> Seeds { get; } = new("--seeds") { Description = "VMs to contact, host:port,host:port." };
     public Option<string> Bind { get; } = new("--bind") { Description = "The address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
+    public Option<double?> GracePeriod { get; } = new("--grace-period") { Description = "Seconds a silent VM may stay away before it is declared gone (default 30)." };
     public Option<bool> Insecure { get; } = new("--insecure") { Description = "Allow listening beyond loopback without a key (anyone who reaches the port can run code)." };
 
     public void AddTo(Command command, bool seeds = true, bool bind = true)
@@ -23,6 +24,7 @@ internal sealed class ClusterArguments
         {
             command.Options.Add(Bind);
             command.Options.Add(Insecure);
+            command.Options.Add(GracePeriod);
         }
     }
 
@@ -31,6 +33,7 @@ internal sealed class ClusterArguments
         var options = new ClusterOptions { Name = parse.GetValue(Cluster)!, Insecure = parse.GetValue(Insecure) };
         if (parse.GetValue(KeyFile) is { } key) options.Key = ClusterOptions.ReadKeyFile(key.FullName);
         options.TlsCertificate = parse.GetValue(TlsCert)?.FullName;
+        if (parse.GetValue(GracePeriod) is { } grace) options.GracePeriod = TimeSpan.FromSeconds(grace);
         if (parse.GetValue(Bind) is { } bind)
             options.Bind = IPAddress.TryParse(bind, out var ip) ? ip : throw new ArgumentException($"--bind takes an IP address, not '{bind}'.");
         foreach (var seed in SeedList(parse)) options.Seeds.Add(seed);

@@ -130,13 +130,15 @@ internal sealed class TcpTransport : INetwork
             link.Close();
             return;
         }
-        if (connection.Outbound && !_stop.IsCancellationRequested && _links.TryGetValue(link.RemoteId, out var current) && current == link)
-            _ = RedialAsync(link, connection.Remote!);
+        // Both sides re-dial (the acceptor a little later, so the dialer usually wins): a VM that was paused
+        // past the grace period learns it was declared gone when the other side refuses it.
+        if (!_stop.IsCancellationRequested && _links.TryGetValue(link.RemoteId, out var current) && current == link)
+            _ = RedialAsync(link, connection.Remote!, connection.Outbound ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromMilliseconds(300));
     }
 
-    private async Task RedialAsync(PeerLink link, Handshake.Hello remote)
+    private async Task RedialAsync(PeerLink link, Handshake.Hello remote, TimeSpan delay)
     {
-        var delay = TimeSpan.FromMilliseconds(50);
+        await Task.Delay(delay, _stop.Token).ContinueWith(_ => { });
         while (!_stop.IsCancellationRequested && _links.TryGetValue(link.RemoteId, out var current) && current == link && link.Connection is null)
         {
             if (await DialAsync(remote.Host, remote.Port, remote.Id) != DialResult.Unreachable) return;

@@ -98,7 +98,7 @@ internal sealed class Relay : IDisposable
         }
         var framed = _wrap is null;
         // Dialer to acceptor: hello and proof come before records; acceptor to dialer: hello, proof and welcome.
-        var relayed = new Relayed(new Pump(dialerSide, acceptorSide, 2, framed), new Pump(acceptorSide, dialerSide, 3, framed));
+        var relayed = new Relayed(new Pump(dialerSide, acceptorSide, 2, framed), new Pump(acceptorSide, dialerSide, 3, framed), [dialerSide, acceptorSide]);
         lock (_connections) _connections.Add(relayed);
         await Task.WhenAny(relayed.ToAcceptor.RunAsync(_stop.Token), relayed.ToDialer.RunAsync(_stop.Token));
         // Either side closing ends both, as a relay that only forwards would.
@@ -115,8 +115,14 @@ internal sealed class Relay : IDisposable
 }
 
 /// <summary>One relayed connection: a pump each way.</summary>
-internal sealed class Relayed(Pump toAcceptor, Pump toDialer)
+internal sealed class Relayed(Pump toAcceptor, Pump toDialer, Stream[] sides)
 {
+    /// <summary>Closes both sides at once, as a network fault that ends the connection would.</summary>
+    public void Cut()
+    {
+        foreach (var side in sides) side.Dispose();
+    }
+
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Pump ToAcceptor { get; } = toAcceptor;
