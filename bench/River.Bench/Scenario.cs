@@ -49,5 +49,6 @@ internal abstract class Scenario
         new Scenarios.RemoteBandwidth(),
         new Scenarios.Deploy(),
         new Scenarios.Discovery(),
+        new Scenarios.Reconnect(),
     ];
 }

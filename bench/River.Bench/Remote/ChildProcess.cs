@@ -66,6 +66,17 @@ internal sealed class ChildProcess : IDisposable
 
     public string Name { get; }
 
+    public const int Sigstop = 19, Sigcont = 18;
+
+    /// <summary>Sends <paramref name="signal"/> (SIGSTOP, SIGCONT) to the process; Linux only.</summary>
+    public void Signal(int signal)
+    {
+        if (SendSignal(_process.Id, signal) != 0) throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
     /// <summary>Starts this bench binary in a hidden server mode, e.g. <c>--serve-raw 0</c>.</summary>
     public static ChildProcess Bench(string name, params string[] args) =>
         Dotnet(name, typeof(ChildProcess).Assembly.Location, args, null);
