@@ -28,7 +28,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     private long _appended, _written, _acked;
     private readonly Queue<(byte[] Bytes, int Length, long Last)> _unacked = new();
     private long _unackedBytes;
-    private readonly Stack<byte[]> _spares = new();
+    private readonly List<byte[]> _spares = [];
 
     public VmId RemoteId { get; } = remoteId;
 
@@ -290,7 +290,8 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     /// <summary>Keeps a frame written straight from its sender's buffer until it is acknowledged (a copy: that buffer is reused).</summary>
     private void Keep(ReadOnlySpan<byte> frame, long number)
     {
-        var copy = Rent(4 + frame.Length);
+        byte[] copy;
+        lock (_lock) copy = Rent(4 + frame.Length);
         BinaryPrimitives.WriteInt32LittleEndian(copy, frame.Length);
         frame.CopyTo(copy.AsSpan(4));
         lock (_lock)
@@ -352,11 +353,23 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         if (_closed || !OverLimit) _space.Set();
     }
 
-    private byte[] Rent(int size) => _spares.TryPeek(out var spare) && spare.Length >= size ? _spares.Pop() : new byte[Math.Max(size, 64 * 1024)];
+    // Buffers come back when the other side acknowledges them and are used again: a stream of big values
+    // (kept until acknowledged) must not allocate one large-object-heap array per value. Caller holds _lock.
+    private byte[] Rent(int size)
+    {
+        for (var i = _spares.Count - 1; i >= 0; i--)
+        {
+            var spare = _spares[i];
+            if (spare.Length < size) continue;
+            _spares.RemoveAt(i);
+            return spare;
+        }
+        return GC.AllocateUninitializedArray<byte>(Math.Max(size, 64 * 1024));
+    }
 
-    // A few buffers of ordinary size are reused; one grown for a huge frame is left to the GC.
+    // A few buffers are kept; one grown for a huge frame is left to the GC.
     private void Return(byte[] buffer)
     {
-        if (buffer.Length <= 1 << 20 && _spares.Count < 16) _spares.Push(buffer);
+        if (buffer.Length <= 16 << 20 && _spares.Count < 16) _spares.Add(buffer);
     }
 }
