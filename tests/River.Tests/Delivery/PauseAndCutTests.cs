@@ -83,7 +83,8 @@ public sealed partial class PauseAndCutTests(ITestOutputHelper output) : IDispos
         await host.WaitForLogAsync($"VM {sink.Id} left: nothing heard for 3 s", TimeSpan.FromSeconds(10));
 
         sink.Resume();
-        await sink.WaitForLogAsync("This VM was declared gone by the cluster", TimeSpan.FromSeconds(20));
+        var fenced = await sink.WaitForLogAsync("This VM was declared gone by the cluster", TimeSpan.FromSeconds(20));
+        Assert.Matches(@"its [1-9]\d* VRs are ended", fenced); // the sink VR, at least: no stale copy goes on
         // river vm starts a new VM in its place, which the cluster takes in; the old id stays out.
         await RiverCli.StatusUntilAsync(_cluster, host.Address, s => s.Count == 2 && s.All(vm => vm.Id != sink.Id), TimeSpan.FromSeconds(20), "the host and the sink's new VM");
     }
