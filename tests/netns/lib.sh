@@ -5,6 +5,7 @@
 # The sourcing script sets `prefix` (namespace names start with it) and `hosts` (how many), then calls
 # netns_setup NAME (checks it can run here, exit 77 otherwise; a temp folder $work; cleanup) and netns_lan.
 # Host i is namespace ${prefix}h$i with eth0 = 10.77.0.$i/24; its bridge port is port$i in $bridge_ns.
+# NETNS_KEEP_LOGS=DIR in the environment copies the run's logs there on exit.
 
 dotnet=${DOTNET_HOST_PATH:-dotnet}
 
@@ -27,6 +28,8 @@ cleanup() {
     if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
         for f in "$work"/*.log; do [ -f "$f" ] && { echo "--- $(basename "$f")"; tail -n "${log_tail:-40}" "$f"; }; done
     fi
+    # NETNS_KEEP_LOGS=DIR keeps every log and output of the run there.
+    [ -z "${NETNS_KEEP_LOGS:-}" ] || { mkdir -p "$NETNS_KEEP_LOGS" && cp "$work"/*.log "$work"/*.out "$NETNS_KEEP_LOGS"/ 2>/dev/null; }
     rm -rf "$work"
     exit "$status"
 }
@@ -92,7 +95,7 @@ start_vm() {
 # wait_listening I ADDRESS:PORT SECONDS: until VM I says it listens there (exit 1 if it exits or time runs out).
 wait_listening() {
     local i=$1 endpoint=$2 deadline=$((SECONDS + $3))
-    until grep -q "listening on $endpoint" "$work/vm$i.out"; do
+    until grep -qs "listening on $endpoint" "$work/vm$i.out"; do
         [ $SECONDS -lt $deadline ] || { log "FAIL: VM $i did not start within $3 s"; exit 1; }
         kill -0 "${vms[$((i - 1))]}" 2>/dev/null || { log "FAIL: VM $i exited"; exit 1; }
         sleep 0.2
