@@ -6,7 +6,8 @@
 # the program must end with every packet received once and in order.
 #
 # usage: cut.sh RIVER_CLI_DLL STREAM_DLL [NAME_PREFIX]
-# Environment: CUT_SECONDS (default 10); CUT_LOG_LEVEL (e.g. Debug) is passed as --log-level to both sides.
+# Environment: CUT_SECONDS (default 10); CUT_AT=host (default: h2's eth0 down) or bridge (h2's bridge port down);
+# CUT_LOG_LEVEL (e.g. Debug) is passed as --log-level to both sides.
 # Exit 0: passed; 1: failed; 77: cannot run here (not root, no iproute2, no namespaces; reason on stdout).
 # Everything it creates (namespaces, the bridge and veth pairs inside them, processes, a temp folder)
 # is removed on exit, also on failure or SIGTERM. Addresses 10.77.0.0/24 exist only inside the namespaces.
@@ -55,15 +56,22 @@ done
 log "sink deployed on h1 ($(since "$started") s after the program started)"
 sleep 0.5
 
-ip -n "${prefix}h2" link set eth0 down
+# h2's own eth0 goes down (its routes go with it: its sends and dials fail at once), or with CUT_AT=bridge
+# h2's port on the bridge (h2 sees its link lose carrier; what it sends goes nowhere).
+case "${CUT_AT:-host}" in
+    host) cut_link=(-n "${prefix}h2" link set eth0); what="h2's eth0" ;;
+    bridge) cut_link=(-n "$bridge_ns" link set port2); what="h2's bridge port" ;;
+    *) log "FAIL: CUT_AT is host or bridge, not $CUT_AT"; exit 1 ;;
+esac
+ip "${cut_link[@]}" down
 cut_at=$(now)
-log "CUT: h2's eth0 down"
+log "CUT: $what down"
 sleep "$cut_seconds"
 kill -0 "$program" 2>/dev/null || log "note: the program ended during the cut"
-ip -n "${prefix}h2" link set eth0 up
-ip -n "${prefix}h2" route replace 224.0.0.0/4 dev eth0   # the link going down took this route with it
+ip "${cut_link[@]}" up
+ip -n "${prefix}h2" route replace 224.0.0.0/4 dev eth0   # eth0 going down took this route with it
 restored=$(now)
-log "RESTORED: h2's eth0 up after $(awk -v a="$cut_at" -v b="$restored" 'BEGIN { printf "%.1f", b - a }') s"
+log "RESTORED: $what up after $(awk -v a="$cut_at" -v b="$restored" 'BEGIN { printf "%.1f", b - a }') s"
 
 status=0
 wait "$program" || status=$?
