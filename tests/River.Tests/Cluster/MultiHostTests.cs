@@ -44,7 +44,8 @@ public sealed class MultiHostTests(ITestOutputHelper output)
         Assert.Contains("PASS: 3 VMs found each other by multicast", result.Stdout);
     }
 
-    private static async Task RemoveNamespacesAsync(string prefix)
+    /// <summary>Kills what runs in the namespaces whose names start with <paramref name="prefix"/> and deletes them.</summary>
+    internal static async Task RemoveNamespacesAsync(string prefix)
     {
         using var list = ChildProcess.Start("ip", ["netns", "list"]);
         var names = (await list.WaitAsync(TimeSpan.FromSeconds(10))).Lines.Select(l => l.Split(' ')[0]).Where(n => n.StartsWith(prefix, StringComparison.Ordinal));
