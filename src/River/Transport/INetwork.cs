@@ -8,4 +8,7 @@ internal interface INetwork : IAsyncDisposable
 
     /// <summary>The VM left: close its link; returns the numbered frames that were still on their way to it.</summary>
     IReadOnlyList<byte[]> Forget(VmId vm);
+
+    /// <summary>Tells every connected VM what arrived from it, so what it sent before this VM's goodbye is not counted lost.</summary>
+    void AcknowledgeAll();
 }

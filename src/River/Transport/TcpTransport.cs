@@ -92,6 +92,11 @@ internal sealed class TcpTransport : INetwork
         return dropped;
     }
 
+    public void AcknowledgeAll()
+    {
+        foreach (var link in _links.Values) link.SendAck();
+    }
+
     /// <summary>Handles one frame: transport frames here, numbered ones counted and handed to the VM.</summary>
     internal bool OnFrame(TcpConnection connection, ReadOnlyMemory<byte> frame, byte[]? tail = null)
     {

@@ -467,6 +467,7 @@ public sealed class RiverVm : IAsyncDisposable
     {
         if (_stopping.IsCancellationRequested) return;
         await _announcer.DisposeAsync();
+        Network?.AcknowledgeAll(); // before the goodbye, on the same links: what this VM received is not counted lost
         var goodbye = Frames.Control(Serializer, new Goodbye(Id)).ToArray();
         foreach (var peer in Membership.Peers()) peer.Send(goodbye);
         if (Network is not null) await Network.DisposeAsync();

@@ -43,6 +43,9 @@ public sealed partial class PauseAndCutTests(ITestOutputHelper output) : IDispos
         output.WriteLine($"the stream ended {resumed.Elapsed.TotalSeconds:0.0} s after SIGCONT\n{run.Stdout}");
         AssertWhole(run, count);
         Assert.False(sink.HasExited);
+        // The program acknowledged what it received before its goodbye: nothing counts as lost.
+        await sink.WaitForLogAsync("left: it said goodbye", TimeSpan.FromSeconds(10));
+        Assert.DoesNotContain(sink.StderrLines, l => l.Contains("were on their way", StringComparison.Ordinal));
     }
 
     [Fact]
