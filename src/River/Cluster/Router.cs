@@ -44,6 +44,9 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     public long PacketsIn => _packetsIn.Value;
     public long PacketsOut => _packetsOut.Value;
 
+    /// <summary>The link to the VM a VR was last seen on, if any.</summary>
+    public IPeer? LocationOf(VrId vr) => _locations.GetValueOrDefault(vr);
+
     public void Learn(VrId vr, VmId where)
     {
         if (where != vm.Id && vm.Membership.PeerOf(where) is { } peer) Learn(vr, peer);

@@ -64,6 +64,25 @@ public abstract class VirtualResourceBase
     /// <summary>The oldest matching packet, left in the queue; <c>null</c> when none.</summary>
     public Packet? Peek(object? match = null) => Context.Mailbox.Peek(Matcher.From(match));
 
+    /// <summary>
+    /// Watches <paramref name="vr"/>: when it ends, this VR receives one packet
+    /// <c>{ tag = "river.down", vr, reason, error }</c> whose src is <paramref name="vr"/>. <c>reason</c> is
+    /// <c>"normal"</c> (its Main returned), <c>"failed"</c> (it threw, or was killed; <c>error</c> reads
+    /// <c>"Full.Type.Name: message"</c>), <c>"lost"</c> (its VM is suspected or gone: within the failure
+    /// timeout, 2 s) or <c>"noproc"</c> (no VM knows it, within 3 s). One packet per call; a VR that already
+    /// ended is answered at once with its real reason while its VM remembers it (a minute).
+    /// </summary>
+    /// <example><code>
+    /// var worker = Deploy&lt;Worker&gt;(vm);
+    /// Monitor(worker);
+    /// var down = Recv(new { tag = "river.down", src = worker });
+    /// if (down.Get&lt;string&gt;("reason") != "normal") worker = Deploy&lt;Worker&gt;(Discover()[0]);
+    /// </code></example>
+    public void Monitor(VrId vr) => Context.Vm.Monitors.Monitor(Context, vr);
+
+    /// <summary>Withdraws every monitor this VR placed on <paramref name="vr"/>: no <c>river.down</c> of it is received after this returns (one already queued is removed).</summary>
+    public void Demonitor(VrId vr) => Context.Vm.Monitors.Demonitor(Context, vr);
+
     /// <summary>Publishes an attribute of this VM that <c>Discover</c> filters on.</summary>
     public void SetVmAttribute(string name, object? value) => Context.Vm.SetAttribute(name, value);
 

@@ -36,6 +36,7 @@ public sealed class RiverVm : IAsyncDisposable
         foreach (var (k, v) in _options.Attributes) _attributes[k] = v;
         Serializer = new RiverSerializer();
         Router = new Router(this, _logger);
+        Monitors = new Monitors(this);
         Deployer = new Deployer(this, new CodeCache(_options.CodeCacheDirectory ?? CodeCache.DefaultDirectory), _options, _logger);
         RefreshInfo();
         _announcer = new Timer(_ => Housekeeping(), null, 200, 200);
@@ -75,6 +76,7 @@ public sealed class RiverVm : IAsyncDisposable
 
     internal RiverSerializer Serializer { get; }
     internal Router Router { get; }
+    internal Monitors Monitors { get; }
     internal Deployer Deployer { get; }
     internal Membership Membership { get; } = new();
     internal PacketObservers Observers { get; } = new();
@@ -240,10 +242,11 @@ public sealed class RiverVm : IAsyncDisposable
 
     private void Finish(VrContext context, Exception? error)
     {
+        var stopped = error is OperationCanceledException && (_stopping.IsCancellationRequested || context.Killed);
+        Monitors.OnEnded(context.Id, stopped ? new OperationCanceledException("killed (river kill, or its VM stopping)") : error);
         _local.TryRemove(context.Id, out _);
         context.Mailbox.Close();
         Deployer.Release(context.Run);
-        var stopped = error is OperationCanceledException && (_stopping.IsCancellationRequested || context.Killed);
         if (error is not null && !stopped) _logger.VrFailed(context.Id, context.Instance.GetType().FullName!, error);
         VrEnded?.Invoke(this, new VrLifecycleEventArgs(context.Id, context.Instance.GetType(), context.Parent, error));
         if (error is null || stopped) context.Ended.TrySetResult();
@@ -325,6 +328,9 @@ public sealed class RiverVm : IAsyncDisposable
             case KillRequest k:
                 from.Send(Frames.Control(Serializer, new KillReply(k.Id, Kill(k.Id))));
                 break;
+            case MonitorRequest or MonitorAnswer or DemonitorRequest or Down:
+                Monitors.OnControl(from, message);
+                break;
             case Goodbye g when g.Id != from.RemoteId:
                 throw new MessagePackSerializationException($"a Goodbye for VM {g.Id} on the link of VM {from.RemoteId}");
             case Goodbye g:
@@ -365,13 +371,16 @@ public sealed class RiverVm : IAsyncDisposable
         if (!Membership.Remove(id)) return;
         _logger.MemberLeft(id, reason);
         Router.OnMemberLeft(id, reason);
+        Monitors.OnVmLost(id);
         TellSenders(id, dropped);
     }
 
     /// <summary>A member fell silent past the failure timeout: it leaves <c>Discover</c>; its link and routes stay for the grace period.</summary>
     internal void SuspectMember(VmId id, string reason)
     {
-        if (Membership.Suspect(id, true)) _logger.MemberSuspected(id, reason);
+        if (!Membership.Suspect(id, true)) return;
+        _logger.MemberSuspected(id, reason);
+        Monitors.OnVmLost(id);
     }
 
     /// <summary>A suspected member was heard again within the grace period: nothing was lost.</summary>
@@ -460,6 +469,7 @@ public sealed class RiverVm : IAsyncDisposable
         RefreshInfo();
         if (_local.Count != _vrCountAnnounced) Announce();
         Router.ExpireLookups();
+        Monitors.Expire();
     }
 
     /// <summary>Tells peers goodbye, stops async VRs, wakes thread VRs blocked in <c>Recv</c> and releases every queue.</summary>

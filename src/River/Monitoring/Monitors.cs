@@ -1,0 +1,178 @@
+using System.Collections.Concurrent;
+
+namespace River;
+
+/// <summary>
+/// Monitors (Erlang's, over River's packets): a VR that monitors another gets one packet
+/// <c>{ tag = "river.down", vr, reason, error }</c> (src = the monitored VR) when that one ends:
+/// <c>normal</c>, <c>failed</c> (error "Type: message"), <c>lost</c> (its VM is suspected or gone: within
+/// the failure timeout) or <c>noproc</c> (no VM knows it). The VM of the monitored VR watches it and
+/// reports its end; the watcher's VM watches that VM. Ended VRs are remembered for a minute, so a
+/// monitor placed late gets the real reason.
+/// </summary>
+internal sealed class Monitors(RiverVm vm)
+{
+    /// <summary>The tag of the packet a monitor delivers.</summary>
+    public const string DownTag = "river.down";
+
+    public const string Normal = "normal", Failed = "failed", Lost = "lost", NoProc = "noproc";
+
+    private static readonly string[] DownNames = ["tag", "vr", "reason", "error"];
+    private static readonly TimeSpan Remembered = TimeSpan.FromMinutes(1);
+
+    /// <summary>A monitor a local VR placed: on which VM its target was found (null while asking), and who has yet to answer.</summary>
+    private sealed class Watch(VrId watcher, VrId target, HashSet<VmId> asked)
+    {
+        public VrId Watcher { get; } = watcher;
+        public VrId Target { get; } = target;
+        public VmId? At;
+        public readonly HashSet<VmId> Asked = asked;
+        public readonly long Since = Environment.TickCount64;
+    }
+
+    /// <summary>Who watches a VR here: the watcher's VM and the monitor's reference there.</summary>
+    private readonly record struct Watcher(VmId Vm, VrId Vr, long Ref);
+
+    private readonly ConcurrentDictionary<long, Watch> _watches = new();
+    private readonly Dictionary<VrId, List<Watcher>> _watchers = [];
+    private readonly ConcurrentDictionary<VrId, (string Reason, string? Error, long At)> _ended = new();
+    private long _nextRef;
+
+    public void Monitor(VrContext me, VrId target)
+    {
+        var reference = Interlocked.Increment(ref _nextRef);
+        if (vm.TryGetLocal(target, out _) || _ended.ContainsKey(target))
+        {
+            _watches[reference] = new Watch(me.Id, target, []) { At = vm.Id };
+            Place(target, new Watcher(vm.Id, me.Id, reference));
+            return;
+        }
+        // Elsewhere: ask the VM it was last seen on (taken as its VM unless it says no: if that VM is lost
+        // first, so is the VR), or every member; the one that runs it answers yes.
+        var known = vm.Router.LocationOf(target);
+        var peers = known is not null ? [known] : vm.Membership.Peers();
+        var watch = new Watch(me.Id, target, [.. peers.Select(p => p.RemoteId)]) { At = known?.RemoteId };
+        _watches[reference] = watch;
+        if (peers.Count == 0) Report(reference, NoProc, null);
+        foreach (var peer in peers) peer.Send(Frames.Control(vm.Serializer, new MonitorRequest(reference, target, me.Id)));
+    }
+
+    public void Demonitor(VrContext me, VrId target)
+    {
+        foreach (var (reference, watch) in _watches)
+        {
+            if (watch.Watcher != me.Id || watch.Target != target || !_watches.TryRemove(reference, out _)) continue;
+            if (watch.At == vm.Id) Unplace(target, reference);
+            else if (watch.At is { } at) vm.Membership.PeerOf(at)?.Send(Frames.Control(vm.Serializer, new DemonitorRequest(reference, target)));
+        }
+        // One already delivered is taken back: after Demonitor, no river.down of that VR is received.
+        var queued = Matcher.From(new { tag = DownTag, src = target });
+        while (me.Mailbox.TryTake(queued, out _))
+        {
+        }
+    }
+
+    /// <summary>A VR here ended (<paramref name="error"/>: why, if it did not return): everyone watching it is told, and its end is remembered. Called before it leaves the VM's list.</summary>
+    public void OnEnded(VrId id, Exception? error)
+    {
+        var reason = error is null ? Normal : Failed;
+        var text = error is null ? null : $"{error.GetType().FullName}: {error.Message}";
+        List<Watcher>? watchers;
+        lock (_watchers)
+        {
+            _ended[id] = (reason, text, Environment.TickCount64);
+            _watchers.Remove(id, out watchers);
+        }
+        foreach (var w in watchers ?? []) Tell(w, id, reason, text);
+    }
+
+    public void OnControl(IPeer from, object message)
+    {
+        switch (message)
+        {
+            case MonitorRequest r:
+                var here = vm.TryGetLocal(r.Target, out _) || _ended.ContainsKey(r.Target);
+                from.Send(Frames.Control(vm.Serializer, new MonitorAnswer(r.Ref, here)));
+                if (here) Place(r.Target, new Watcher(from.RemoteId, r.Watcher, r.Ref));
+                break;
+            case MonitorAnswer a when _watches.TryGetValue(a.Ref, out var watch):
+                lock (watch)
+                {
+                    watch.Asked.Remove(from.RemoteId);
+                    if (a.Found) watch.At = from.RemoteId;
+                    else
+                    {
+                        if (watch.At == from.RemoteId) watch.At = null;
+                        if (watch.At is null && watch.Asked.Count == 0) Report(a.Ref, NoProc, null);
+                    }
+                }
+                break;
+            case DemonitorRequest d:
+                Unplace(d.Target, d.Ref);
+                break;
+            case Down d:
+                Report(d.Ref, d.Reason, d.Error);
+                break;
+        }
+    }
+
+    /// <summary>A VM is suspected or gone: monitors of VRs there report <c>lost</c>; it no longer has to answer.</summary>
+    public void OnVmLost(VmId id)
+    {
+        foreach (var (reference, watch) in _watches)
+        {
+            lock (watch)
+            {
+                if (watch.At == id) Report(reference, Lost, null);
+                else if (watch.At is null && watch.Asked.Remove(id) && watch.Asked.Count == 0) Report(reference, NoProc, null);
+            }
+        }
+    }
+
+    /// <summary>Housekeeping: a question nobody answered in time is <c>noproc</c>; ends are forgotten after a minute.</summary>
+    public void Expire()
+    {
+        var now = Environment.TickCount64;
+        foreach (var (reference, watch) in _watches)
+            if ((watch.At is null || watch.Asked.Count > 0) && now - watch.Since > 3000 && watch.At != vm.Id) Report(reference, watch.At is null ? NoProc : Lost, null);
+        foreach (var (id, end) in _ended)
+            if (now - end.At > Remembered.TotalMilliseconds) _ended.TryRemove(id, out _);
+    }
+
+    /// <summary>Watches <paramref name="target"/> here for <paramref name="watcher"/>, or answers at once if it ended or is unknown.</summary>
+    private void Place(VrId target, Watcher watcher)
+    {
+        (string Reason, string? Error) now;
+        lock (_watchers)
+        {
+            if (_ended.TryGetValue(target, out var end)) now = (end.Reason, end.Error);
+            else if (vm.TryGetLocal(target, out _))
+            {
+                (_watchers.TryGetValue(target, out var list) ? list : _watchers[target] = []).Add(watcher);
+                return;
+            }
+            else now = (NoProc, null);
+        }
+        Tell(watcher, target, now.Reason, now.Error);
+    }
+
+    private void Unplace(VrId target, long reference)
+    {
+        lock (_watchers)
+            if (_watchers.TryGetValue(target, out var list)) list.RemoveAll(w => w.Ref == reference);
+    }
+
+    /// <summary>Tells a watcher, here or on its VM, that <paramref name="target"/> ended.</summary>
+    private void Tell(Watcher w, VrId target, string reason, string? error)
+    {
+        if (w.Vm == vm.Id) Report(w.Ref, reason, error);
+        else vm.Membership.PeerOf(w.Vm)?.Send(Frames.Control(vm.Serializer, new Down(w.Ref, target, reason, error)));
+    }
+
+    /// <summary>Delivers the one <c>river.down</c> packet of a monitor a local VR placed, unless it was withdrawn.</summary>
+    private void Report(long reference, string reason, string? error)
+    {
+        if (!_watches.TryRemove(reference, out var watch) || !vm.TryGetLocal(watch.Watcher, out var watcher)) return;
+        watcher.Mailbox.Post(new Packet(watch.Target, watch.Watcher, DownNames, [DownTag, watch.Target, reason, error]));
+    }
+}
