@@ -12,7 +12,7 @@ public static class RiverApp
     /// <c>--seeds host:port,...</c> or <c>--discover</c> this process joins the running VMs of the cluster
     /// (<c>--cluster</c>, <c>--key-file</c>, <c>--bind</c>) as one more VM and the initiator runs there.
     /// River's options (also RIVER_VMS, RIVER_SEEDS, RIVER_DISCOVER, RIVER_CLUSTER, RIVER_KEY_FILE,
-    /// RIVER_BIND, RIVER_TLS_CERT, RIVER_LOG_LEVEL; <c>--insecure</c> to listen beyond loopback without a key, <c>--grace-period S</c>) are taken out; the other arguments reach the initiator as <c>Args</c>.
+    /// RIVER_BIND, RIVER_TLS_CERT, RIVER_LOG_LEVEL; <c>--insecure</c> to listen beyond loopback without a key, <c>--grace-period S</c>, <c>--join-timeout S</c>) are taken out; the other arguments reach the initiator as <c>Args</c>.
     /// Returns 0 when the initiator returns, 1 when it fails, 2 for bad options, 3 when no seed took it in.
     /// </summary>
     public static async Task<int> RunAsync<TVr>(string[] args) where TVr : VirtualResourceBase

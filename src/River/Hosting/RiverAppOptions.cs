@@ -14,7 +14,7 @@ internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, ClusterOption
         string? seeds = env("RIVER_SEEDS"), cluster = env("RIVER_CLUSTER"), keyFile = env("RIVER_KEY_FILE"), bind = env("RIVER_BIND"), tls = env("RIVER_TLS_CERT");
         var discover = env("RIVER_DISCOVER") is "1" or "true";
         var insecure = false;
-        TimeSpan? grace = null;
+        TimeSpan? grace = null, joinTimeout = null;
         var rest = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -29,7 +29,8 @@ internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, ClusterOption
                 case "--key-file": keyFile = Value(args, ref i); break;
                 case "--bind": bind = Value(args, ref i); break;
                 case "--tls-cert": tls = Value(args, ref i); break;
-                case "--grace-period": grace = ParseSeconds(Value(args, ref i)); break;
+                case "--grace-period": grace = ParseSeconds("--grace-period", Value(args, ref i)); break;
+                case "--join-timeout": joinTimeout = ParseSeconds("--join-timeout", Value(args, ref i)); break;
                 default: rest.Add(args[i]); break;
             }
         }
@@ -38,6 +39,7 @@ internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, ClusterOption
         {
             network = new ClusterOptions { Multicast = discover, RequireSeeds = true, Insecure = insecure, TlsCertificate = tls };
             if (grace is { } g) network.GracePeriod = g;
+            if (joinTimeout is { } j) network.JoinTimeout = j;
             if (cluster is not null) network.Name = cluster;
             if (keyFile is not null) network.Key = ClusterOptions.ReadKeyFile(keyFile);
             if (bind is not null) network.Bind = IPAddress.TryParse(bind, out var ip) ? ip : throw new ArgumentException($"--bind takes an IP address, not '{bind}'.");
@@ -53,8 +55,8 @@ internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, ClusterOption
     private static string Value(string[] args, ref int i) =>
         ++i < args.Length ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value.");
 
-    private static TimeSpan ParseSeconds(string text) =>
-        double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 ? TimeSpan.FromSeconds(s) : throw new ArgumentException($"--grace-period takes seconds, not '{text}'.");
+    private static TimeSpan ParseSeconds(string option, string text) =>
+        double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 ? TimeSpan.FromSeconds(s) : throw new ArgumentException($"{option} takes seconds, not '{text}'.");
 
     private static int ParseVms(string text) =>
         int.TryParse(text, out var n) && n >= 1 ? n : throw new ArgumentException($"--vms takes a positive number, not '{text}'.");

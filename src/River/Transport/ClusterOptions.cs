@@ -33,8 +33,15 @@ public sealed class ClusterOptions
     /// <summary>Addresses (<c>host:port</c>) of VMs to join; a host name may resolve to many addresses.</summary>
     public IList<string> Seeds { get; } = new List<string>();
 
-    /// <summary>Fail the join (<see cref="ClusterJoinException"/>) when no seed takes this VM in, instead of waiting alone for others; programs set it.</summary>
+    /// <summary>
+    /// Fail the join (<see cref="ClusterJoinException"/>) when no seed takes this VM in, or, with multicast
+    /// and no seeds, when no other VM is heard within <see cref="JoinTimeout"/>, instead of waiting alone for
+    /// others; programs set it.
+    /// </summary>
     public bool RequireSeeds { get; set; }
+
+    /// <summary>How long a join tries its seeds (and, for a program, waits to hear of a VM) before it gives up (default 10 s).</summary>
+    public TimeSpan JoinTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Announce and listen for VMs by UDP multicast on the local network.</summary>
     public bool Multicast { get; set; } = true;

@@ -179,10 +179,11 @@ internal sealed class TcpTransport : INetwork
         _seeded.TrySetResult();
     }
 
-    // Seeds may still be starting: retry for a while, then leave them to the heartbeat's re-dials.
+    // Seeds may still be starting: retry for the join timeout, then leave them to the heartbeat's re-dials.
     private async Task JoinSeedAsync(string host, int port)
     {
-        for (var attempt = 0; attempt < 50 && !_stop.IsCancellationRequested; attempt++)
+        var deadline = Environment.TickCount64 + (long)Options.JoinTimeout.TotalMilliseconds;
+        while (Environment.TickCount64 < deadline && !_stop.IsCancellationRequested)
         {
             switch (await DialAsync(host, port, null, seed: true))
             {
@@ -194,8 +195,9 @@ internal sealed class TcpTransport : INetwork
             }
             await Task.Delay(200, _stop.Token).ContinueWith(_ => { });
         }
-        SeedFailures.TryAdd($"{host}:{port}", "no answer after 10 s");
-        _logger.SeedUnreachable($"{host}:{port}", "no answer after 10 s");
+        var silence = $"no answer within {Options.JoinTimeout.TotalSeconds:0.#} s";
+        SeedFailures.TryAdd($"{host}:{port}", silence);
+        _logger.SeedUnreachable($"{host}:{port}", silence);
     }
 
     /// <summary>Connects and authenticates on a thread of the dial pool (see <see cref="BlockingStream"/>).</summary>

@@ -102,17 +102,36 @@ public sealed class RiverVm : IAsyncDisposable
         var vm = new RiverVm(options) { Network = transport };
         transport.Start(vm);
         logger.Listening(vm.Id, transport.LocalEndPoint.ToString(), cluster.Name);
-        await transport.Seeded.WaitAsync(TimeSpan.FromSeconds(15)).ContinueWith(_ => { });
+        await transport.Seeded.WaitAsync(cluster.JoinTimeout + TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
         if (cluster.RequireSeeds && cluster.Seeds.Count > 0 && transport.SeedsJoined == 0)
         {
             var answers = string.Join("; ", transport.SeedFailures.Select(f => $"{f.Key}: {f.Value}"));
             await vm.DisposeAsync();
             throw new ClusterJoinException($"Could not join cluster '{cluster.Name}': no seed took this VM in ({answers}).");
         }
+        if (cluster.RequireSeeds && cluster.Seeds.Count == 0 && cluster.Multicast
+            && !await vm.HearOfOthersAsync(cluster.JoinTimeout))
+        {
+            await vm.DisposeAsync();
+            throw new ClusterJoinException($"Could not join cluster '{cluster.Name}': no VM of it was heard by multicast within {cluster.JoinTimeout.TotalSeconds:0.#} s.");
+        }
         // Multicast announcements come once a second: give every VM the chance to be heard.
         var quiet = cluster.Multicast ? TimeSpan.FromMilliseconds(1500) : TimeSpan.FromMilliseconds(300);
         await vm.SettleAsync(quiet, TimeSpan.FromSeconds(5));
         return vm;
+    }
+
+    /// <summary>True once another VM is a member; false when none is within <paramref name="limit"/>.</summary>
+    private async Task<bool> HearOfOthersAsync(TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (Membership.Snapshot().Count == 0)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) return false;
+            await Task.WhenAny(Membership.Changed, Task.Delay(left));
+        }
+        return true;
     }
 
     /// <summary>
