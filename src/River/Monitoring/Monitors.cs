@@ -162,6 +162,13 @@ internal sealed class Monitors(RiverVm vm)
             if (_watchers.TryGetValue(target, out var list)) list.RemoveAll(w => w.Ref == reference);
     }
 
+    /// <summary>Ends a VR wherever it runs (a supervisor stopping a sibling): here at once, else its VM is asked.</summary>
+    public void Kill(VrId target)
+    {
+        if (vm.Kill(target)) return;
+        vm.Router.LocationOf(target)?.Send(Frames.Control(vm.Serializer, new KillRequest(target)));
+    }
+
     /// <summary>Tells a watcher, here or on its VM, that <paramref name="target"/> ended.</summary>
     private void Tell(Watcher w, VrId target, string reason, string? error)
     {

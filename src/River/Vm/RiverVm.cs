@@ -347,6 +347,8 @@ public sealed class RiverVm : IAsyncDisposable
             case KillRequest k:
                 from.Send(Frames.Control(Serializer, new KillReply(k.Id, Kill(k.Id))));
                 break;
+            case KillReply:
+                break; // a supervisor's kill of a sibling needs no answer
             case MonitorRequest or MonitorAnswer or DemonitorRequest or Down:
                 Monitors.OnControl(from, message);
                 break;
