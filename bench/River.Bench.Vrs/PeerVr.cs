@@ -7,7 +7,7 @@ namespace River.Bench.Vrs;
 /// sender knows everything before it arrived: packets between two VRs keep their order) and ends on
 /// <c>tag = "stop"</c>.
 /// </summary>
-public sealed class PeerVr : VirtualResource
+public class PeerVr : VirtualResource
 {
     protected override void Main()
     {
@@ -30,4 +30,10 @@ public sealed class PeerVr : VirtualResource
             }
         }
     }
+}
+
+/// <summary>A <see cref="PeerVr"/> whose queue has no limit: its senders never wait (the flow-control scenario's baseline).</summary>
+public sealed class UnboundedPeerVr : PeerVr
+{
+    protected override QueueLimit? QueueLimit => River.QueueLimit.Unbounded;
 }

@@ -47,6 +47,7 @@ internal abstract class Scenario
         new Scenarios.RemoteThroughput(),
         new Scenarios.RemoteStream(),
         new Scenarios.RemoteBandwidth(),
+        new Scenarios.FlowControl(),
         new Scenarios.Deploy(),
         new Scenarios.Discovery(),
         new Scenarios.Reconnect(),

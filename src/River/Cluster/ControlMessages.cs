@@ -36,3 +36,10 @@ internal sealed record StatusReply(VmInfo Vm, VrStatus[] Vrs, long PacketsIn, lo
 internal sealed record KillRequest(VrId Id);
 
 internal sealed record KillReply(VrId Id, bool Found);
+
+/// <summary>
+/// Flow control: the sender's VR <paramref name="Vr"/> took this many bytes and packets of the receiver's
+/// frames out of its queue, so the receiver may send that much more to it; <paramref name="Ended"/>: the VR
+/// ended or never ran here, so the receiver never waits for it again.
+/// </summary>
+internal sealed record Credit(VrId Vr, long Bytes, long Packets, bool Ended = false);

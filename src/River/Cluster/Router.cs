@@ -8,11 +8,15 @@ namespace River;
 /// straight into its mailbox (values copied unless immutable); a remote one is serialized on the
 /// sender's thread, so a bad value fails at <c>Send</c>, and goes down the link to its VM. A VR
 /// nobody here has heard of is looked up by asking every member; its packets wait, in order.
+/// Flow control: a VR's sends wait while a local receiver's queue is full, or while a remote one's
+/// <see cref="SendWindow"/> has no credit left; packets from the network are never refused, and the
+/// receiving side gives credit back (<see cref="CreditLedger"/>) as its VR takes them.
 /// </summary>
 internal sealed class Router(RiverVm vm, ILogger logger)
 {
     private readonly ConcurrentDictionary<VrId, IPeer> _locations = new();
     private readonly Dictionary<VrId, PendingLookup> _pending = [];
+    private readonly ConcurrentDictionary<VrId, SendWindow> _windows = new();
     private readonly StripedCounter _undeliverable = new(), _packetsIn = new(), _packetsOut = new();
 
     // VRs whose VM is gone, with why: a send to one throws instead of vanishing. Bounded: cleared when full.
@@ -23,10 +27,10 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     private readonly LogThrottle _dropLog = new(TimeSpan.FromSeconds(10));
 
     // A VR sends to one remote peer again and again: its thread keeps the last route, valid until any location changes.
-    [ThreadStatic] private static (Router? Router, VrId Dest, IPeer? Peer, int Moves) t_route;
+    [ThreadStatic] private static (Router? Router, VrId Dest, IPeer? Peer, SendWindow? Window, int Moves) t_route;
 
     // Likewise a stream of arrivals between one pair of VRs: the last one's sender was learned and its receiver found.
-    [ThreadStatic] private static (Router? Router, VrId Src, VrId Dest, IPeer? From, VrContext? Local, int Moves) t_arrival;
+    [ThreadStatic] private static (Router? Router, VrId Src, VrId Dest, IPeer? From, VrContext? Local, CreditLedger? Ledger, int Moves) t_arrival;
     private int _moves;
 
     /// <summary>Packets for a VR being looked up, and the VMs yet to answer.</summary>
@@ -60,18 +64,20 @@ internal sealed class Router(RiverVm vm, ILogger logger)
         Interlocked.Increment(ref _moves);
     }
 
-    public void Send(Packet packet)
+    /// <summary>Sends <paramref name="packet"/>; waits up to <paramref name="wait"/> while its receiver's queue is full (null: never waits).</summary>
+    public void Send(Packet packet, TimeSpan? wait = null)
     {
         vm.Observers.Sent(packet);
+        if (PeerLink.t_isTransportThread) wait = null; // a reader that waited could never deliver the credit it waits for
         var route = t_route;
         if (route.Router == this && route.Dest == packet.Dest && route.Moves == Volatile.Read(ref _moves) && _pending.Count == 0)
         {
-            SendRemote(route.Peer!, packet);
+            SendRemote(route.Peer!, route.Window!, packet, wait);
             return;
         }
         if (vm.TryGetLocal(packet.Dest, out var local))
         {
-            Deliver(local, CopyForLocal(packet, local));
+            SendLocal(local, packet, wait);
             return;
         }
         // Entries leave _pending only after their packets were sent, so a sender that sees none has none waiting.
@@ -88,17 +94,51 @@ internal sealed class Router(RiverVm vm, ILogger logger)
         var moves = Volatile.Read(ref _moves);
         if (_locations.TryGetValue(packet.Dest, out var peer))
         {
-            t_route = (this, packet.Dest, peer, moves);
-            SendRemote(peer, packet);
+            var window = WindowFor(packet.Dest, peer);
+            t_route = (this, packet.Dest, peer, window, moves);
+            SendRemote(peer, window, packet, wait);
             return;
         }
         if (_gone.TryGetValue(packet.Dest, out var gone)) throw new VmGoneException(packet.Dest, gone.Vm, gone.Reason);
         StartLookup(packet);
     }
 
-    private void SendRemote(IPeer peer, Packet packet)
+    /// <summary>Awaits room at <paramref name="packet"/>'s receiver, then sends it without blocking.</summary>
+    public async ValueTask SendAsync(Packet packet, TimeSpan wait, CancellationToken cancel)
     {
-        if (!peer.Send(Frames.Packet(vm.Serializer, packet), Corking.Active))
+        FlowGate? gate = vm.TryGetLocal(packet.Dest, out var local) ? local.Mailbox
+            : _locations.TryGetValue(packet.Dest, out var peer) ? WindowFor(packet.Dest, peer) : null;
+        if (gate is { Blocked: true })
+        {
+            if (packet.Src == packet.Dest && gate is Mailbox) throw SelfFull(packet.Dest);
+            await gate.WaitAsync(wait, cancel).ConfigureAwait(false);
+        }
+        Send(packet);
+    }
+
+    private void SendLocal(VrContext local, Packet packet, TimeSpan? wait)
+    {
+        var queue = local.Mailbox;
+        if (queue.Bounded && wait is { } limit && queue.Blocked)
+        {
+            if (packet.Src == packet.Dest) throw SelfFull(packet.Dest);
+            queue.Wait(limit);
+        }
+        packet = CopyForLocal(packet, local);
+        if (queue.Bounded) packet.QueueCost = FlowControl.LocalCost(packet);
+        Deliver(local, packet);
+    }
+
+    // Only the VR itself could make room: waiting would never end.
+    private static QueueFullException SelfFull(VrId vr) =>
+        new(vr, TimeSpan.Zero, "a VR sent to itself while its own queue was full: only it could make room");
+
+    private void SendRemote(IPeer peer, SendWindow window, Packet packet, TimeSpan? wait)
+    {
+        if (wait is { } limit) window.Wait(limit);
+        var frame = Frames.Packet(vm.Serializer, packet);
+        window.Charge(frame.Length);
+        if (!peer.Send(frame, Corking.Active))
         {
             // The link closed under this sender: its VM was just declared gone (OnMemberLeft names it here soon after).
             throw _gone.TryGetValue(packet.Dest, out var gone)
@@ -108,23 +148,68 @@ internal sealed class Router(RiverVm vm, ILogger logger)
         _packetsOut.Increment();
     }
 
+    private SendWindow WindowFor(VrId dest, IPeer peer) =>
+        _windows.TryGetValue(dest, out var window) && window.Peer == peer ? window
+            : _windows.AddOrUpdate(dest, static (d, p) => new SendWindow(d, p), static (d, old, p) => old.Peer == p ? old : new SendWindow(d, p), peer);
+
+    /// <summary>Credit from the VM a VR runs on: more may be sent to it, or (ended) it will never read again.</summary>
+    public void OnCredit(Credit credit, IPeer from)
+    {
+        if (credit.Bytes < 0 || credit.Packets < 0)
+            throw new MessagePack.MessagePackSerializationException($"a Credit of {credit.Bytes} bytes and {credit.Packets} packets");
+        if (!_windows.TryGetValue(credit.Vr, out var window) || window.Peer.RemoteId != from.RemoteId) return;
+        if (!credit.Ended) window.Grant(credit.Bytes, credit.Packets);
+        else if (_windows.TryRemove(new(credit.Vr, window))) window.Release();
+    }
+
+    /// <summary>A local VR ended: every VM that sent to it stops waiting for its credit.</summary>
+    public void Ended(VrContext vr)
+    {
+        foreach (var ledger in vr.Ledgers.Values) SendEnded(ledger.From, vr.Id);
+    }
+
+    private void SendEnded(IPeer to, VrId vr) => to.Send(Frames.Control(vm.Serializer, new Credit(vr, 0, 0, Ended: true)));
+
     /// <summary>A packet arrived from another VM.</summary>
-    public void Receive(Packet packet, IPeer from)
+    /// <summary>A packet arrived from another VM in a frame of <paramref name="cost"/> bytes (what its sender charged).</summary>
+    public void Receive(Packet packet, IPeer from, int cost)
     {
         _packetsIn.Increment();
         var last = t_arrival;
         if (last.Router == this && last.Src == packet.Src && last.Dest == packet.Dest && last.From == from && last.Moves == Volatile.Read(ref _moves))
         {
-            Deliver(last.Local!, packet); // if that VR has ended since, its closed mailbox refuses the packet
+            DeliverRemote(last.Local!, last.Ledger!, packet, cost); // if that VR has ended since, its closed mailbox refuses the packet
             return;
         }
         Learn(packet.Src, from);
         if (vm.TryGetLocal(packet.Dest, out var local))
         {
-            t_arrival = (this, packet.Src, packet.Dest, from, local, Volatile.Read(ref _moves));
-            Deliver(local, packet);
+            var ledger = local.Ledgers.TryGetValue(from.RemoteId, out var known) && known.From == from ? known
+                : local.Ledgers[from.RemoteId] = new CreditLedger(vm, from, local.Id);
+            t_arrival = (this, packet.Src, packet.Dest, from, local, ledger, Volatile.Read(ref _moves));
+            DeliverRemote(local, ledger, packet, cost);
         }
-        else Drop(packet, $"no VR {packet.Dest} runs on this VM");
+        else
+        {
+            Drop(packet, $"no VR {packet.Dest} runs on this VM");
+            SendEnded(from, packet.Dest);
+        }
+    }
+
+    // Never refused for being full: the sender's window already bounds what it can have queued here.
+    private void DeliverRemote(VrContext local, CreditLedger ledger, Packet packet, int cost)
+    {
+        var queue = local.Mailbox;
+        packet.QueueCost = cost;
+        if (queue.Bounded) packet.Ledger = ledger; // credit goes back as the VR takes it
+        vm.Observers.Delivered(packet);
+        if (!queue.Post(packet))
+        {
+            packet.Ledger = null;
+            Drop(packet, "the VR has ended");
+            SendEnded(ledger.From, local.Id);
+        }
+        else if (!queue.Bounded) ledger.Taken(cost, queue); // an unbounded queue takes everything at once
     }
 
     public void OnLookup(Lookup lookup, IPeer from) =>
@@ -141,14 +226,11 @@ internal sealed class Router(RiverVm vm, ILogger logger)
                 Learn(reply.Id, from);
                 // Sent under the lock, and removed after, so packets sent meanwhile queue behind these: per-sender order holds.
                 var peer = vm.Membership.PeerOf(from);
+                var window = peer is null ? null : WindowFor(reply.Id, peer);
                 foreach (var p in waiting.Packets)
                 {
                     if (peer is null) Drop(p, $"VM {from} left");
-                    else
-                    {
-                        peer.Send(Frames.Packet(vm.Serializer, p));
-                        _packetsOut.Increment();
-                    }
+                    else SendRemote(peer, window!, p, wait: null); // a runtime thread: charged, never waits
                 }
                 _pending.Remove(reply.Id);
             }
@@ -172,6 +254,9 @@ internal sealed class Router(RiverVm vm, ILogger logger)
             _gone[vr] = (id, reason);
         }
         Interlocked.Increment(ref _moves);
+        // Senders waiting for credit from there go on; their packets go the way of any packet to a VM that left.
+        foreach (var entry in _windows)
+            if (entry.Value.Peer.RemoteId == id && _windows.TryRemove(entry)) entry.Value.Release();
         List<VrId> asked;
         lock (_pending) asked = [.. _pending.Where(p => p.Value.Awaiting.Contains(id)).Select(p => p.Key)];
         foreach (var vr in asked) OnLookupReply(new LookupReply(vr, false), id);

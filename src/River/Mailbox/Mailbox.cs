@@ -8,8 +8,10 @@ namespace River;
 /// (<c>tag</c>, <c>src</c>, ...) gets an index from value to the packets holding it, built on first
 /// use, so a keyed receive never scans packets that cannot match. Indexes are dropped when the queue
 /// empties. A receiver that parks is woken only by a packet its match accepts.
+/// A bounded mailbox counts what it holds against its <see cref="QueueLimit"/>: local senders wait on it
+/// (it is their <see cref="FlowGate"/>), and credit for remote senders is held while it is over.
 /// </summary>
-internal sealed class Mailbox
+internal sealed class Mailbox : FlowGate
 {
     private const int MaxIndexes = 4;
 
@@ -27,7 +29,39 @@ internal sealed class Mailbox
     private int _parked;
     private volatile bool _closed;
 
+    private readonly VrId _owner;
+    private readonly bool _bounded;
+    private readonly long _maxBytes;
+    private readonly int _maxPackets;
+    private long _bytes;
+    private int _packets;
+    private readonly Lock _heldLock = new();
+    private List<CreditLedger>? _held;
+
+    /// <summary>An unbounded mailbox.</summary>
     public Mailbox() => _arrived = _taken = new Packet(default, default, [], []);
+
+    /// <summary>The mailbox of VR <paramref name="owner"/>, holding at most what <paramref name="limit"/> says.</summary>
+    public Mailbox(VrId owner, QueueLimit limit)
+        : this()
+    {
+        _owner = owner;
+        _bounded = !limit.IsUnbounded;
+        (_maxBytes, _maxPackets) = (limit.MaxBytes, limit.MaxPackets);
+    }
+
+    /// <summary>False for <see cref="QueueLimit.Unbounded"/>: nothing is counted, nobody waits.</summary>
+    public bool Bounded => _bounded;
+
+    protected override VrId Guarded => _owner;
+
+    /// <summary>At or over the limit (a closed mailbox never is: senders go on, and their packets are refused).</summary>
+    public override bool Blocked => _bounded && !_closed
+        && (Volatile.Read(ref _packets) >= _maxPackets || Volatile.Read(ref _bytes) >= _maxBytes);
+
+    // Waiters go on once a quarter of the queue has been taken, not at every packet.
+    protected override bool Resumable => !_bounded || _closed
+        || (Volatile.Read(ref _packets) <= _maxPackets - (_maxPackets >> 2) && Volatile.Read(ref _bytes) <= _maxBytes - (_maxBytes >> 2));
 
     /// <summary>Packets queued, arrivals not yet sorted included.</summary>
     public int Count
@@ -51,6 +85,11 @@ internal sealed class Mailbox
         if (_closed) return false;
         packet.QueueNext = packet.InboundNext = null; // links from a queue it was in before, if any
         packet.Dequeued = false;
+        if (_bounded)
+        {
+            Interlocked.Add(ref _bytes, packet.QueueCost);
+            Interlocked.Increment(ref _packets);
+        }
         var previous = Interlocked.Exchange(ref _arrived, packet);
         Volatile.Write(ref previous.InboundNext, packet);
         // The exchange is a full fence: either the receiver, parking, sees this packet, or we see it parked.
@@ -74,8 +113,9 @@ internal sealed class Mailbox
             }
             Remove(e);
             packet = e;
-            return true;
         }
+        Taken(packet);
+        return true;
     }
 
     public Packet? Peek(Matcher match)
@@ -92,6 +132,12 @@ internal sealed class Mailbox
     /// then <see cref="IPacketWaiter.Wake"/> is called once, and the receiver asks again.
     /// </summary>
     public Packet? TakeOrPark(Matcher match, IPacketWaiter waiter)
+    {
+        var taken = TakeOrParkLocked(match, waiter);
+        return taken is null ? null : Taken(taken);
+    }
+
+    private Packet? TakeOrParkLocked(Matcher match, IPacketWaiter waiter)
     {
         lock (_lock)
         {
@@ -134,7 +180,44 @@ internal sealed class Mailbox
             _indexes = null;
         }
         if (Interlocked.CompareExchange(ref _parked, 0, 1) == 1) _waiter!.Fail(ClosedError());
+        Wake(); // senders waiting for room go on; their packets are refused
         return left;
+    }
+
+    /// <summary>Keeps a remote sender's credit until the queue is below its limit again.</summary>
+    public void HoldCredit(CreditLedger ledger)
+    {
+        lock (_heldLock)
+        {
+            _held ??= [];
+            if (!_held.Contains(ledger)) _held.Add(ledger);
+        }
+        if (!Blocked) ReturnHeldCredit(); // the last take may have come just before
+    }
+
+    /// <summary>Accounting after a packet left the queue, outside the receiver's lock: room for local senders, credit for remote ones.</summary>
+    private Packet Taken(Packet e)
+    {
+        if (_bounded)
+        {
+            Interlocked.Add(ref _bytes, -e.QueueCost);
+            Interlocked.Decrement(ref _packets);
+            if (Resumable) Wake();
+            if (Volatile.Read(ref _held) is not null && !Blocked) ReturnHeldCredit();
+        }
+        if (e.Ledger is { } ledger)
+        {
+            e.Ledger = null; // a packet the VR keeps must not keep the ledger alive
+            ledger.Taken(e.QueueCost, this);
+        }
+        return e;
+    }
+
+    private void ReturnHeldCredit()
+    {
+        List<CreditLedger>? held;
+        lock (_heldLock) (held, _held) = (_held, null);
+        foreach (var ledger in held ?? []) ledger.Return();
     }
 
     private static OperationCanceledException ClosedError() => new("The VR's queue was closed: the VR ended or its VM is stopping.");

@@ -28,6 +28,10 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
     internal Packet? QueuePrev, QueueNext, InboundNext;
     internal bool Dequeued;
 
+    // Flow control: what the packet counts against its receiver's queue limit, and whom to credit when it is taken.
+    internal int QueueCost;
+    internal CreditLedger? Ledger;
+
     internal Packet(VrId src, VrId dest, string[] names, object?[] values)
     {
         Src = src;

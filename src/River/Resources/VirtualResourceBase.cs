@@ -48,12 +48,52 @@ public abstract class VirtualResourceBase
     public IReadOnlyList<VrId> Deploy(Type vrType, IEnumerable<VmInfo> vms, params object?[] args) =>
         Context.Vm.Deployer.Deploy(vrType, vms, Context, args);
 
-    /// <summary>Sends a packet to <paramref name="dest"/>: an anonymous object, a dictionary or a <see cref="Packet"/>.</summary>
+    /// <summary>
+    /// Sends a packet to <paramref name="dest"/>: an anonymous object, a dictionary or a <see cref="Packet"/>.
+    /// Returns at once unless the receiver's queue is full (its <see cref="QueueLimit"/>, or across VMs the
+    /// credit its VM granted this one): then it blocks the calling thread until there is room. An async VR
+    /// that must not block a thread uses <see cref="SendAsync(VrId, object, CancellationToken)"/>.
+    /// </summary>
     /// <exception cref="UnsupportedValueException">a value cannot be carried (names the attribute and type).</exception>
-    public void Send(VrId dest, object attributes) => Context.Vm.Send(Id, dest, attributes);
+    /// <exception cref="QueueFullException">the receiver's queue stayed full for <see cref="SendTimeout"/> (a slow receiver or a cycle of full queues).</exception>
+    public void Send(VrId dest, object attributes) => Context.Vm.Send(Id, dest, attributes, Context.SendTimeout);
 
-    /// <summary>Sends a packet whose <c>dest</c> attribute names the receiver.</summary>
-    public void Send(object attributes) => Context.Vm.Send(Id, null, attributes);
+    /// <summary>Sends a packet whose <c>dest</c> attribute names the receiver; waits like <see cref="Send(VrId, object)"/>.</summary>
+    public void Send(object attributes) => Context.Vm.Send(Id, null, attributes, Context.SendTimeout);
+
+    /// <summary>
+    /// Sends like <see cref="Send(VrId, object)"/>, but while the receiver's queue is full it awaits instead of blocking a thread.
+    /// </summary>
+    /// <example><code>
+    /// for (var n = 0; n &lt; 1_000_000; n++)
+    ///     await SendAsync(sink, new { tag = "data", n }, stop);
+    /// </code></example>
+    /// <exception cref="QueueFullException">the receiver's queue stayed full for <see cref="SendTimeout"/>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancel"/> fired while waiting; the packet was not sent.</exception>
+    public ValueTask SendAsync(VrId dest, object attributes, CancellationToken cancel = default) =>
+        Context.Vm.SendAsync(Id, dest, attributes, Context.SendTimeout, cancel);
+
+    /// <summary>Sends a packet whose <c>dest</c> attribute names the receiver; awaits like <see cref="SendAsync(VrId, object, CancellationToken)"/>.</summary>
+    public ValueTask SendAsync(object attributes, CancellationToken cancel = default) =>
+        Context.Vm.SendAsync(Id, null, attributes, Context.SendTimeout, cancel);
+
+    /// <summary>
+    /// How much this VR's queue may hold before its senders wait; null (the default) takes the VM's
+    /// <see cref="RiverVmOptions.QueueLimit"/>. Read once, when the VR starts.
+    /// </summary>
+    /// <example><code>
+    /// protected override QueueLimit? QueueLimit => River.QueueLimit.Unbounded; // senders never wait; memory is at risk
+    /// </code></example>
+    protected internal virtual QueueLimit? QueueLimit => null;
+
+    /// <summary>
+    /// How long this VR's <c>Send</c> waits for room in a full queue before it throws <see cref="QueueFullException"/>;
+    /// null (the default) takes the VM's <see cref="RiverVmOptions.SendTimeout"/>. Read once, when the VR starts.
+    /// </summary>
+    /// <example><code>
+    /// protected override TimeSpan? SendTimeout => TimeSpan.FromSeconds(5);
+    /// </code></example>
+    protected internal virtual TimeSpan? SendTimeout => null;
 
     /// <summary>Removes and returns the oldest matching packet without waiting.</summary>
     public bool TryRecv(object? match, out Packet packet) => Context.Mailbox.TryTake(Matcher.From(match), out packet);

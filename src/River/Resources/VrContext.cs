@@ -1,7 +1,7 @@
 namespace River;
 
 /// <summary>What the runtime gives a VR when it starts it: its name, family, arguments, queue and VM.</summary>
-internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, VirtualResourceBase instance, ProgramRun.Ref run, CancellationToken vmStopping)
+internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, VirtualResourceBase instance, ProgramRun.Ref run, CancellationToken vmStopping, RiverVmOptions? options = null)
 {
     private CancellationTokenSource? _kill;
 
@@ -14,7 +14,13 @@ internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList
 
     /// <summary>The program run this VR belongs to, and the load context of its shipped code (null: the VM's own).</summary>
     public ProgramRun.Ref Run { get; } = run;
-    public Mailbox Mailbox { get; } = new();
+    public Mailbox Mailbox { get; } = new(id, instance.QueueLimit ?? options?.QueueLimit ?? QueueLimit.Default);
+
+    /// <summary>How long this VR's <c>Send</c> waits for room in a full queue before it throws <see cref="QueueFullException"/>.</summary>
+    public TimeSpan SendTimeout { get; } = instance.SendTimeout ?? options?.SendTimeout ?? RiverVmOptions.DefaultSendTimeout;
+
+    /// <summary>Credit owed to each VM that sends to this VR (see <see cref="CreditLedger"/>).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<VmId, CreditLedger> Ledgers { get; } = new();
     public TaskCompletionSource Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Fires when the VM stops or the VR is killed; async VRs get it as <c>MainAsync</c>'s token.</summary>

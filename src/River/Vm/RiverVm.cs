@@ -180,13 +180,18 @@ public sealed class RiverVm : IAsyncDisposable
 
     private Func<VrId, AssemblyLoadContext?>? _contextOf; // one delegate, not one per packet read
 
-    internal void Send(VrId src, VrId? dest, object attributes)
+    internal void Send(VrId src, VrId? dest, object attributes, TimeSpan? wait = null) => Router.Send(MakePacket(src, dest, attributes), wait);
+
+    internal ValueTask SendAsync(VrId src, VrId? dest, object attributes, TimeSpan wait, CancellationToken cancel) =>
+        Router.SendAsync(MakePacket(src, dest, attributes), wait, cancel);
+
+    private static Packet MakePacket(VrId src, VrId? dest, object attributes)
     {
         AttributeReader.Read(attributes, out var names, out var values, out var destAttr);
         if (dest is { } d && destAttr is { } a && d != a)
             throw new ArgumentException($"Send was given receiver {d} but the attributes name 'dest' {a}; give one.");
         var to = dest ?? destAttr ?? throw new ArgumentException("Send(attributes) needs a 'dest' attribute holding the receiver's VrId.");
-        Router.Send(new Packet(src, to, names, values));
+        return new Packet(src, to, names, values);
     }
 
     internal IReadOnlyList<VmInfo> Discover(object? where, TimeSpan? wait)
@@ -224,7 +229,7 @@ public sealed class RiverVm : IAsyncDisposable
     {
         ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
         var vr = VrFactory.Create(type);
-        var context = new VrContext(this, id, parent, args, deployArgs, vr, run, _stopping.Token);
+        var context = new VrContext(this, id, parent, args, deployArgs, vr, run, _stopping.Token, _options);
         run.Code?.AddVr();
         vr.Attach(context);
         _local[id] = context;
@@ -265,6 +270,7 @@ public sealed class RiverVm : IAsyncDisposable
         Monitors.OnEnded(context.Id, stopped ? new OperationCanceledException("killed (river kill, or its VM stopping)") : error);
         _local.TryRemove(context.Id, out _);
         context.Mailbox.Close();
+        Router.Ended(context);
         Deployer.Release(context.Run);
         if (error is not null && !stopped) _logger.VrFailed(context.Id, context.Instance.GetType().FullName!, error);
         VrEnded?.Invoke(this, new VrLifecycleEventArgs(context.Id, context.Instance.GetType(), context.Parent, error));
@@ -284,7 +290,7 @@ public sealed class RiverVm : IAsyncDisposable
             switch (kind)
             {
                 case Frames.PacketKind:
-                    Router.Receive(Serializer.ReadPacket(frame[1..], _contextOf ??= ContextOf, tail), from);
+                    Router.Receive(Serializer.ReadPacket(frame[1..], _contextOf ??= ContextOf, tail), from, frame.Length + (tail?.Length ?? 0));
                     return true;
                 case Frames.ControlKind when tail is null:
                     OnControl(from, Serializer.ReadValue(frame[1..]));
@@ -340,6 +346,9 @@ public sealed class RiverVm : IAsyncDisposable
                 break;
             case LookupReply l:
                 Router.OnLookupReply(l, from.RemoteId);
+                break;
+            case Credit c:
+                Router.OnCredit(c, from);
                 break;
             case StatusRequest:
                 from.Send(Frames.Control(Serializer, Status()));

@@ -38,4 +38,19 @@ public sealed class RiverVmOptions
     /// it is stored or loaded. Read when the VM is created.
     /// </summary>
     public ISet<string> AllowedPrograms { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// How much each VR's queue may hold before senders wait (default <see cref="QueueLimit.Default"/>: 64 MiB or
+    /// 100,000 packets); a VR may say otherwise with <see cref="VirtualResourceBase.QueueLimit"/>.
+    /// </summary>
+    public QueueLimit QueueLimit { get; set; } = QueueLimit.Default;
+
+    /// <summary>The default of <see cref="SendTimeout"/>: 30 s.</summary>
+    public static readonly TimeSpan DefaultSendTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a <c>Send</c> to a full queue waits before it throws <see cref="QueueFullException"/>
+    /// (<see cref="Timeout.InfiniteTimeSpan"/>: for ever); a VR may say otherwise with <see cref="VirtualResourceBase.SendTimeout"/>.
+    /// </summary>
+    public TimeSpan SendTimeout { get; set; } = DefaultSendTimeout;
 }

@@ -1,0 +1,106 @@
+namespace River;
+
+/// <summary>
+/// The protocol's flow-control constants. Every VM starts each (sending VM, receiving VR) pair with
+/// this window; the receiving VM gives credit back as its VR takes packets out of its queue.
+/// </summary>
+internal static class FlowControl
+{
+    /// <summary>Bytes of frames a VM may have in flight or queued at one remote VR before it waits for credit.</summary>
+    public const long WindowBytes = 8L << 20;
+
+    /// <summary>Packets a VM may have in flight or queued at one remote VR before it waits for credit.</summary>
+    public const long WindowPackets = 8192;
+
+    // Big enough that 1 MiB values and 1,000 requests in flight keep streaming while credit returns every half window.
+
+    /// <summary>True once this much taken is worth a <see cref="Credit"/> message.</summary>
+    public static bool IsHalfWindow(long bytes, long packets) => bytes >= WindowBytes / 2 || packets >= WindowPackets / 2;
+
+    /// <summary>
+    /// What a local packet counts against its receiver's queue limit: a cheap estimate of the memory it
+    /// holds (serializing it to measure would cost more than the copy it gets).
+    /// </summary>
+    public static int LocalCost(Packet packet)
+    {
+        var n = 64 + 16L * packet.AttributeNames.Length;
+        foreach (var value in packet.AttributeValues)
+            n += value switch
+            {
+                string s => 24 + 2L * s.Length,
+                byte[] b => 24 + b.Length,
+                Array a => 24 + 8L * a.Length,
+                System.Collections.ICollection c => 32 + 16L * c.Count,
+                _ => 0,
+            };
+        return (int)Math.Min(n, int.MaxValue);
+    }
+}
+
+/// <summary>
+/// The sending side of one (this VM → remote VR) pair: what may still be sent before credit comes back.
+/// A send is let through while any credit is left and then charged its frame's size, so a value bigger
+/// than the window still goes (the window goes negative and that much credit must come back first).
+/// Released for good when the VR ended or its VM left: nobody waits for a VR that will never read.
+/// </summary>
+internal sealed class SendWindow(VrId dest, IPeer peer) : FlowGate
+{
+    private long _bytes = FlowControl.WindowBytes, _packets = FlowControl.WindowPackets;
+    private volatile bool _released;
+
+    public IPeer Peer { get; } = peer;
+
+    protected override VrId Guarded => dest;
+
+    public override bool Blocked => !_released && (Volatile.Read(ref _bytes) <= 0 || Volatile.Read(ref _packets) <= 0);
+
+    public void Charge(int frameBytes)
+    {
+        Interlocked.Add(ref _bytes, -frameBytes);
+        Interlocked.Decrement(ref _packets);
+    }
+
+    public void Grant(long bytes, long packets)
+    {
+        Interlocked.Add(ref _bytes, bytes);
+        Interlocked.Add(ref _packets, packets);
+        Wake();
+    }
+
+    public void Release()
+    {
+        _released = true;
+        Wake();
+    }
+}
+
+/// <summary>
+/// The receiving side of one (remote VM → this VR) pair: what the VR took out of its queue since credit
+/// was last sent back. Credit goes back once half a window was taken, unless the queue is over its own
+/// limit: then it is held (<see cref="Mailbox"/> returns it once the queue is below the limit again),
+/// so a VR's limit binds remote senders as well as local ones.
+/// </summary>
+internal sealed class CreditLedger(RiverVm vm, IPeer from, VrId vr)
+{
+    private long _bytes, _packets;
+
+    public IPeer From => from;
+
+    /// <summary>Counts a packet of <paramref name="cost"/> bytes taken (or, for an unbounded queue, queued).</summary>
+    public void Taken(int cost, Mailbox queue)
+    {
+        var bytes = Interlocked.Add(ref _bytes, cost);
+        var packets = Interlocked.Increment(ref _packets);
+        if (!FlowControl.IsHalfWindow(bytes, packets)) return;
+        if (queue.Blocked) queue.HoldCredit(this);
+        else Return();
+    }
+
+    /// <summary>Sends back all credit counted so far.</summary>
+    public void Return()
+    {
+        var bytes = Interlocked.Exchange(ref _bytes, 0);
+        var packets = Interlocked.Exchange(ref _packets, 0);
+        if (bytes > 0 || packets > 0) from.Send(Frames.Control(vm.Serializer, new Credit(vr, bytes, packets)));
+    }
+}
