@@ -41,6 +41,21 @@ public abstract class SampleTestsBase
     [Fact]
     public async Task Heat_parallel_run_matches_the_sequential_run_bit_for_bit() =>
         SampleChecks.Heat(await RunAsync("Heat"), Vms);
+
+    [Fact]
+    public async Task Stream_delivers_every_numbered_packet_once_and_in_order()
+    {
+        var run = await RunAsync("Stream", "--count", "100000");
+        Assert.Contains(run.Lines, l => l.StartsWith("received 100000 of 100000, gaps 0, duplicates 0", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Supervised_restarts_the_worker_that_crashes_and_the_count_comes_out_right()
+    {
+        var run = await RunAsync("Supervised");
+        Assert.Contains("worker 1 failed (System.InvalidOperationException: worker 1 crashes on its first run, on purpose); the supervisor starts it again", run.Lines);
+        Assert.Contains("primes below 200,000: 17984 (counted by 4 supervised workers)", run.Lines); // pi(200,000) = 17,984
+    }
 }
 
 /// <summary>The samples on an embedded cluster of three VMs inside the sample's process.</summary>

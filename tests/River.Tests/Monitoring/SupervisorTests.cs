@@ -1,0 +1,83 @@
+namespace River.Tests.Monitoring;
+
+/// <summary>Supervisors on monitors: which children restart, and when the supervisor gives up.</summary>
+public sealed class SupervisorTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    /// <summary>Tells the test VR it started (index, restarts); fails on its first run when told to; then waits to be stopped or returns.</summary>
+    public sealed class Child : VirtualResource
+    {
+        protected override void Main()
+        {
+            var (observer, index, failFirst, failAlways, wait, restarts) =
+                ((VrId)DeployArgs[0]!, (int)DeployArgs[1]!, (bool)DeployArgs[2]!, (bool)DeployArgs[3]!, (bool)DeployArgs[4]!, (int)DeployArgs[5]!);
+            Send(observer, new { tag = "started", index, restarts });
+            if (failAlways || (failFirst && restarts == 0)) throw new InvalidOperationException($"child {index} fails");
+            if (wait) Recv(new { tag = "stop" });
+        }
+    }
+
+    /// <summary>DeployArgs: observer, strategy (0 one-for-one, 1 one-for-all), then per child: fail first, fail always, wait.</summary>
+    public sealed class TestSupervisor : Supervisor
+    {
+        protected override RestartStrategy Strategy => (RestartStrategy)(int)DeployArgs[1]!;
+
+        protected override IEnumerable<ChildSpec> Children()
+        {
+            var specs = (bool[][])DeployArgs[2]!;
+            return specs.Select((s, i) => new ChildSpec(typeof(Child), DeployArgs[0], i, s[0], s[1], s[2]));
+        }
+    }
+
+    private static List<(int Index, int Restarts)> Starts(Probe me, int count) =>
+        [.. Enumerable.Range(0, count).Select(_ => me.Recv(new { tag = "started" }, Bound)).Select(p => (p.Get<int>("index"), p.Get<int>("restarts")))];
+
+    [Fact]
+    public async Task One_for_all_restarts_the_siblings_of_a_child_that_fails()
+    {
+        await using var cluster = new LocalCluster(2);
+        await Probe.Run(cluster.Vms[0], me =>
+        {
+            bool[][] children = [[true, false, false], [false, false, true]];
+            var supervisor = me.Deploy<TestSupervisor>(me.Vm, me.Id, (int)RestartStrategy.OneForAll, children);
+            me.Monitor(supervisor);
+            // Both start; child 0 fails; both start again (child 1 was killed for it); child 0 then returns.
+            var starts = Starts(me, 4);
+            Assert.Equal([(0, 0), (0, 1), (1, 0), (1, 1)], starts.Order());
+            Assert.Null(me.Peek(new { tag = "river.down" })); // child 1 still runs, so the supervisor does too
+        }).WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task One_for_one_restarts_only_the_child_that_failed()
+    {
+        await using var cluster = new LocalCluster(2);
+        await Probe.Run(cluster.Vms[0], me =>
+        {
+            bool[][] children = [[true, false, false], [false, false, false]];
+            var supervisor = me.Deploy<TestSupervisor>(me.Vm, me.Id, (int)RestartStrategy.OneForOne, children);
+            me.Monitor(supervisor);
+            Assert.Equal([(0, 0), (0, 1), (1, 0)], Starts(me, 3).Order());
+            var down = me.Recv(new { tag = "river.down", src = supervisor }, Bound);
+            Assert.Equal("normal", down.Get<string>("reason")); // every child done: the supervisor ends
+            Assert.False(me.TryRecv(new { tag = "started" }, out _));
+        }).WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task A_supervisor_whose_child_keeps_failing_gives_up_after_its_restarts_and_fails()
+    {
+        await using var cluster = new LocalCluster(2);
+        await Probe.Run(cluster.Vms[0], me =>
+        {
+            bool[][] children = [[false, true, false]];
+            var supervisor = me.Deploy<TestSupervisor>(me.Vm, me.Id, (int)RestartStrategy.OneForOne, children);
+            me.Monitor(supervisor);
+            var down = me.Recv(new { tag = "river.down", src = supervisor }, Bound);
+            Assert.Equal("failed", down.Get<string>("reason"));
+            Assert.StartsWith("River.SupervisorGaveUpException: 4 restarts within 5 s; the last: child 0 (Child) failed", down.Get<string>("error"));
+            Assert.Equal(4, Starts(me, 4).Count); // the first run and 3 restarts
+        }).WaitAsync(Bound);
+    }
+}
