@@ -70,7 +70,8 @@ public sealed partial class PauseAndCutTests(ITestOutputHelper output) : IDispos
     [Fact]
     public async Task Past_the_grace_period_the_sender_is_told_what_was_lost_and_the_returning_VM_is_fenced()
     {
-        string[] grace = ["--grace-period", "3"];
+        // Short enough for a test, long enough that a loaded machine's stalls are not taken for a gone VM.
+        string[] grace = ["--grace-period", "5"];
         using var host = await VmProcess.StartAsync(_cluster, null, grace);
         using var sink = await VmProcess.StartAsync(_cluster, [host], ["--attr", "role=sink", .. grace]);
         using var stream = ChildProcess.Sample("Stream", ["--seeds", host.Address, .. _cluster.Args, .. grace, "--count", "100000000", "--pause-every", "100"]);
@@ -83,13 +84,13 @@ public sealed partial class PauseAndCutTests(ITestOutputHelper output) : IDispos
         var lost = Regex.Match(run.Stderr, @"the sink's VM is gone: (\d+) packets in flight were lost");
         Assert.True(lost.Success, $"the sender was not told\n{run}");
         Assert.True(int.Parse(lost.Groups[1].Value) > 0, "some packets were in flight");
-        await host.WaitForLogAsync($"VM {sink.Id} left: nothing heard for 3 s", TimeSpan.FromSeconds(10));
+        await host.WaitForLogAsync($"VM {sink.Id} left: nothing heard for 5 s", TimeSpan.FromSeconds(20));
 
         sink.Resume();
-        var fenced = await sink.WaitForLogAsync("This VM was declared gone by the cluster", TimeSpan.FromSeconds(20));
+        var fenced = await sink.WaitForLogAsync("This VM was declared gone by the cluster", TimeSpan.FromSeconds(30));
         Assert.Matches(@"its [1-9]\d* VRs are ended", fenced); // the sink VR, at least: no stale copy goes on
         // river vm starts a new VM in its place, which the cluster takes in; the old id stays out.
-        await RiverCli.StatusUntilAsync(_cluster, host.Address, s => s.Count == 2 && s.All(vm => vm.Id != sink.Id), TimeSpan.FromSeconds(20), "the host and the sink's new VM");
+        await RiverCli.StatusUntilAsync(_cluster, host.Address, s => s.Count == 2 && s.All(vm => vm.Id != sink.Id), TimeSpan.FromSeconds(30), "the host and the sink's new VM");
     }
 
     public void Dispose() => _cluster.Dispose();
