@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 
 namespace River;
 
-/// <summary>How a dial ended.</summary>
-internal enum DialResult { Connected, Unreachable, Refused }
+/// <summary>How a dial ended: <c>Closed</c> when nothing listens at the address (the OS refused the connection).</summary>
+internal enum DialResult { Connected, Unreachable, Refused, Closed }
 
 /// <summary>
 /// Outbound dials: a few threads take dials from a bounded queue (a dial blocks in connect and the

@@ -44,6 +44,9 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     /// <summary>True while the remote VM is suspected: silent past the failure timeout, within the grace period.</summary>
     public bool Suspected;
 
+    /// <summary>Since when every re-dial found nothing listening at the remote VM's address (its process is gone); null otherwise.</summary>
+    public long? ClosedSince;
+
     /// <summary>Numbered frames received from the remote VM and handed to this VM (by whoever holds the connection's read token).</summary>
     public long Received;
 

@@ -146,7 +146,11 @@ internal sealed class TcpTransport : INetwork
         await Task.Delay(delay, _stop.Token).ContinueWith(_ => { });
         while (!_stop.IsCancellationRequested && _links.TryGetValue(link.RemoteId, out var current) && current == link && link.Connection is null)
         {
-            if (await DialAsync(remote.Host, remote.Port, remote.Id) != DialResult.Unreachable) return;
+            var result = await DialAsync(remote.Host, remote.Port, remote.Id);
+            if (result is DialResult.Connected or DialResult.Refused) return;
+            // Nothing listens where the VM did: its process is gone (a pause or a cut keeps the port, or times out).
+            if (result == DialResult.Closed) link.ClosedSince ??= Environment.TickCount64;
+            else link.ClosedSince = null;
             await Task.Delay(delay, _stop.Token).ContinueWith(_ => { });
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
         }
@@ -213,7 +217,7 @@ internal sealed class TcpTransport : INetwork
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             socket.Dispose();
-            return DialResult.Unreachable;
+            return e is SocketException { SocketErrorCode: SocketError.ConnectionRefused } ? DialResult.Closed : DialResult.Unreachable;
         }
         return Establish(socket, $"{host}:{port}", outbound: true, expected, seed);
     });
@@ -333,7 +337,10 @@ internal sealed class TcpTransport : INetwork
                 // After a stall of our own (a long GC pause, SIGSTOP, swapping) silence is our fault, not theirs.
                 if (stalled) link.LastHeard = now;
                 var silent = now - Volatile.Read(ref link.LastHeard);
-                if (silent > Options.GracePeriod.TotalMilliseconds) Gone(link, now);
+                if (silent > Options.GracePeriod.TotalMilliseconds)
+                    Gone(link, now, $"nothing heard for {Options.GracePeriod.TotalSeconds:0.#} s (the grace period)");
+                else if (link.Suspected && link.Connection is null && now - (link.ClosedSince ?? now) > Options.FailureTimeout.TotalMilliseconds)
+                    Gone(link, now, $"nothing has listened at its address for {Options.FailureTimeout.TotalSeconds:0.#} s: its process is gone");
                 else if (silent > Options.FailureTimeout.TotalMilliseconds) Suspect(link, silent);
                 else if (link.Suspected)
                 {
@@ -363,14 +370,14 @@ internal sealed class TcpTransport : INetwork
             _ = DialAsync(remote.Host, remote.Port, remote.Id);
     }
 
-    /// <summary>Silent past the grace period: the VM is gone for good; should it come back, it is refused and must rejoin as a new VM.</summary>
-    private void Gone(PeerLink link, long now)
+    /// <summary>Silent past the grace period, or its process gone: the VM is gone for good; should it come back, it is refused and must rejoin as a new VM.</summary>
+    private void Gone(PeerLink link, long now, string why)
     {
         foreach (var (id, since) in _fenced)
             if (now - since > FenceMemory.TotalMilliseconds) _fenced.TryRemove(id, out _);
         _fenced[link.RemoteId] = now;
         _endpoints.TryRemove(link.RemoteId, out _);
-        _vm.RemoveMember(link.RemoteId, $"nothing heard for {Options.GracePeriod.TotalSeconds:0.#} s (the grace period); it may return only as a new VM");
+        _vm.RemoveMember(link.RemoteId, $"{why}; it may return only as a new VM");
     }
 
     // How long a VM declared gone is remembered and refused.

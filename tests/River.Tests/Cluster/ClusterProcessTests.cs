@@ -47,6 +47,8 @@ public sealed class ClusterProcessTests(ITestOutputHelper output) : IDisposable
         // it is declared gone only after the grace period).
         foreach (var vm in survivors) await vm.WaitForLogAsync($"VM {victim.Id} suspected", killedAt + FailureBound - DateTime.UtcNow);
         var detected = DateTime.UtcNow - killedAt;
+        // Nothing listens where it did any more: its process is gone, so it is declared gone without waiting out the grace period.
+        foreach (var vm in survivors) await vm.WaitForLogAsync($"VM {victim.Id} left: nothing has listened at its address", TimeSpan.FromSeconds(20));
         output.WriteLine($"the survivors dropped the SIGKILLed VM after {detected.TotalSeconds:0.0} s");
 
         // The Heat run cannot finish without the dead worker; it is ended like a hung job, and must leave too.
