@@ -166,7 +166,10 @@ public sealed class FlowEmbeddedTests(ITestOutputHelper output)
                 gone = e; // released, and told: sends to a VR whose VM is gone throw
             }
         });
-        // Within a window (8 MiB or 8,192 packets) the sender must come to a stop, and stay there.
+        // Within a window (8 MiB or 8,192 packets) the sender must come to a stop, and stay there; it starts
+        // sending only once the sink is deployed, which takes a while on a loaded machine.
+        var started = DateTime.UtcNow;
+        while (Volatile.Read(ref sent) == 0 && DateTime.UtcNow - started < TimeSpan.FromSeconds(20)) await Task.Delay(20);
         int before;
         do
         {
