@@ -46,7 +46,7 @@ internal static class Handshake
         var theirs = await CheckAsync(stream, mine, ParseHello(theirHello), fenced, cancel);
         if (expected is { } id && theirs.Id != id)
             await RefuseAsync(stream, $"the VM at this address is {theirs.Id}, not {id}", cancel);
-        var secrets = Derive(options, hello, theirHello, binding);
+        var secrets = Derive(options, hello, theirHello, binding, mine.Flags);
         if (!CryptographicOperations.FixedTimeEquals(await ReadProofAsync(stream, cancel), secrets.AcceptorProof))
             await RefuseAsync(stream, "the acceptor does not hold this cluster's key (or is of another cluster)", cancel);
         await WriteAsync(stream, ProofFrame(secrets.DialerProof), cancel);
@@ -61,7 +61,7 @@ internal static class Handshake
         var theirHello = await ReadFrameAsync(stream, cancel);
         var theirs = await CheckAsync(stream, mine, ParseHello(theirHello), fenced, cancel);
         var hello = HelloBody(mine);
-        var secrets = Derive(options, theirHello, hello, binding);
+        var secrets = Derive(options, theirHello, hello, binding, mine.Flags);
         await WriteAsync(stream, [.. Framed(hello), .. ProofFrame(secrets.AcceptorProof)], cancel);
         if (!CryptographicOperations.FixedTimeEquals(await ReadProofAsync(stream, cancel), secrets.DialerProof))
             await RefuseAsync(stream, "the dialer does not hold this cluster's key (or is of another cluster)", cancel);
@@ -90,7 +90,7 @@ internal static class Handshake
     /// HKDF-SHA256: the cluster key as input, a hash of both hellos (ids, nonces, addresses, flags) as salt,
     /// the cluster name and TLS binding as info; out come both proofs and a frame key per direction.
     /// </summary>
-    private static Secrets Derive(ClusterOptions options, byte[] dialerHello, byte[] acceptorHello, byte[] binding)
+    private static Secrets Derive(ClusterOptions options, byte[] dialerHello, byte[] acceptorHello, byte[] binding, int flags)
     {
         var transcript = new byte[8 + dialerHello.Length + acceptorHello.Length];
         BinaryPrimitives.WriteInt32LittleEndian(transcript, dialerHello.Length);
@@ -100,8 +100,7 @@ internal static class Handshake
         byte[] info = [.. Encoding.UTF8.GetBytes($"river/{ClusterOptions.ProtocolVersion} {options.Name}\n"), .. binding];
         var keySize = RecordStream.KeySize;
         var okm = HKDF.DeriveKey(HashAlgorithmName.SHA256, options.EffectiveKey, 2 * ProofSize + 2 * keySize, SHA256.HashData(transcript), info);
-        var plain = (ParseHello(dialerHello).Flags & PlainFrames) != 0;
-        return new(okm[..ProofSize], okm[ProofSize..(2 * ProofSize)], okm[(2 * ProofSize)..(2 * ProofSize + keySize)], okm[(2 * ProofSize + keySize)..], plain);
+        return new(okm[..ProofSize], okm[ProofSize..(2 * ProofSize)], okm[(2 * ProofSize)..(2 * ProofSize + keySize)], okm[(2 * ProofSize + keySize)..], (flags & PlainFrames) != 0); // both sides' flags agree (CheckAsync)
     }
 
     private static async Task<Hello> CheckAsync(Stream stream, Hello mine, Hello theirs, Func<VmId, bool>? fenced, CancellationToken cancel)

@@ -18,32 +18,8 @@ public sealed class NetworkCutTests(ITestOutputHelper output)
     [Fact]
     public async Task A_10_s_network_cut_between_two_hosts_mid_stream_loses_repeats_and_reorders_nothing__or_SKIPPED_without_root_and_netns()
     {
-        var script = Path.Combine(Built.Root, "tests", "netns", "cut.sh");
-        if (!OperatingSystem.IsLinux() || !File.Exists("/bin/bash"))
-        {
-            output.WriteLine("SKIPPED: network namespaces need Linux and bash");
-            return;
-        }
-        var prefix = "rvc" + Guid.NewGuid().ToString("N")[..6];
-        using var run = ChildProcess.Start("/bin/bash", [script, Built.RiverCli, Built.Sample("Stream"), prefix]);
-        ProcessOutput result;
-        try
-        {
-            result = await run.WaitAsync(Bound);
-        }
-        finally
-        {
-            // The script cleans up in a trap; should it have been killed before, remove what it left.
-            await run.StopAsync(TimeSpan.FromSeconds(5));
-            await MultiHostTests.RemoveNamespacesAsync(prefix);
-        }
-        output.WriteLine(result.ToString());
-        if (result.ExitCode == 77)
-        {
-            output.WriteLine($"SKIPPED: {result.Stdout.Trim()}");
-            return;
-        }
-        result.AssertSucceeded();
+        var result = await NetnsScript.RunAsync(output, "cut.sh", "rvc", Built.Sample("Stream"), Bound);
+        if (result is null) return; // SKIPPED, as the output says
         Assert.Contains("PASS: a 10 s network cut mid-stream lost, repeated and reordered nothing: received 300000 of 300000, gaps 0, duplicates 0", result.Stdout);
     }
 }
