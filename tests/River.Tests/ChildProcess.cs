@@ -45,12 +45,13 @@ public sealed class ChildProcess : IDisposable
         foreach (var child in Running.Keys) child.Kill();
     };
 
-    private ChildProcess(string file, IEnumerable<string> args)
+    private ChildProcess(string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(TimeoutTool ?? file)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            WorkingDirectory = workingDirectory ?? "",
         };
         if (TimeoutTool is not null)
         {
@@ -60,6 +61,7 @@ public sealed class ChildProcess : IDisposable
         // River reads its cluster settings from RIVER_* variables too; the run must see only its arguments.
         foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("RIVER_", StringComparison.Ordinal)).ToList())
             start.Environment.Remove(name);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         _process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {start.FileName}");
         Running[this] = true;
         _stdout = new OutputLines(_process.StandardOutput);
@@ -70,8 +72,9 @@ public sealed class ChildProcess : IDisposable
     public static ChildProcess Dotnet(string dll, IEnumerable<string> args) =>
         new(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", [dll, .. args]);
 
-    /// <summary>Starts any executable.</summary>
-    public static ChildProcess Start(string file, IEnumerable<string> args) => new(file, args);
+    /// <summary>Starts any executable, optionally in <paramref name="workingDirectory"/> with extra <paramref name="environment"/> variables.</summary>
+    public static ChildProcess Start(string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null) =>
+        new(file, args, workingDirectory, environment);
 
     /// <summary>Starts a built sample (see <see cref="Built.Sample"/>).</summary>
     public static ChildProcess Sample(string sample, params string[] args) => Dotnet(Built.Sample(sample), args);

@@ -8,6 +8,7 @@ namespace River.Tests.Bench;
 /// contract: every stdout line is one JSON object with the documented fields and a positive value.
 /// The benchmarks themselves stay out of the test run: this only checks that the suite runs.
 /// </summary>
+[Collection(ReleaseBuilds.Name)]
 public class BenchSmokeTests
 {
     // Build (cold: ~40 s on 2 cores, over 2 min with two CPU burners and the other tests) plus the quick scenario (~5 s).
@@ -18,10 +19,9 @@ public class BenchSmokeTests
     [InlineData("local-pingpong")]
     public async Task QuickJsonScenarioPrintsOneValidObjectPerLine(string scenario)
     {
-        var root = RepoRoot();
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
-            WorkingDirectory = root,
+            WorkingDirectory = Built.Root,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -63,12 +63,5 @@ public class BenchSmokeTests
             Assert.True(o.GetProperty(name).GetDouble() > 0, $"'{name}' is not a positive number in: {line}");
         Assert.True(o.GetProperty("min").GetDouble() <= o.GetProperty("value").GetDouble(), $"min > median in: {line}");
         Assert.True(o.GetProperty("value").GetDouble() <= o.GetProperty("max").GetDouble(), $"median > max in: {line}");
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "River.slnx"))) return dir.FullName;
-        throw new InvalidOperationException($"No River.slnx above {AppContext.BaseDirectory}.");
     }
 }
