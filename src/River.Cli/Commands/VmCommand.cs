@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using River.OpenTelemetry;
 
 namespace River.Cli.Commands;
 
@@ -20,10 +21,12 @@ internal static class VmCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var noDeploy = new Option<bool>("--no-deploy") { Description = "Refuse every deploy and shipped code from other VMs." };
+        var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve Prometheus metrics at http://BIND:PORT/metrics (BIND: the --bind address)." };
+        var otlp = new Option<Uri?>("--otlp-endpoint") { Description = "Send metrics and spans to this OpenTelemetry collector (OTLP)." };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error.", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("vm", "Run a River VM: it joins its cluster and hosts the VRs programs deploy on it.");
         cluster.AddTo(command);
-        foreach (var o in new Option[] { port, attrs, noMulticast, maxFrame, allowProgram, noDeploy, logLevel }) command.Options.Add(o);
+        foreach (var o in new Option[] { port, attrs, noMulticast, maxFrame, allowProgram, noDeploy, metricsPort, otlp, logLevel }) command.Options.Add(o);
         command.SetAction(async (parse, cancel) =>
         {
             var options = cluster.Read(parse);
@@ -59,6 +62,12 @@ internal static class VmCommand
                 if (eq <= 0) throw new ArgumentException($"--attr takes k=v, not '{a}'.");
                 vmOptions.Attributes[a[..eq]] = a[(eq + 1)..];
             }
+            using var telemetry = RiverTelemetry.Export(new TelemetryOptions
+            {
+                PrometheusPort = parse.GetValue(metricsPort),
+                PrometheusHost = options.Bind.ToString(),
+                OtlpEndpoint = parse.GetValue(otlp),
+            });
             var stop = new TaskCompletionSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
             {

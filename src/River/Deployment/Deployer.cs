@@ -29,6 +29,9 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
     {
         ArgumentNullException.ThrowIfNull(vms);
         VrFactory.Check(type);
+        using var span = RiverMetrics.Activities.StartActivity("river.deploy");
+        span?.SetTag("river.vr.type", type.FullName);
+        span?.SetTag("river.vm", local.Id.ToString());
         local.Serializer.AllowList.AllowProgram(type.Assembly);
         object?[] copied;
         using (TypeResolver.Enter(caller.Run.Code)) copied = local.CopyArgs(deployArgs ?? [null]);
@@ -53,6 +56,7 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
                 throw new DeployException($"VM {vm2.Id} still lacks code for {type.FullName} after it was shipped: {string.Join(", ", still)}.");
         }
         foreach (var (vm, request) in remote) local.Router.Learn(request.Id, vm.Id);
+        span?.SetTag("river.deploy.count", ids.Length);
         return ids;
     }
 
@@ -116,6 +120,7 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
             foreach (var assembly in Loaded(d.Code, run.Code)) local.Serializer.AllowList.Allow(assembly);
             var args = local.Serializer.ReadValue(d.DeployArgs) as object?[] ?? [];
             local.StartLocal(type, d.Id, d.Parent, d.Args, args, run);
+            RiverMetrics.Deployed(local.Id);
             logger.Deployed(type.FullName!, d.Id, d.Parent);
             return new DeployReply(d.RequestId, null);
         }

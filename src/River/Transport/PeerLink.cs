@@ -50,7 +50,22 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     /// <summary>Numbered frames received from the remote VM and handed to this VM (by whoever holds the connection's read token).</summary>
     public long Received;
 
-    private long _receivedAcked, _bytesSinceAck;
+    private long _receivedAcked, _bytesSinceAck, _bytesSent, _bytesReceived;
+
+    /// <summary>Numbered frames queued or written to the remote VM (a metric).</summary>
+    public long FramesSent => Volatile.Read(ref _appended);
+
+    /// <summary>Numbered frames received from the remote VM (a metric).</summary>
+    public long FramesReceived => Volatile.Read(ref Received);
+
+    /// <summary>Bytes of numbered frames sent (a metric).</summary>
+    public long BytesSent => Volatile.Read(ref _bytesSent);
+
+    /// <summary>Bytes of numbered frames received (a metric).</summary>
+    public long BytesReceived => Volatile.Read(ref _bytesReceived);
+
+    /// <summary>The link as metrics name it: connected, suspected (silent past the failure timeout), or down (no connection).</summary>
+    public string State => Suspected ? "suspected" : _connection is null ? "down" : "connected";
 
     // An acknowledgement goes back after this many frames or bytes, and on every heartbeat tick.
     private const int AckFrames = 1024, AckBytes = 1 << 20;
@@ -74,6 +89,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                 _writing = true;
                 direct = c;
                 number = _written = ++_appended;
+                _bytesSent += frame.Length;
             }
             else Append(frame);
             if (!_writing && Writable is not null)
@@ -203,6 +219,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     {
         var received = ++Received;
         _bytesSinceAck += bytes;
+        _bytesReceived += bytes;
         if (received - _receivedAcked >= AckFrames || _bytesSinceAck >= AckBytes) SendAck();
     }
 
@@ -287,7 +304,9 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         BinaryPrimitives.WriteInt32LittleEndian(_pending.AsSpan(_pendingLength), frame.Length);
         frame.CopyTo(_pending.AsSpan(_pendingLength + 4));
         _pendingLength = needed;
-        if (IsNumbered(frame[0])) _appended++;
+        if (!IsNumbered(frame[0])) return;
+        _appended++;
+        _bytesSent += frame.Length;
     }
 
     /// <summary>Keeps a frame written straight from its sender's buffer until it is acknowledged (a copy: that buffer is reused).</summary>

@@ -40,6 +40,7 @@ public sealed class RiverVm : IAsyncDisposable
         Deployer = new Deployer(this, new CodeCache(_options.CodeCacheDirectory ?? CodeCache.DefaultDirectory), _options, _logger);
         RefreshInfo();
         _announcer = new Timer(_ => Housekeeping(), null, 200, 200);
+        RiverMetrics.Started(this);
     }
 
     /// <summary>This VM's name.</summary>
@@ -70,6 +71,12 @@ public sealed class RiverVm : IAsyncDisposable
 
     /// <summary>VRs running on this VM now.</summary>
     public int VrCount => _local.Count;
+
+    /// <summary>Packets queued for the VRs here, all together (a metric: it walks every VR).</summary>
+    internal long QueuedPackets => _local.Values.Sum(v => (long)v.Mailbox.Count);
+
+    /// <summary>The longest queue of a VR here.</summary>
+    internal long LongestQueue => _local.Values.Select(v => (long)v.Mailbox.Count).DefaultIfEmpty().Max();
 
     /// <summary>Fires when this VM is stopping.</summary>
     public CancellationToken Stopping => _stopping.Token;
@@ -506,6 +513,7 @@ public sealed class RiverVm : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_stopping.IsCancellationRequested) return;
+        RiverMetrics.Stopped(this);
         await _announcer.DisposeAsync();
         Network?.AcknowledgeAll(); // before the goodbye, on the same links: what this VM received is not counted lost
         var goodbye = Frames.Control(Serializer, new Goodbye(Id)).ToArray();
