@@ -2,12 +2,26 @@ using System.CommandLine;
 using River.Cli.Commands;
 
 // The `river` command: run VMs, run programs on them, inspect and steer a cluster.
+var vm = VmCommand.Create();
 var root = new RootCommand("River for .NET: VMs, programs and the cluster they form.")
 {
-    VmCommand.Create(),
+    vm,
     RunCommand.Create(),
     StatusCommand.Create(),
     KillCommand.Create(),
     HashCommand.Create(),
 };
+// `river vm` also takes its options from RIVER_* variables and river.json (flags win).
+if (args.FirstOrDefault() == vm.Name)
+{
+    try
+    {
+        args = [vm.Name, .. ConfigurationArguments.Complete(vm, args[1..])];
+    }
+    catch (Exception e) when (e is IOException or InvalidDataException or FormatException or ArgumentException)
+    {
+        await Console.Error.WriteLineAsync($"river vm: {e.Message}");
+        return 2;
+    }
+}
 return await root.Parse(args).InvokeAsync();

@@ -69,8 +69,8 @@ public sealed class ChildProcess : IDisposable
     }
 
     /// <summary>Starts <c>dotnet <paramref name="dll"/> args</c>.</summary>
-    public static ChildProcess Dotnet(string dll, IEnumerable<string> args) =>
-        new(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", [dll, .. args]);
+    public static ChildProcess Dotnet(string dll, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null) =>
+        new(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", [dll, .. args], workingDirectory, environment);
 
     /// <summary>Starts any executable, optionally in <paramref name="workingDirectory"/> with extra <paramref name="environment"/> variables.</summary>
     public static ChildProcess Start(string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null) =>

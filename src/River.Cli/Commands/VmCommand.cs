@@ -23,10 +23,11 @@ internal static class VmCommand
         var noDeploy = new Option<bool>("--no-deploy") { Description = "Refuse every deploy and shipped code from other VMs." };
         var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve Prometheus metrics at http://BIND:PORT/metrics (BIND: the --bind address)." };
         var otlp = new Option<Uri?>("--otlp-endpoint") { Description = "Send metrics and spans to this OpenTelemetry collector (OTLP)." };
+        var config = new Option<FileInfo?>(ConfigurationArguments.ConfigOption) { Description = $"A JSON file of options (default: {ConfigurationArguments.DefaultFile} here, if present); flags win, then RIVER_* variables, then the file." };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error.", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("vm", "Run a River VM: it joins its cluster and hosts the VRs programs deploy on it.");
         cluster.AddTo(command);
-        foreach (var o in new Option[] { port, attrs, noMulticast, maxFrame, allowProgram, noDeploy, metricsPort, otlp, logLevel }) command.Options.Add(o);
+        foreach (var o in new Option[] { port, attrs, noMulticast, maxFrame, allowProgram, noDeploy, metricsPort, otlp, config, logLevel }) command.Options.Add(o);
         command.SetAction(async (parse, cancel) =>
         {
             var options = cluster.Read(parse);

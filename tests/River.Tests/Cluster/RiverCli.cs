@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace River.Tests.Cluster;
 
 /// <summary>A VM as <c>river status --json</c> shows it.</summary>
-public sealed record VmStatus(string Id, string Address, IReadOnlyList<VrStatusRow> Vrs);
+public sealed record VmStatus(string Id, string Address, IReadOnlyList<VrStatusRow> Vrs, IReadOnlyDictionary<string, string?> Attributes);
 
 public sealed record VrStatusRow(string Id, string Type);
 
@@ -29,7 +29,8 @@ public static class RiverCli
             .. json.RootElement.EnumerateArray().Select(vm => new VmStatus(
                 vm.GetProperty("id").GetString()!,
                 vm.GetProperty("address").GetString()!,
-                [.. vm.GetProperty("vrs").EnumerateArray().Select(vr => new VrStatusRow(vr.GetProperty("id").GetString()!, vr.GetProperty("type").GetString()!))])),
+                [.. vm.GetProperty("vrs").EnumerateArray().Select(vr => new VrStatusRow(vr.GetProperty("id").GetString()!, vr.GetProperty("type").GetString()!))],
+                vm.GetProperty("attributes").EnumerateObject().ToDictionary(a => a.Name, a => a.Value.GetString()))),
         ];
     }
 

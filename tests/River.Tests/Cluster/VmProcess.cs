@@ -54,7 +54,13 @@ public sealed partial class VmProcess : IDisposable
         var seedList = string.Join(',', (seeds ?? []).Select(s => s.Address));
         string[] args = ["vm", "--port", "0", .. (multicast ? Array.Empty<string>() : ["--no-multicast"]), "--attr", "role=vm", .. cluster.Args, .. extra];
         if (seedList.Length > 0) args = [.. args, "--seeds", seedList];
-        var process = ChildProcess.Dotnet(Built.RiverCli, args);
+        return await StartAsync(args);
+    }
+
+    /// <summary>Starts <c>river vm</c> with exactly <paramref name="args"/> (<c>vm</c> first), in <paramref name="workingDirectory"/> with <paramref name="environment"/>.</summary>
+    public static async Task<VmProcess> StartAsync(IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var process = ChildProcess.Dotnet(Built.RiverCli, args, workingDirectory, environment);
         try
         {
             var match = Listening().Match(await process.WaitForStdoutAsync(l => Listening().IsMatch(l), StartTimeout));
