@@ -173,6 +173,37 @@ public sealed class RiverVm : IAsyncDisposable
     public Task RunAsync<TVr>(IReadOnlyList<string>? args = null, params object?[] deployArgs) where TVr : VirtualResourceBase =>
         Start(typeof(TVr), args, deployArgs).Ended.Task;
 
+    /// <summary>
+    /// Runs <paramref name="body"/> as a VR of its own on this VM, as Erlang spawns a fun: it gets an id and a
+    /// queue, and can <c>Send</c>, <c>RecvAsync</c>, <c>Deploy</c>, <c>Monitor</c> like any VR. This is how code outside
+    /// VRs (a web endpoint, a script, a test) talks to VRs. The task ends with the body's result, or its failure.
+    /// </summary>
+    /// <example><code>
+    /// var sum = await vm.Spawn(async me =&gt;
+    /// {
+    ///     me.Send(adder, new { tag = "add", a = 2, b = 3 });
+    ///     return (await me.RecvAsync(new { tag = "sum" })).Get&lt;int&gt;("value");
+    /// });
+    /// </code></example>
+    public Task<T> Spawn<T>(Func<AsyncVirtualResource, Task<T>> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var vr = new SpawnedVr<T>(body);
+        StartLocal(vr, VrId.New(), null, [], [], new ProgramRun.Ref(Guid.NewGuid(), null));
+        return vr.Result;
+    }
+
+    /// <summary>As <see cref="Spawn{T}"/>, for a body without a result.</summary>
+    public Task Spawn(Func<AsyncVirtualResource, Task> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return Spawn<bool>(async me =>
+        {
+            await body(me);
+            return true;
+        });
+    }
+
     private VrContext Start(Type type, IReadOnlyList<string>? args, object?[] deployArgs)
     {
         VrFactory.Check(type);
@@ -232,10 +263,13 @@ public sealed class RiverVm : IAsyncDisposable
         return copy;
     }
 
-    internal VrContext StartLocal(Type type, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, ProgramRun.Ref run)
+    internal VrContext StartLocal(Type type, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, ProgramRun.Ref run) =>
+        StartLocal(VrFactory.Create(type), id, parent, args, deployArgs, run);
+
+    private VrContext StartLocal(VirtualResourceBase vr, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, ProgramRun.Ref run)
     {
         ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
-        var vr = VrFactory.Create(type);
+        var type = vr.GetType();
         var context = new VrContext(this, id, parent, args, deployArgs, vr, run, _stopping.Token, _options);
         run.Code?.AddVr();
         vr.Attach(context);
