@@ -20,6 +20,15 @@ internal static class Frames
     /// <summary>Transport-level, the first frame on a new connection: how many numbered frames arrived over earlier ones.</summary>
     public const byte ResumeKind = 5;
 
+    /// <summary>A packet to or from a mirrored VR: its number in its (src, dest) stream (u64 LE), then the packet as in kind 1.</summary>
+    public const byte SequencedKind = 6;
+
+    /// <summary>Kinds whose body is a packet (after the sequence number, for <see cref="SequencedKind"/>).</summary>
+    public static bool IsPacket(byte kind) => kind is PacketKind or SequencedKind;
+
+    /// <summary>Where the packet starts in a frame of <paramref name="kind"/>.</summary>
+    public static int PacketOffset(byte kind) => kind == SequencedKind ? 9 : 1;
+
     /// <summary>The bodies of length-prefixed frames laid end to end.</summary>
     public static IEnumerable<byte[]> Split(ReadOnlyMemory<byte> framed)
     {
@@ -33,9 +42,15 @@ internal static class Frames
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
 
+    /// <summary>A packet frame: kind 1, or kind 6 with the packet's <see cref="River.Packet.MirrorSeq"/> when it has one.</summary>
     public static ReadOnlySpan<byte> Packet(RiverSerializer serializer, Packet packet)
     {
-        var buffer = Start(PacketKind);
+        var buffer = Start(packet.MirrorSeq == 0 ? PacketKind : SequencedKind);
+        if (packet.MirrorSeq != 0)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(buffer.GetSpan(8), packet.MirrorSeq);
+            buffer.Advance(8);
+        }
         serializer.WritePacket(buffer, packet);
         return buffer.WrittenSpan;
     }

@@ -69,6 +69,8 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     {
         vm.Observers.Sent(packet);
         if (PeerLink.t_isTransportThread) wait = null; // a reader that waited could never deliver the credit it waits for
+        // To or from a mirrored VR: numbered per (src, dest), and to one the mirror group's primary takes it (Mirroring/).
+        if (vm.Mirrors.Active && vm.Mirrors.TrySend(packet, wait)) return;
         var route = t_route;
         if (route.Router == this && route.Dest == packet.Dest && route.Moves == Volatile.Read(ref _moves) && _pending.Count == 0)
         {
@@ -136,19 +138,32 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     private void SendRemote(IPeer peer, SendWindow window, Packet packet, TimeSpan? wait)
     {
         if (wait is { } limit) window.Wait(limit);
-        var frame = Frames.Packet(vm.Serializer, packet);
-        window.Charge(frame.Length);
-        if (!peer.Send(frame, Corking.Active))
+        if (!SendCharged(peer, window, Frames.Packet(vm.Serializer, packet)))
         {
             // The link closed under this sender: its VM was just declared gone (OnMemberLeft names it here soon after).
             throw _gone.TryGetValue(packet.Dest, out var gone)
                 ? new VmGoneException(packet.Dest, gone.Vm, gone.Reason)
                 : new VmGoneException(packet.Dest, peer.RemoteId, "its link closed");
         }
-        _packetsOut.Increment();
     }
 
-    private SendWindow WindowFor(VrId dest, IPeer peer) =>
+    private bool SendCharged(IPeer peer, SendWindow window, ReadOnlySpan<byte> frame)
+    {
+        window.Charge(frame.Length);
+        if (!peer.Send(frame, Corking.Active)) return false;
+        _packetsOut.Increment();
+        return true;
+    }
+
+    /// <summary>
+    /// Sends a packet frame built elsewhere (a mirror group's numbered packets) to VR <paramref name="dest"/> on the VM
+    /// <paramref name="peer"/> links to, charged to its window (a sender waits on <see cref="WindowFor"/> first).
+    /// False when the link closed (that VM is gone).
+    /// </summary>
+    public bool SendFrame(VrId dest, IPeer peer, ReadOnlySpan<byte> frame) => SendCharged(peer, WindowFor(dest, peer), frame);
+
+    /// <summary>The credit this VM has for VR <paramref name="dest"/> on the VM <paramref name="peer"/> links to.</summary>
+    public SendWindow WindowFor(VrId dest, IPeer peer) =>
         _windows.TryGetValue(dest, out var window) && window.Peer == peer ? window
             : _windows.AddOrUpdate(dest, static (d, p) => new SendWindow(d, p), static (d, old, p) => old.Peer == p ? old : new SendWindow(d, p), peer);
 
@@ -203,7 +218,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
         packet.QueueCost = cost;
         if (queue.Bounded) packet.Ledger = ledger; // credit goes back as the VR takes it
         vm.Observers.Delivered(packet);
-        if (!queue.Post(packet))
+        if (!Post(local, packet, ledger.From.RemoteId))
         {
             packet.Ledger = null;
             Drop(packet, "the VR has ended");
@@ -302,8 +317,12 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     private void Deliver(VrContext local, Packet packet)
     {
         vm.Observers.Delivered(packet);
-        if (!local.Mailbox.Post(packet)) Drop(packet, "the VR has ended");
+        if (!Post(local, packet, vm.Id)) Drop(packet, "the VR has ended");
     }
+
+    // A mirror replica's packets, and numbered packets from one, go through its group (ordered, or duplicates dropped).
+    private bool Post(VrContext local, Packet packet, VmId from) =>
+        packet.MirrorSeq == 0 && local.Replica is null ? local.Mailbox.Post(packet) : vm.Mirrors.Deliver(local, packet, from);
 
     private void Drop(Packet packet, string reason)
     {
@@ -325,6 +344,6 @@ internal sealed class Router(RiverVm vm, ILogger logger)
             using var scope = TypeResolver.Enter(receiver.Run.Code);
             copy[i] = vm.Serializer.Copy(packet.AttributeNames[i], values[i]);
         }
-        return copy is null ? packet : new Packet(packet.Src, packet.Dest, packet.AttributeNames, copy);
+        return copy is null ? packet : new Packet(packet.Src, packet.Dest, packet.AttributeNames, copy) { MirrorSeq = packet.MirrorSeq };
     }
 }

@@ -25,7 +25,8 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
     private readonly ConcurrentDictionary<Guid, ProgramRun> _runs = new();
     private long _nextRequest;
 
-    public IReadOnlyList<VrId> Deploy(Type type, IEnumerable<VmInfo> vms, VrContext caller, object?[] deployArgs)
+    /// <summary>Starts one <paramref name="type"/> on each VM, each under a new id, or all under <paramref name="id"/> (the replicas of a mirrored VR).</summary>
+    public IReadOnlyList<VrId> Deploy(Type type, IEnumerable<VmInfo> vms, VrContext caller, object?[] deployArgs, VrId? id = null)
     {
         ArgumentNullException.ThrowIfNull(vms);
         VrFactory.Check(type);
@@ -41,7 +42,7 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
         for (var i = 0; i < targets.Count; i++)
         {
             var vm = targets[i] ?? throw new ArgumentException("A VM to deploy on is null.");
-            ids[i] = VrId.New();
+            ids[i] = id ?? VrId.New();
             if (vm.Id == local.Id) local.StartLocal(type, ids[i], caller.Id, caller.Args, copied, caller.Run);
             else remote.Add((vm, new DeployRequest(0, ids[i], type.AssemblyQualifiedName!, caller.Id, [.. caller.Args], ArgBytes(copied), caller.Run.Id, ProgramCode(type))));
         }

@@ -62,6 +62,18 @@ internal static partial class Log
     [LoggerMessage(20, LogLevel.Warning, "{Count} packets from {Senders} VRs here were on their way to VM {VmId}, which is gone; each sender got a river.undeliverable packet")]
     public static partial void InFlightLost(this ILogger logger, VmId vmId, int count, int senders);
 
+    [LoggerMessage(60, LogLevel.Warning, "Mirrored VR {VrId}: its primary on VM {Primary} is gone; this replica takes over (asking {Others} other replicas for what they hold)")]
+    public static partial void MirrorTakingOver(this ILogger logger, VrId vrId, VmId primary, int others);
+
+    [LoggerMessage(61, LogLevel.Warning, "Mirrored VR {VrId}: this replica is the primary now, at log entry {Entry}")]
+    public static partial void MirrorTookOver(this ILogger logger, VrId vrId, long entry);
+
+    [LoggerMessage(62, LogLevel.Information, "Mirrored VR {VrId}: its log passed {Limit} entries and is trimmed; a replica can no longer be added by replay")]
+    public static partial void MirrorLogTrimmed(this ILogger logger, VrId vrId, int limit);
+
+    [LoggerMessage(63, LogLevel.Error, "Mirrored VR {VrId}: a message could not be sent")]
+    public static partial void MirrorFailed(this ILogger logger, VrId vrId, Exception error);
+
     [LoggerMessage(21, LogLevel.Error, "This VM was declared gone by the cluster ({By}); its {Vrs} VRs are ended, and it may take part again only as a new VM")]
     public static partial void Fenced(this ILogger logger, string by, int vrs);
 }

@@ -32,6 +32,9 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
     internal int QueueCost;
     internal CreditLedger? Ledger;
 
+    // Mirroring: the packet's number in its (src, dest) stream when either end is a mirrored VR, else 0 (see Mirroring/).
+    internal long MirrorSeq;
+
     internal Packet(VrId src, VrId dest, string[] names, object?[] values)
     {
         Src = src;

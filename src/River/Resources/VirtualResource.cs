@@ -26,10 +26,26 @@ public abstract class VirtualResource : VirtualResourceBase
     /// <summary>Blocks until a matching packet is queued, removes and returns the oldest.</summary>
     /// <param name="match">an anonymous object or dictionary of attribute values or <see cref="Match"/> conditions; <c>null</c> matches any packet.</param>
     /// <param name="timeout">give up after this long with a <see cref="TimeoutException"/>.</param>
-    public Packet Recv(object? match = null, TimeSpan? timeout = null) =>
-        _waiter.Receive(Context.Mailbox, Matcher.From(match), timeout, SpinTime);
+    public Packet Recv(object? match = null, TimeSpan? timeout = null) => Receive(Matcher.From(match), timeout);
 
     /// <summary>Blocks until a packet satisfying <paramref name="where"/> is queued, removes and returns the oldest.</summary>
-    public Packet Recv(Func<Packet, bool> where, TimeSpan? timeout = null) =>
-        _waiter.Receive(Context.Mailbox, Matcher.From(where), timeout, SpinTime);
+    public Packet Recv(Func<Packet, bool> where, TimeSpan? timeout = null) => Receive(Matcher.From(where), timeout);
+
+    private Packet Receive(Matcher match, TimeSpan? timeout)
+    {
+        var box = Context.Mailbox;
+        // A mirror replica's timed receive takes what the primary's took, or times out where it did.
+        if (timeout is null || Context.Replica is not { } replica) return _waiter.Receive(box, match, timeout, SpinTime);
+        return replica.Decide(box, take: true, () =>
+        {
+            try
+            {
+                return _waiter.Receive(box, match, timeout, SpinTime);
+            }
+            catch (TimeoutException)
+            {
+                return null;
+            }
+        }) ?? throw new TimeoutException($"No matching packet arrived within {timeout}.");
+    }
 }

@@ -32,7 +32,8 @@ public abstract class VirtualResourceBase
     /// <summary>The VMs known now, this one included; <paramref name="where"/> filters on VM attributes like a <c>Recv</c> match.</summary>
     /// <param name="where">a match object on VM attributes, e.g. <c>new { os = "linux" }</c>.</param>
     /// <param name="wait">wait up to this long for at least one matching VM.</param>
-    public IReadOnlyList<VmInfo> Discover(object? where = null, TimeSpan? wait = null) => Context.Vm.Discover(where, wait);
+    public IReadOnlyList<VmInfo> Discover(object? where = null, TimeSpan? wait = null) =>
+        Context.Replica is { } replica ? replica.Discover(() => Context.Vm.Discover(where, wait)) : Context.Vm.Discover(where, wait);
 
     /// <summary>Starts one <typeparamref name="TVr"/> on each VM; returns their ids in the same order.</summary>
     /// <exception cref="ArgumentException"><typeparamref name="TVr"/> has no parameterless constructor, or an argument cannot be carried.</exception>
@@ -47,6 +48,22 @@ public abstract class VirtualResourceBase
     /// <summary>Starts one VR of a type known only at run time on each VM.</summary>
     public IReadOnlyList<VrId> Deploy(Type vrType, IEnumerable<VmInfo> vms, params object?[] args) =>
         Context.Vm.Deployer.Deploy(vrType, vms, Context, args);
+
+    /// <summary>
+    /// Starts one <typeparamref name="TVr"/> as a replica on each of <paramref name="vms"/> (2 or more, distinct) under one
+    /// id, and returns it. Every replica receives the same packets in the same order, and other VRs see each packet it
+    /// sends once; when a replica's VM dies the VR goes on under the same id, with no packet lost or repeated. The
+    /// first VM's replica starts as the primary. Its <c>Main</c> must be deterministic given the packets it receives
+    /// (<c>TryRecv</c>, <c>Peek</c>, a timed <c>Recv</c> and <c>Discover</c> are decided by the primary for all).
+    /// </summary>
+    /// <example><code>
+    /// var counter = DeployMirrored&lt;Counter&gt;(Discover().Take(2).ToList());
+    /// Send(counter, new { tag = "add", n = 5 });
+    /// </code></example>
+    /// <exception cref="ArgumentException">fewer than 2 VMs, or a VM twice.</exception>
+    /// <exception cref="DeployException">a VM refused or failed to start its replica.</exception>
+    public VrId DeployMirrored<TVr>(IReadOnlyList<VmInfo> vms, params object?[] args) where TVr : VirtualResourceBase =>
+        Context.Vm.Mirrors.Deploy(typeof(TVr), vms, Context, args);
 
     /// <summary>
     /// Sends a packet to <paramref name="dest"/>: an anonymous object, a dictionary or a <see cref="Packet"/>.
@@ -96,13 +113,26 @@ public abstract class VirtualResourceBase
     protected internal virtual TimeSpan? SendTimeout => null;
 
     /// <summary>Removes and returns the oldest matching packet without waiting.</summary>
-    public bool TryRecv(object? match, out Packet packet) => Context.Mailbox.TryTake(Matcher.From(match), out packet);
+    public bool TryRecv(object? match, out Packet packet) => TryTake(Matcher.From(match), out packet);
 
     /// <summary>Removes and returns the oldest packet satisfying <paramref name="where"/> without waiting.</summary>
-    public bool TryRecv(Func<Packet, bool> where, out Packet packet) => Context.Mailbox.TryTake(Matcher.From(where), out packet);
+    public bool TryRecv(Func<Packet, bool> where, out Packet packet) => TryTake(Matcher.From(where), out packet);
+
+    private bool TryTake(Matcher match, out Packet packet)
+    {
+        var box = Context.Mailbox;
+        if (Context.Replica is not { } replica) return box.TryTake(match, out packet);
+        packet = replica.Decide(box, take: true, () => box.TryTake(match, out var p) ? p : null)!;
+        return packet is not null;
+    }
 
     /// <summary>The oldest matching packet, left in the queue; <c>null</c> when none.</summary>
-    public Packet? Peek(object? match = null) => Context.Mailbox.Peek(Matcher.From(match));
+    public Packet? Peek(object? match = null)
+    {
+        var box = Context.Mailbox;
+        var m = Matcher.From(match);
+        return Context.Replica is { } replica ? replica.Decide(box, take: false, () => box.Peek(m)) : box.Peek(m);
+    }
 
     /// <summary>
     /// Watches <paramref name="vr"/>: when it ends, this VR receives one packet

@@ -28,6 +28,9 @@ internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList
 
     public bool Killed { get; private set; }
 
+    /// <summary>The mirror group this VR is a replica of, if it was deployed mirrored (see <c>Mirroring/</c>).</summary>
+    public MirrorGroup? Replica { get; set; }
+
     public void Kill()
     {
         Killed = true;

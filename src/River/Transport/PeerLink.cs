@@ -71,7 +71,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     private const int AckFrames = 1024, AckBytes = 1 << 20;
 
     /// <summary>True for the frames that are numbered, acknowledged and sent again after a reconnect.</summary>
-    public static bool IsNumbered(byte kind) => kind is Frames.PacketKind or Frames.ControlKind;
+    public static bool IsNumbered(byte kind) => Frames.IsPacket(kind) || kind == Frames.ControlKind;
 
     public bool Send(ReadOnlySpan<byte> frame, bool corkable = false)
     {

@@ -37,6 +37,7 @@ public sealed class RiverVm : IAsyncDisposable
         Serializer = new RiverSerializer();
         Router = new Router(this, _logger);
         Monitors = new Monitors(this);
+        Mirrors = new Mirrors(this, _logger);
         Deployer = new Deployer(this, new CodeCache(_options.CodeCacheDirectory ?? CodeCache.DefaultDirectory), _options, _logger);
         RefreshInfo();
         _announcer = new Timer(_ => Housekeeping(), null, 200, 200);
@@ -84,6 +85,7 @@ public sealed class RiverVm : IAsyncDisposable
     internal RiverSerializer Serializer { get; }
     internal Router Router { get; }
     internal Monitors Monitors { get; }
+    internal Mirrors Mirrors { get; }
     internal Deployer Deployer { get; }
     internal Membership Membership { get; } = new();
     internal PacketObservers Observers { get; } = new();
@@ -330,8 +332,8 @@ public sealed class RiverVm : IAsyncDisposable
             var kind = frame.Length > 0 ? frame.Span[0] : (byte)0;
             switch (kind)
             {
-                case Frames.PacketKind:
-                    Router.Receive(Serializer.ReadPacket(frame[1..], _contextOf ??= ContextOf, tail), from, frame.Length + (tail?.Length ?? 0));
+                case Frames.PacketKind or Frames.SequencedKind:
+                    Router.Receive(ReadPacket(frame, tail), from, frame.Length + (tail?.Length ?? 0));
                     return true;
                 case Frames.ControlKind when tail is null:
                     OnControl(from, Serializer.ReadValue(frame[1..]));
@@ -348,6 +350,15 @@ public sealed class RiverVm : IAsyncDisposable
             _logger.BadFrame(from.RemoteId, LogText.Escape(e.Message), badInput ? null : e);
             return false;
         }
+    }
+
+    /// <summary>Reads a packet frame (kind 1 or 6), its values resolved in the load context of its receiver's program.</summary>
+    internal Packet ReadPacket(ReadOnlyMemory<byte> frame, byte[]? tail = null)
+    {
+        var kind = frame.Span[0];
+        var packet = Serializer.ReadPacket(frame[Frames.PacketOffset(kind)..], _contextOf ??= ContextOf, tail);
+        if (kind == Frames.SequencedKind) packet.MirrorSeq = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(frame.Span[1..]);
+        return packet;
     }
 
     private void OnControl(IPeer from, object? message)
@@ -399,6 +410,9 @@ public sealed class RiverVm : IAsyncDisposable
                 break;
             case KillReply:
                 break; // a supervisor's kill of a sibling needs no answer
+            case MirrorView or MirrorLog or MirrorLogAck or MirrorAck or MirrorTailRequest or MirrorTail:
+                Mirrors.OnControl(from, message);
+                break;
             case MonitorRequest or MonitorAnswer or DemonitorRequest or Down:
                 Monitors.OnControl(from, message);
                 break;
@@ -443,6 +457,7 @@ public sealed class RiverVm : IAsyncDisposable
         _logger.MemberLeft(id, reason);
         Router.OnMemberLeft(id, reason);
         Monitors.OnVmLost(id);
+        Mirrors.OnVmGone(id);
         TellSenders(id, dropped);
     }
 
@@ -467,9 +482,9 @@ public sealed class RiverVm : IAsyncDisposable
     private void TellSenders(VmId gone, IReadOnlyList<byte[]> dropped)
     {
         var bySender = new Dictionary<VrId, int>();
-        foreach (var frame in dropped.Where(f => f[0] == Frames.PacketKind))
+        foreach (var frame in dropped.Where(f => Frames.IsPacket(f[0])))
         {
-            var pos = 1;
+            var pos = Frames.PacketOffset(frame[0]);
             var src = new VrId(WireSpan.ReadGuid(frame, ref pos));
             bySender[src] = bySender.GetValueOrDefault(src) + 1;
         }

@@ -1,0 +1,33 @@
+namespace River;
+
+/// <summary>
+/// Runs a piece of work on the thread pool once per burst of requests: a request while it runs makes it run once
+/// more, never twice at a time. Mirror groups send their log, acks and replies this way, so a burst of packets
+/// leaves in a few messages and messages to one VM stay in order.
+/// </summary>
+internal sealed class Coalescer(Action work, Action<Exception> failed)
+{
+    private int _state; // 0 idle, 1 running, 2 asked again
+
+    public void Request()
+    {
+        if (Interlocked.Exchange(ref _state, 2) == 0) ThreadPool.UnsafeQueueUserWorkItem(static c => c.Run(), this, preferLocal: false);
+    }
+
+    private void Run()
+    {
+        do
+        {
+            Volatile.Write(ref _state, 1);
+            try
+            {
+                work();
+            }
+            catch (Exception e)
+            {
+                failed(e); // a VM that left under it, a message that cannot be written: logged, the group goes on
+            }
+        }
+        while (Interlocked.CompareExchange(ref _state, 0, 1) != 1);
+    }
+}

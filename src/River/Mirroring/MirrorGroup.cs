@@ -1,0 +1,515 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+
+namespace River;
+
+/// <summary>
+/// One mirrored VR as one VM sees it. On a VM with a replica it is that replica's half of the protocol: the
+/// primary numbers every packet for the VR into an ordered log, sends the log to the mirrors and lets its own
+/// replica have an entry only once every mirror holds it (so nothing the primary's replica did can be missing
+/// from a mirror when the primary dies); a mirror applies the log as it comes. Calls whose result depends on
+/// timing (<c>TryRecv</c>, <c>Peek</c>, a timed <c>Recv</c>, <c>Discover</c>) are decided by the primary and
+/// recorded in the log; a mirror's replica takes the recorded outcome. When the primary's VM is gone, the first
+/// live replica in the view's order gathers what the others hold beyond its own log, becomes primary and says
+/// so to every VM; senders then send again what the old primary had not replicated. On other VMs only the view
+/// is used: where to send.
+/// </summary>
+internal sealed class MirrorGroup
+{
+    /// <summary>Log entries every replica keeps from the start, so a new replica can be brought up to date by replay.</summary>
+    public static int ReplayLimit { get; set; } = 100_000;
+
+    private const int MaxEntriesPerMessage = 1024;
+
+    private readonly RiverVm _vm;
+    private readonly Mirrors _mirrors;
+    private readonly ILogger _logger;
+    private readonly object _lock = new();
+    private readonly HashSet<VmId> _gone = [];
+    private readonly Coalescer _pushLog, _ackLog, _ackSenders;
+
+    private VrContext? _local;
+    private bool _ended;
+    private readonly List<Packet> _early = []; // applied before the replica here started
+
+    // The log: entry g is _log[g - _logBase - 1]. Entries up to _stable are on every replica; a primary lets its
+    // replica have entries up to _delivered (= _stable), a mirror applies each as it arrives.
+    private readonly List<Entry> _log = [];
+    private long _logBase, _applied, _stable, _delivered;
+    private bool _replayable = true;
+
+    private readonly Dictionary<VrId, long> _lastSeq = [], _stableSeq = [];
+    private readonly Dictionary<VrId, HashSet<VmId>> _senderVms = [];
+    private readonly HashSet<VrId> _ackDue = [];
+    private readonly Dictionary<VmId, long> _acked = [], _sentTo = [];
+    private readonly Queue<MirrorEntry> _outcomes = [];
+    private readonly ConditionalWeakTable<Packet, StrongBox<long>> _positions = [];
+    private bool _takingOver;
+    private HashSet<VmId> _tailsAwaited = [];
+    private long _epoch;
+
+    private sealed class Entry(MirrorEntry wire, VrId src, long seq, Packet? held)
+    {
+        public readonly MirrorEntry Wire = wire;
+        public readonly VrId Src = src;
+        public readonly long Seq = seq;
+        public Packet? Held = held; // the primary's own copy, with its flow-control ledger, until it is stable
+    }
+
+    public MirrorGroup(RiverVm vm, Mirrors mirrors, ILogger logger, MirrorView view)
+    {
+        _vm = vm;
+        _mirrors = mirrors;
+        _logger = logger;
+        View = view;
+        _epoch = view.Epoch;
+        _pushLog = new Coalescer(PushLog, Failed);
+        _ackLog = new Coalescer(AckLog, Failed);
+        _ackSenders = new Coalescer(AckSenders, Failed);
+    }
+
+    public VrId Id => View.Vr;
+
+    /// <summary>The current view: the VMs of the live replicas, the primary first.</summary>
+    public MirrorView View { get; private set; }
+
+    public VmId Primary => View.Vms[0];
+
+    private VmId Me => _vm.Id;
+
+    private bool IsPrimary => View.Vms[0] == Me && !_takingOver;
+
+    private IEnumerable<VmId> Alive => View.Vms.Where(v => !_gone.Contains(v));
+
+    /// <summary>True when <paramref name="id"/> was declared gone here.</summary>
+    public bool IsGone(VmId id)
+    {
+        lock (_lock) return _gone.Contains(id);
+    }
+
+    /// <summary>The VMs of the view not declared gone here, in order of succession.</summary>
+    public IReadOnlyList<VmId> Survivors()
+    {
+        lock (_lock) return [.. Alive];
+    }
+
+    private void Failed(Exception e) => _logger.MirrorFailed(Id, e);
+
+    // ---- The replica on this VM ----
+
+    public void Attach(VrContext local)
+    {
+        lock (_lock)
+        {
+            _local = local;
+            local.Replica = this;
+            foreach (var p in _early) Post(p);
+            _early.Clear();
+        }
+    }
+
+    public void Detach()
+    {
+        lock (_lock)
+        {
+            _local = null;
+            _ended = true;
+            Monitor.PulseAll(_lock);
+        }
+    }
+
+    private void Post(Packet packet)
+    {
+        if (_local is { } local)
+        {
+            if (!local.Mailbox.Post(packet)) Mirrors.Discard(packet, local.Mailbox);
+        }
+        else if (!_ended) _early.Add(packet);
+    }
+
+    // ---- Packets for the VR ----
+
+    /// <summary>A packet for the VR reached this VM's replica (from VM <paramref name="from"/>): the primary orders it, a mirror refuses it.</summary>
+    public bool Deliver(VrContext local, Packet packet, VmId from)
+    {
+        lock (_lock)
+        {
+            if (IsPrimary) return Accept(packet, from, null);
+        }
+        // Sent here before this VM's primary was known, or left over from an earlier primary: its sender keeps a
+        // copy and sends it to the primary that announces itself. A sender that does not know the VR is mirrored learns it now.
+        Mirrors.Discard(packet, local.Mailbox);
+        if (packet.MirrorSeq == 0) _mirrors.Tell(from, View);
+        return true;
+    }
+
+    /// <summary>A packet for the VR from a VR on this VM (its copy kept by its stream until acknowledged).</summary>
+    public void AcceptLocal(Packet packet, byte[] frame)
+    {
+        lock (_lock)
+        {
+            if (!IsPrimary) return; // sent again when the new primary announces itself
+            packet.QueueCost = FlowControl.LocalCost(packet);
+            Accept(packet, Me, frame);
+        }
+    }
+
+    /// <summary>The mailbox of the replica here, when this VM has one running.</summary>
+    public Mailbox? LocalMailbox => _local?.Mailbox;
+
+    private bool Accept(Packet packet, VmId from, byte[]? frame)
+    {
+        var src = packet.Src;
+        var seq = packet.MirrorSeq;
+        if (seq != 0)
+        {
+            (_senderVms.TryGetValue(src, out var vms) ? vms : _senderVms[src] = []).Add(from);
+            if (seq <= _lastSeq.GetValueOrDefault(src))
+            {
+                // A copy sent again after a failover, or the same packet from another replica of a mirrored sender.
+                if (_local is { } l) Mirrors.Discard(packet, l.Mailbox);
+                if (seq <= _stableSeq.GetValueOrDefault(src))
+                {
+                    _ackDue.Add(src);
+                    _ackSenders.Request();
+                }
+                return true;
+            }
+            _lastSeq[src] = seq;
+        }
+        if (_local is null)
+        {
+            // The VR ended: the packet is undeliverable, and its sender need not keep it for a failover.
+            if (seq != 0) _stableSeq[src] = seq;
+            _ackDue.Add(src);
+            _ackSenders.Request();
+            return false;
+        }
+        frame ??= Frames.Packet(_vm.Serializer, packet).ToArray();
+        Append(new Entry(new MirrorEntry(frame), src, seq, packet));
+        _positions.AddOrUpdate(packet, new StrongBox<long>(_applied));
+        return true;
+    }
+
+    /// <summary>Appends an entry as primary: it goes to the mirrors, and is stable at once when there are none.</summary>
+    private void Append(Entry entry)
+    {
+        _applied++;
+        _log.Add(entry);
+        if (View.Vms.Length == 1) Stabilize(_applied);
+        else _pushLog.Request();
+    }
+
+    private Entry EntryAt(long g) => _log[(int)(g - _logBase - 1)];
+
+    /// <summary>Entries up to <paramref name="stable"/> are on every replica: the primary lets its replica have them and acknowledges their senders.</summary>
+    private void Stabilize(long stable)
+    {
+        if (stable <= _stable) return;
+        var primary = IsPrimary;
+        for (var g = _stable + 1; g <= stable; g++)
+        {
+            var e = EntryAt(g);
+            if (e.Seq != 0)
+            {
+                if (e.Seq > _stableSeq.GetValueOrDefault(e.Src)) _stableSeq[e.Src] = e.Seq;
+                if (primary) _ackDue.Add(e.Src);
+            }
+            if (primary && g > _delivered && e.Held is { } held) Post(held);
+            e.Held = null;
+        }
+        _stable = stable;
+        if (primary) _delivered = Math.Max(_delivered, stable);
+        TrimLog();
+        Monitor.PulseAll(_lock);
+        if (_ackDue.Count > 0) _ackSenders.Request();
+    }
+
+    private void TrimLog()
+    {
+        if (_replayable && _log.Count <= ReplayLimit) return;
+        if (_replayable) _logger.MirrorLogTrimmed(Id, ReplayLimit);
+        _replayable = false;
+        var drop = (int)Math.Min(_stable - _logBase, _log.Count);
+        if (drop <= 0) return;
+        _log.RemoveRange(0, drop);
+        _logBase += drop;
+    }
+
+    private void PushLog()
+    {
+        var sends = new List<(VmId To, MirrorLog Log)>();
+        lock (_lock)
+        {
+            if (!IsPrimary) return;
+            foreach (var m in View.Vms.Skip(1))
+            {
+                var first = _sentTo.GetValueOrDefault(m) + 1;
+                if (first > _applied || first <= _logBase) continue;
+                var count = (int)Math.Min(_applied - first + 1, MaxEntriesPerMessage);
+                var entries = new MirrorEntry[count];
+                for (var i = 0; i < count; i++) entries[i] = EntryAt(first + i).Wire;
+                _sentTo[m] = first + count - 1;
+                sends.Add((m, new MirrorLog(Id, View.Epoch, first, entries, _stable)));
+                if (_sentTo[m] < _applied) _pushLog.Request();
+            }
+        }
+        foreach (var (to, log) in sends) _mirrors.Tell(to, log);
+    }
+
+    /// <summary>Log entries from the primary (this VM is a mirror).</summary>
+    public void OnLog(VmId from, MirrorLog log)
+    {
+        lock (_lock)
+        {
+            if (log.Epoch != View.Epoch || log.Epoch < _epoch || from != Primary || IsPrimary) return; // from an earlier primary
+            var g = log.First;
+            foreach (var entry in log.Entries)
+            {
+                if (g == _applied + 1) Apply(entry);
+                g++;
+            }
+            Stabilize(Math.Min(log.Stable, _applied));
+        }
+        _ackLog.Request();
+    }
+
+    /// <summary>A mirror's step: the entry joins the log and the replica here has it at once.</summary>
+    private void Apply(MirrorEntry entry)
+    {
+        _applied++;
+        if (entry.Frame is { } frame)
+        {
+            var packet = _vm.ReadPacket(frame);
+            _positions.AddOrUpdate(packet, new StrongBox<long>(_applied));
+            if (packet.MirrorSeq > _lastSeq.GetValueOrDefault(packet.Src)) _lastSeq[packet.Src] = packet.MirrorSeq;
+            _log.Add(new Entry(entry, packet.Src, packet.MirrorSeq, null));
+            Post(packet);
+        }
+        else
+        {
+            _log.Add(new Entry(entry, default, 0, null));
+            _outcomes.Enqueue(entry);
+            Monitor.PulseAll(_lock);
+        }
+        if (!IsPrimary) _delivered = _applied;
+    }
+
+    private void AckLog()
+    {
+        MirrorLogAck ack;
+        VmId to;
+        lock (_lock)
+        {
+            if (IsPrimary || _local is null && _ended) return;
+            (to, ack) = (Primary, new MirrorLogAck(Id, View.Epoch, _applied));
+        }
+        _mirrors.Tell(to, ack);
+    }
+
+    /// <summary>A mirror holds the log up to <see cref="MirrorLogAck.Upto"/> (this VM is the primary).</summary>
+    public void OnLogAck(VmId from, MirrorLogAck ack)
+    {
+        lock (_lock)
+        {
+            if (!IsPrimary || ack.Epoch != View.Epoch || !View.Vms.Skip(1).Contains(from)) return;
+            _acked[from] = Math.Max(_acked.GetValueOrDefault(from), Math.Min(ack.Upto, _applied));
+            Stabilize(MinAcked());
+        }
+    }
+
+    private long MinAcked() => View.Vms.Length == 1 ? _applied : View.Vms.Skip(1).Min(m => _acked.GetValueOrDefault(m));
+
+    private void AckSenders()
+    {
+        var byVm = new Dictionary<VmId, List<(VrId Src, long Seq)>>();
+        lock (_lock)
+        {
+            foreach (var src in _ackDue)
+                foreach (var vm in _senderVms.GetValueOrDefault(src) ?? [])
+                    (byVm.TryGetValue(vm, out var list) ? list : byVm[vm] = []).Add((src, _stableSeq.GetValueOrDefault(src)));
+            _ackDue.Clear();
+        }
+        foreach (var (vm, acks) in byVm)
+        {
+            var ack = new MirrorAck(Id, [.. acks.Select(a => a.Src)], [.. acks.Select(a => a.Seq)]);
+            if (vm == Me) _mirrors.OnAck(ack);
+            else _mirrors.Tell(vm, ack);
+        }
+    }
+
+    // ---- Calls whose outcome depends on timing ----
+
+    /// <summary><c>TryRecv</c> (<paramref name="take"/>) or <c>Peek</c> of the replica here: decided by the primary, replayed by mirrors.</summary>
+    public Packet? Decide(Mailbox box, bool take, Func<Packet?> live)
+    {
+        if (Recorded() is { } recorded)
+        {
+            if (recorded.Found is not null) throw Diverged("a receive", "Discover");
+            if (recorded.Taken == 0) return null;
+            var at = Matcher.From(p => PositionOf(p) == recorded.Taken);
+            var packet = take ? (box.TryTake(at, out var t) ? t : null) : box.Peek(at);
+            return packet ?? throw Diverged("a receive of log entry " + recorded.Taken, "a packet it no longer has");
+        }
+        var result = live();
+        Record(new MirrorEntry(null, result is null ? 0 : PositionOf(result)));
+        return result;
+    }
+
+    /// <summary><c>Discover</c> of the replica here: what the primary found.</summary>
+    public IReadOnlyList<VmInfo> Discover(Func<IReadOnlyList<VmInfo>> live)
+    {
+        if (Recorded() is { } recorded) return recorded.Found ?? throw Diverged("Discover", "a receive");
+        var found = live();
+        Record(new MirrorEntry(null, 0, [.. found]));
+        return found;
+    }
+
+    private long PositionOf(Packet p) => _positions.TryGetValue(p, out var g) ? g.Value : 0;
+
+    private static InvalidOperationException Diverged(string here, string primary) => new(
+        $"A mirrored VR's replica made {here} where the primary's made {primary}: its Main is not deterministic given the packets it receives.");
+
+    /// <summary>The next recorded outcome for a mirror's replica (waiting for it), or null when this replica decides (it is the primary).</summary>
+    private MirrorEntry? Recorded()
+    {
+        lock (_lock)
+        {
+            while (true)
+            {
+                if (_outcomes.TryDequeue(out var outcome)) return outcome;
+                if (IsPrimary) return null;
+                WaitHere();
+            }
+        }
+    }
+
+    /// <summary>The primary records an outcome and returns once every mirror holds it.</summary>
+    private void Record(MirrorEntry outcome)
+    {
+        lock (_lock)
+        {
+            Append(new Entry(outcome, default, 0, null));
+            var g = _applied;
+            while (_stable < g) WaitHere();
+        }
+    }
+
+    private void WaitHere()
+    {
+        if (_ended || _local is { Killed: true } || _local is { Stopping.IsCancellationRequested: true }) throw new OperationCanceledException("The VR's replica was ended (its VM is stopping, or the group went on without it).");
+        Monitor.Wait(_lock, 200);
+    }
+
+    // ---- Views and failover ----
+
+    /// <summary>Takes <paramref name="view"/> if it is newer; true when the primary changed (senders then send their unacknowledged copies again).</summary>
+    public bool Adopt(MirrorView view, out bool dropReplica)
+    {
+        lock (_lock)
+        {
+            dropReplica = false;
+            if (view.Epoch <= View.Epoch) return false;
+            var primaryChanged = view.Vms[0] != View.Vms[0];
+            View = view;
+            _epoch = Math.Max(_epoch, view.Epoch);
+            _takingOver = false;
+            dropReplica = _local is not null && !view.Vms.Contains(Me);
+            Monitor.PulseAll(_lock);
+            if (!IsPrimary && _local is not null) _ackLog.Request();
+            return primaryChanged;
+        }
+    }
+
+    /// <summary>VM <paramref name="id"/> is gone: a lost mirror leaves the view; a lost primary is replaced by the first live replica.</summary>
+    public void OnVmGone(VmId id)
+    {
+        var after = new List<Action>();
+        lock (_lock)
+        {
+            if (!View.Vms.Contains(id) || !_gone.Add(id) || !View.Vms.Contains(Me)) return; // elsewhere the new primary's view is awaited
+            if (_takingOver)
+            {
+                if (_tailsAwaited.Remove(id) && _tailsAwaited.Count == 0) CompleteTakeover(after);
+            }
+            else if (IsPrimary)
+            {
+                View = new MirrorView(Id, [.. Alive], ++_epoch);
+                _acked.Remove(id);
+                _sentTo.Remove(id);
+                var view = View;
+                after.Add(() => _mirrors.Publish(view));
+                Stabilize(MinAcked());
+            }
+            else if (Alive.FirstOrDefault() == Me) BeginTakeover(after);
+        }
+        foreach (var a in after) a();
+    }
+
+    private void BeginTakeover(List<Action> after)
+    {
+        _takingOver = true;
+        _epoch = Math.Max(_epoch, View.Epoch) + 1;
+        _tailsAwaited = [.. Alive.Where(v => v != Me)];
+        _logger.MirrorTakingOver(Id, Primary, _tailsAwaited.Count);
+        if (_tailsAwaited.Count == 0)
+        {
+            CompleteTakeover(after);
+            return;
+        }
+        var request = new MirrorTailRequest(Id, _epoch, _applied);
+        foreach (var v in _tailsAwaited) after.Add(() => _mirrors.Tell(v, request));
+    }
+
+    /// <summary>The replica taking over asks what this one holds beyond its log; entries from the old primary are refused from now on.</summary>
+    public void OnTailRequest(VmId from, MirrorTailRequest request)
+    {
+        MirrorTail tail;
+        lock (_lock)
+        {
+            _epoch = Math.Max(_epoch, request.Epoch);
+            var first = Math.Max(request.After + 1, _logBase + 1);
+            var entries = new List<MirrorEntry>();
+            for (var g = first; g <= _applied; g++) entries.Add(EntryAt(g).Wire);
+            tail = new MirrorTail(Id, request.Epoch, first, [.. entries]);
+        }
+        _mirrors.Tell(from, tail);
+    }
+
+    public void OnTail(VmId from, MirrorTail tail)
+    {
+        var after = new List<Action>();
+        lock (_lock)
+        {
+            if (!_takingOver || tail.Epoch != _epoch || !_tailsAwaited.Remove(from)) return;
+            var g = tail.First;
+            foreach (var entry in tail.Entries)
+            {
+                if (g == _applied + 1) Apply(entry);
+                g++;
+            }
+            if (_tailsAwaited.Count == 0) CompleteTakeover(after);
+        }
+        foreach (var a in after) a();
+    }
+
+    private void CompleteTakeover(List<Action> after)
+    {
+        _takingOver = false;
+        View = new MirrorView(Id, [.. Alive], _epoch);
+        _delivered = _applied; // a mirror's replica already has every entry it applied
+        _acked.Clear();
+        _sentTo.Clear();
+        foreach (var m in View.Vms.Skip(1)) _acked[m] = _sentTo[m] = _stable;
+        Stabilize(MinAcked());
+        Monitor.PulseAll(_lock);
+        _logger.MirrorTookOver(Id, _applied);
+        var view = View;
+        after.Add(() =>
+        {
+            _mirrors.Publish(view);
+            _mirrors.Resend(Id);
+            _pushLog.Request();
+        });
+    }
+}

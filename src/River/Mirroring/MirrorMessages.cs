@@ -1,0 +1,31 @@
+namespace River;
+
+// Control messages of mirror groups (see Mirrors). Serialized like values (type-tagged, allow-listed).
+
+/// <summary>
+/// Who runs mirrored VR <paramref name="Vr"/>: the VMs of its live replicas in order of succession (the first is
+/// the primary). Only a primary publishes a view; a higher <paramref name="Epoch"/> replaces a lower one.
+/// </summary>
+internal sealed record MirrorView(VrId Vr, VmId[] Vms, long Epoch);
+
+/// <summary>
+/// One entry of a mirror group's ordered log: a packet for the VR (<paramref name="Frame"/>, a numbered packet frame),
+/// or the outcome of a call that depends on timing: the log position of the packet a <c>TryRecv</c>, <c>Peek</c> or
+/// timed <c>Recv</c> returned (<paramref name="Taken"/>, 0 for none), or what <c>Discover</c> found (<paramref name="Found"/>).
+/// </summary>
+internal sealed record MirrorEntry(byte[]? Frame, long Taken = 0, VmInfo[]? Found = null);
+
+/// <summary>Log entries <paramref name="First"/>.. from the primary; entries up to <paramref name="Stable"/> are held by every replica.</summary>
+internal sealed record MirrorLog(VrId Vr, long Epoch, long First, MirrorEntry[] Entries, long Stable);
+
+/// <summary>A mirror holds the log up to <paramref name="Upto"/>.</summary>
+internal sealed record MirrorLogAck(VrId Vr, long Epoch, long Upto);
+
+/// <summary>From a primary to a sending VM: the streams (src[i] → <paramref name="Vr"/>) are replicated up to seqs[i]; their copies may go.</summary>
+internal sealed record MirrorAck(VrId Vr, VrId[] Srcs, long[] Seqs);
+
+/// <summary>A replica taking over after the primary was lost asks the others for the log entries after <paramref name="After"/>.</summary>
+internal sealed record MirrorTailRequest(VrId Vr, long Epoch, long After);
+
+/// <summary>The answer to a <see cref="MirrorTailRequest"/>: entries <paramref name="First"/>.. of the answering replica's log.</summary>
+internal sealed record MirrorTail(VrId Vr, long Epoch, long First, MirrorEntry[] Entries);

@@ -1,0 +1,236 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+
+namespace River;
+
+/// <summary>
+/// Mirroring (active replication) on one VM: <c>DeployMirrored</c> runs one VR as a replica on each of several VMs
+/// under one <see cref="VrId"/> (<see cref="MirrorGroup"/> has the protocol between the replicas). Here is what every
+/// VM does for mirrored VRs, replica or not:
+/// <list type="bullet">
+/// <item>packets to a mirrored VR are numbered per (src, dest) stream and go to its primary; the sending VM keeps a
+/// copy of each until the primary says every replica has it, and sends the copies again to a new primary;</item>
+/// <item>packets from a mirrored VR are numbered per (src, dest) stream too; each replica sends them, and the
+/// receiving VM delivers the first copy of each number and drops the others.</item>
+/// </list>
+/// The numbers travel in the frame (<see cref="Frames.SequencedKind"/>), so other packets are untouched.
+/// </summary>
+internal sealed class Mirrors
+{
+    private readonly RiverVm _vm;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<VrId, MirrorGroup> _groups = new();
+    private readonly ConcurrentDictionary<(VrId Src, VrId Dest), OutStream> _streams = new();
+    private readonly ConcurrentDictionary<(VrId Src, VrId Dest), StrongBox<long>> _seen = new();
+    private volatile bool _active;
+
+    /// <summary>One (src, dest) stream sent from this VM: the last number given, and the copies not yet acknowledged (to a mirrored dest).</summary>
+    private sealed class OutStream
+    {
+        public long Next;
+        public readonly Queue<(long Seq, byte[] Frame)> Unacked = new();
+    }
+
+    public Mirrors(RiverVm vm, ILogger logger)
+    {
+        _vm = vm;
+        _logger = logger;
+        vm.VrStarted += (_, e) =>
+        {
+            if (_groups.TryGetValue(e.Id, out var group) && vm.TryGetLocal(e.Id, out var local)) group.Attach(local);
+        };
+        vm.VrEnded += (_, e) => OnEnded(e.Id);
+    }
+
+    /// <summary>True once this VM has heard of a mirrored VR: only then does a send look here.</summary>
+    public bool Active => _active;
+
+    /// <summary>Starts one <paramref name="type"/> replica on each of <paramref name="vms"/> under one new id; the first VM's is the primary.</summary>
+    public VrId Deploy(Type type, IReadOnlyList<VmInfo> vms, VrContext caller, object?[] args)
+    {
+        ArgumentNullException.ThrowIfNull(vms);
+        if (vms.Count < 2)
+            throw new ArgumentException($"DeployMirrored needs at least 2 VMs, one per replica; it was given {vms.Count}.", nameof(vms));
+        var ids = vms.Select(v => v?.Id ?? throw new ArgumentException("A VM to deploy on is null.", nameof(vms))).ToArray();
+        if (ids.Distinct().Count() != ids.Length)
+            throw new ArgumentException("DeployMirrored needs distinct VMs: replicas on one VM would die together.", nameof(vms));
+        var view = new MirrorView(VrId.New(), ids, 1);
+        // Every member hears of the group before any replica starts (on each link the view goes before the deploy).
+        Adopt(view);
+        Publish(view);
+        _vm.Deployer.Deploy(type, vms, caller, args, view.Vr);
+        return view.Vr;
+    }
+
+    /// <summary>Routes a packet to or from a mirrored VR; true when it was sent here (to a mirrored VR), false to let the router go on.</summary>
+    public bool TrySend(Packet packet, TimeSpan? wait)
+    {
+        if (_groups.TryGetValue(packet.Dest, out var to))
+        {
+            SendTo(to, packet, wait);
+            return true;
+        }
+        // From a replica here: each replica sends it under the same number, and receivers keep the first.
+        if (_groups.ContainsKey(packet.Src)) packet.MirrorSeq = Interlocked.Increment(ref StreamOf(packet.Src, packet.Dest).Next);
+        return false;
+    }
+
+    private OutStream StreamOf(VrId src, VrId dest) => _streams.GetOrAdd((src, dest), static _ => new OutStream());
+
+    private void SendTo(MirrorGroup group, Packet packet, TimeSpan? wait)
+    {
+        var stream = StreamOf(packet.Src, group.Id);
+        var primary = group.Primary;
+        // Room first, outside the stream's lock: a runtime thread sending copies again must never wait for it.
+        if (wait is { } limit && !PeerLink.t_isTransportThread)
+        {
+            if (primary != _vm.Id && _vm.Membership.PeerOf(primary) is { } peer) _vm.Router.WindowFor(group.Id, peer).Wait(limit);
+            else if (primary == _vm.Id && group.LocalMailbox is { Bounded: true, Blocked: true } box) box.Wait(limit);
+        }
+        lock (stream)
+        {
+            packet.MirrorSeq = ++stream.Next;
+            var frame = Frames.Packet(_vm.Serializer, packet).ToArray();
+            stream.Unacked.Enqueue((packet.MirrorSeq, frame));
+            Transmit(group, frame);
+        }
+    }
+
+    /// <summary>Sends a numbered packet to the group's primary; kept by its stream until acknowledged either way.</summary>
+    private void Transmit(MirrorGroup group, byte[] frame)
+    {
+        var primary = group.Primary;
+        if (primary == _vm.Id) group.AcceptLocal(_vm.ReadPacket(frame), frame);
+        else if (!group.IsGone(primary) && _vm.Membership.PeerOf(primary) is { } peer) _vm.Router.SendFrame(group.Id, peer, frame);
+    }
+
+    /// <summary>A primary announced itself: every copy not yet acknowledged goes to it, in order.</summary>
+    public void Resend(VrId vr)
+    {
+        if (!_groups.TryGetValue(vr, out var group)) return;
+        foreach (var ((_, dest), stream) in _streams)
+        {
+            if (dest != vr) continue;
+            lock (stream)
+                foreach (var (_, frame) in stream.Unacked) Transmit(group, frame);
+        }
+    }
+
+    /// <summary>The primary has these streams on every replica: their copies go.</summary>
+    public void OnAck(MirrorAck ack)
+    {
+        if (ack.Srcs.Length != ack.Seqs.Length) throw new MessagePack.MessagePackSerializationException("a MirrorAck whose lists differ in length");
+        for (var i = 0; i < ack.Srcs.Length; i++)
+        {
+            if (!_streams.TryGetValue((ack.Srcs[i], ack.Vr), out var stream)) continue;
+            lock (stream)
+                while (stream.Unacked.TryPeek(out var head) && head.Seq <= ack.Seqs[i]) stream.Unacked.Dequeue();
+        }
+    }
+
+    /// <summary>
+    /// A packet for <paramref name="local"/> that is mirrored, or numbered by a mirrored sender: the group orders it,
+    /// or the first copy of each number is posted. False when the VR ended.
+    /// </summary>
+    public bool Deliver(VrContext local, Packet packet, VmId from)
+    {
+        if (local.Replica is { } group) return group.Deliver(local, packet, from);
+        var seen = _seen.GetOrAdd((packet.Src, local.Id), static _ => new StrongBox<long>());
+        lock (seen) // two replicas' copies may arrive on two threads at once: checked and posted as one step, in order
+        {
+            if (packet.MirrorSeq <= seen.Value)
+            {
+                Discard(packet, local.Mailbox);
+                return true;
+            }
+            seen.Value = packet.MirrorSeq;
+            return local.Mailbox.Post(packet);
+        }
+    }
+
+    /// <summary>A packet dropped on arrival (a duplicate): its flow-control credit goes back as if its VR had taken it.</summary>
+    public static void Discard(Packet packet, Mailbox box)
+    {
+        if (packet.Ledger is not { } ledger) return;
+        packet.Ledger = null;
+        ledger.Taken(packet.QueueCost, box);
+    }
+
+    public void OnControl(IPeer from, object message)
+    {
+        switch (message)
+        {
+            case MirrorView v:
+                if (v.Vms is not { Length: > 0 }) throw new MessagePack.MessagePackSerializationException("a MirrorView without VMs");
+                Adopt(v);
+                break;
+            case MirrorAck a:
+                OnAck(a);
+                break;
+            case MirrorLog l when _groups.TryGetValue(l.Vr, out var g):
+                g.OnLog(from.RemoteId, l);
+                break;
+            case MirrorLogAck a when _groups.TryGetValue(a.Vr, out var g):
+                g.OnLogAck(from.RemoteId, a);
+                break;
+            case MirrorTailRequest r when _groups.TryGetValue(r.Vr, out var g):
+                g.OnTailRequest(from.RemoteId, r);
+                break;
+            case MirrorTail t when _groups.TryGetValue(t.Vr, out var g):
+                g.OnTail(from.RemoteId, t);
+                break;
+        }
+    }
+
+    private void Adopt(MirrorView view)
+    {
+        _active = true;
+        var created = false;
+        var group = _groups.GetOrAdd(view.Vr, _ =>
+        {
+            created = true;
+            return new MirrorGroup(_vm, this, _logger, view);
+        });
+        if (created) return;
+        if (group.Adopt(view, out var dropReplica)) Resend(view.Vr);
+        if (dropReplica) _vm.Kill(view.Vr); // the group went on without this replica (this VM was taken for gone)
+    }
+
+    /// <summary>A primary's view goes to every member.</summary>
+    public void Publish(MirrorView view)
+    {
+        var frame = Frames.Control(_vm.Serializer, view).ToArray();
+        foreach (var peer in _vm.Membership.Peers()) peer.Send(frame);
+    }
+
+    public void Tell(VmId to, object message) => _vm.Membership.PeerOf(to)?.Send(Frames.Control(_vm.Serializer, message));
+
+    /// <summary>VM <paramref name="id"/> is gone (not merely suspected: it is fenced, so it cannot come back as a second primary).</summary>
+    public void OnVmGone(VmId id)
+    {
+        foreach (var group in _groups.Values) group.OnVmGone(id);
+    }
+
+    private void OnEnded(VrId id)
+    {
+        if (_groups.TryGetValue(id, out var group)) group.Detach();
+        foreach (var key in _seen.Keys)
+            if (key.Dest == id) _seen.TryRemove(key, out _);
+        foreach (var key in _streams.Keys)
+            if (key.Src == id) _streams.TryRemove(key, out _);
+    }
+
+    /// <summary>For monitors: the VM of a replica of mirrored VR <paramref name="vr"/> that is neither gone nor suspected, other than <paramref name="lost"/>.</summary>
+    public VmId? LiveReplica(VrId vr, VmId? lost = null)
+    {
+        if (!_groups.TryGetValue(vr, out var group)) return null;
+        var members = _vm.Membership.Snapshot().Select(m => m.Info.Id).Append(_vm.Id).ToHashSet();
+        foreach (var v in group.Survivors())
+            if (v != lost && members.Contains(v)) return v;
+        return null;
+    }
+
+    /// <summary>True when <paramref name="vr"/> is mirrored (known here).</summary>
+    public bool IsMirrored(VrId vr) => _groups.ContainsKey(vr);
+}
