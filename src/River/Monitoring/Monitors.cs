@@ -49,7 +49,7 @@ internal sealed class Monitors(RiverVm vm)
         }
         // Elsewhere: ask the VM it was last seen on (taken as its VM unless it says no: if that VM is lost
         // first, so is the VR), or every member; the one that runs it answers yes.
-        var known = vm.Router.LocationOf(target);
+        var known = vm.Mirrors.LiveReplica(target) is { } replica ? vm.Membership.PeerOf(replica) : vm.Router.LocationOf(target);
         var peers = known is not null ? [known] : vm.Membership.Peers();
         var watch = new Watch(me.Id, target, [.. peers.Select(p => p.RemoteId)]) { At = known?.RemoteId };
         _watches[reference] = watch;
@@ -123,7 +123,10 @@ internal sealed class Monitors(RiverVm vm)
         {
             lock (watch)
             {
-                if (watch.At == id) Report(reference, Lost, null);
+                if (watch.At == id && vm.Mirrors.LiveReplica(watch.Target, id) is not null && vm.TryGetLocal(watch.Watcher, out var watcher)
+                    && _watches.TryRemove(reference, out _))
+                    Monitor(watcher, watch.Target); // a mirrored VR is lost only with its last replica: watch the next one
+                else if (watch.At == id) Report(reference, Lost, null);
                 else if (watch.At is null && watch.Asked.Remove(id) && watch.Asked.Count == 0) Report(reference, NoProc, null);
             }
         }

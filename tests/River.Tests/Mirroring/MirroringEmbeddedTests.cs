@@ -1,0 +1,145 @@
+using System.Collections.Concurrent;
+
+namespace River.Tests.Mirroring;
+
+/// <summary>
+/// Mirroring in an embedded cluster: a counter mirrored on two VMs answers numbered requests with running sums
+/// while the VM of one replica stops mid-stream; every request is answered once, in order, right; and every
+/// copy the replicas sent of one answer is the same.
+/// </summary>
+public sealed class MirroringEmbeddedTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    /// <summary>Every copy of each numbered packet from <paramref name="vr"/> that reaches the observing VM, before duplicates are dropped.</summary>
+    private sealed class Copies(VrId vr) : IPacketObserver
+    {
+        public readonly ConcurrentDictionary<long, ConcurrentBag<string>> BySeq = new();
+
+        public void Sent(Packet packet)
+        {
+        }
+
+        public void Delivered(Packet packet)
+        {
+            if (packet.Src == vr && packet.MirrorSeq != 0) BySeq.GetOrAdd(packet.MirrorSeq, _ => []).Add(packet.ToString());
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="requests"/> numbered requests, at most <paramref name="window"/> unanswered, stopping VM
+    /// <paramref name="stopAt"/>.Key when request <paramref name="stopAt"/>.Value has been sent; checks every answer.
+    /// </summary>
+    private static async Task<Copies> RunCounter(int requests, int window, (int Vm, int AtRequest)? stop, bool timing, int replicas = 2)
+    {
+        await using var cluster = new LocalCluster(replicas + 1);
+        Copies? copies = null;
+        await Probe.Run(cluster.Vms[0], me =>
+        {
+            var vms = me.Discover();
+            var targets = cluster.Vms.Skip(1).Select(v => vms.Single(i => i.Id == v.Id)).ToList();
+            var counter = me.DeployMirrored<MirroredCounter>(targets, timing);
+            cluster.Vms[0].AddPacketObserver(copies = new Copies(counter));
+            Task? stopping = null;
+            var (sent, answered) = (0, 0);
+            long sum = 0;
+            while (answered < requests)
+            {
+                while (sent < requests && sent - answered < window)
+                {
+                    me.Send(counter, new { tag = "add", k = ++sent });
+                    if (stop is { } s && sent == s.AtRequest) stopping = cluster.Vms[s.Vm].DisposeAsync().AsTask();
+                }
+                var reply = me.Recv(new { tag = "sum" }, Bound);
+                Assert.Equal(++answered, reply.Get<int>("k")); // once each, in order
+                Assert.Equal(sum += answered, reply.Get<long>("sum"));
+            }
+            Assert.False(me.TryRecv(new { tag = "sum" }, out var extra), $"an answer twice: {extra}");
+            me.Send(counter, new { tag = "stop" });
+            stopping?.Wait(Bound);
+        }).WaitAsync(Bound);
+        return copies!;
+    }
+
+    private static void AllCopiesAgree(Copies copies)
+    {
+        Assert.NotEmpty(copies.BySeq);
+        foreach (var (seq, bag) in copies.BySeq)
+            Assert.True(bag.Distinct().Count() == 1, $"replicas sent different packets as number {seq}: {string.Join(" / ", bag.Distinct())}");
+        Assert.Contains(copies.BySeq.Values, bag => bag.Count >= 2); // more than one replica answered; the copies were dropped
+    }
+
+    [Fact]
+    public async Task A_mirrored_counter_answers_every_request_once_in_order_and_both_replicas_agree()
+    {
+        var copies = await RunCounter(2_000, 100, stop: null, timing: false);
+        AllCopiesAgree(copies);
+    }
+
+    [Theory]
+    [InlineData(1, 500)]   // the primary's VM stops
+    [InlineData(1, 1_900)]
+    [InlineData(2, 1_000)] // the mirror's VM stops
+    public async Task When_a_replicas_VM_stops_mid_stream_no_request_is_lost_or_answered_twice(int vm, int at)
+    {
+        AllCopiesAgree(await RunCounter(2_000, 100, (vm, at), timing: false));
+    }
+
+    [Fact]
+    public async Task TryRecv_timed_Recv_and_Discover_follow_the_primary_so_replicas_send_the_same_answers()
+    {
+        AllCopiesAgree(await RunCounter(300, 3, (1, 150), timing: true));
+    }
+
+    [Fact]
+    public async Task Three_replicas_survive_the_loss_of_the_primary()
+    {
+        AllCopiesAgree(await RunCounter(1_000, 50, (1, 300), timing: false, replicas: 3));
+    }
+
+    [Fact]
+    public async Task A_monitor_of_a_mirrored_VR_reports_only_when_its_last_replica_is_gone()
+    {
+        await using var cluster = new LocalCluster(3);
+        await Probe.Run(cluster.Vms[0], me =>
+        {
+            var vms = me.Discover();
+            var counter = me.DeployMirrored<MirroredCounter>([.. cluster.Vms.Skip(1).Select(v => vms.Single(i => i.Id == v.Id))], false);
+            me.Monitor(counter);
+            cluster.Vms[1].DisposeAsync().AsTask().Wait(Bound); // the primary's VM
+            me.Send(counter, new { tag = "add", k = 1 });
+            Assert.Equal(1, me.Recv(new { tag = "sum" }, Bound).Get<long>("sum")); // served by the mirror, which took over
+            Assert.Null(me.Peek(new { tag = "river.down" }));
+            cluster.Vms[2].DisposeAsync().AsTask().Wait(Bound); // the last replica's VM
+            var down = me.Recv(new { tag = "river.down", src = counter }, Bound);
+            Assert.Equal("lost", down.Get<string>("reason"));
+        }).WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task A_monitor_of_a_mirrored_VR_that_returns_reports_normal_once()
+    {
+        await using var cluster = new LocalCluster(2);
+        await Probe.Run(cluster.Vms[0], me =>
+        {
+            var counter = me.DeployMirrored<MirroredCounter>(me.Discover(), false);
+            me.Monitor(counter);
+            me.Send(counter, new { tag = "stop" });
+            Assert.Equal("normal", me.Recv(new { tag = "river.down", src = counter }, Bound).Get<string>("reason"));
+            Thread.Sleep(200); // room for a second report, which must not come
+            Assert.Null(me.Peek(new { tag = "river.down" }));
+        }).WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task DeployMirrored_refuses_fewer_than_two_VMs_or_one_VM_twice()
+    {
+        await using var cluster = new LocalCluster(2);
+        await Probe.Run(cluster.Vms[0], me =>
+        {
+            var vms = me.Discover();
+            Assert.Contains("at least 2", Assert.Throws<ArgumentException>(() => me.DeployMirrored<MirroredCounter>([vms[0]])).Message);
+            Assert.Contains("distinct", Assert.Throws<ArgumentException>(() => me.DeployMirrored<MirroredCounter>([vms[1], vms[1]])).Message);
+        }).WaitAsync(Bound);
+    }
+}
