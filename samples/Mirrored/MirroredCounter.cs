@@ -1,7 +1,7 @@
-namespace River.Tests.Mirroring;
+using River;
 
 /// <summary>
-/// The VR the mirroring tests run mirrored: it adds each request's <c>k</c> to a running sum and answers with it,
+/// The VR this sample (and the mirroring tests) run mirrored: it adds each request's <c>k</c> to a running sum and answers with it,
 /// until "stop". With <c>DeployArgs[0]</c> true it also polls with <c>TryRecv</c> and a timed <c>Recv</c> and asks
 /// <c>Discover</c>, and reports what those returned: their outcomes differ by timing, so replicas agree only if
 /// the primary's outcomes are replayed.
