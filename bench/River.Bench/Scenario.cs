@@ -51,5 +51,7 @@ internal abstract class Scenario
         new Scenarios.Deploy(),
         new Scenarios.Discovery(),
         new Scenarios.Reconnect(),
+        new Scenarios.MirroredThroughput(),
+        new Scenarios.Failover(),
     ];
 }

@@ -66,9 +66,9 @@ internal sealed class ChildProcess : IDisposable
 
     public string Name { get; }
 
-    public const int Sigstop = 19, Sigcont = 18;
+    public const int Sigstop = 19, Sigcont = 18, Sigkill = 9;
 
-    /// <summary>Sends <paramref name="signal"/> (SIGSTOP, SIGCONT) to the process; Linux only.</summary>
+    /// <summary>Sends <paramref name="signal"/> (SIGSTOP, SIGCONT, SIGKILL) to the process; Linux only.</summary>
     public void Signal(int signal)
     {
         if (SendSignal(_process.Id, signal) != 0) throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using River.Bench.Remote;
+using River.Bench.Vrs;
+
+namespace River.Bench.Scenarios;
+
+/// <summary>
+/// Two <c>river vm</c> processes and a VM in the bench process, whose client VR talks to an echo <see cref="PeerVr"/>
+/// mirrored on both (the first VM's replica the primary).
+/// </summary>
+internal sealed class MirrorCluster : IDisposable
+{
+    private readonly RiverCluster _cluster = new();
+    private readonly TimeSpan _timeout;
+
+    public MirrorCluster(TimeSpan timeout)
+    {
+        _timeout = timeout;
+        int primaryPort, mirrorPort;
+        (Primary, primaryPort) = _cluster.StartVmAndWait("river vm (primary)", timeout);
+        (Mirror, mirrorPort) = _cluster.StartVmAndWait("river vm (mirror)", timeout, primaryPort);
+        Vm = _cluster.Join(primaryPort, mirrorPort);
+        Measure.Until(() => Vm.Discover(null, null).Count == 3, timeout, "both river vms showing up in Discover");
+        var others = Vm.Discover(null, null).Where(i => i.Id != Vm.Id).ToList();
+        Replicas = [others.Single(i => i.Port == primaryPort), others.Single(i => i.Port == mirrorPort)];
+    }
+
+    public ChildProcess Primary { get; }
+    public ChildProcess Mirror { get; }
+    public RiverVm Vm { get; }
+
+    /// <summary>The primary's VM, then the mirror's.</summary>
+    public IReadOnlyList<VmInfo> Replicas { get; }
+
+    public void Dispose()
+    {
+        Vm.DisposeAsync().AsTask().Wait(_timeout);
+        ChildProcess.DisposeAll([Primary, Mirror]);
+        _cluster.Dispose();
+    }
+}
+
+/// <summary>
+/// What mirroring costs: request/reply with 1,000 requests in flight to an echo VR mirrored on two VMs, against
+/// the same echo VR unmirrored on the first of them, in the same run, alternating. Target: at least half the rate.
+/// </summary>
+internal sealed class MirroredThroughput : Scenario
+{
+    private const int Window = 1_000;
+
+    public override string Name => "mirrored-throughput";
+
+    public override IEnumerable<Result> Run(RunSettings s)
+    {
+        using var cluster = new MirrorCluster(s.Timeout);
+        var count = s.Pick(40_000, 200_000);
+        var (plain, mirrored) = (new List<double>(), new List<double>());
+        Measure.Await(BodyVr.Start(cluster.Vm, vr =>
+        {
+            var echo = vr.Deploy<PeerVr>(cluster.Replicas[0], true);
+            var mirror = vr.DeployMirrored<PeerVr>(cluster.Replicas, true);
+            Trips(vr, echo, Window); // warm-up: code shipped and jitted, routes known
+            Trips(vr, mirror, Window);
+            for (var rep = 0; rep < s.Pick(3, 7); rep++)
+            {
+                plain.Add(count / Trips(vr, echo, count));
+                mirrored.Add(count / Trips(vr, mirror, count));
+            }
+            vr.Send(echo, new { tag = "stop" });
+            vr.Send(mirror, new { tag = "stop" });
+            return 0;
+        }, out _), s.Timeout * 2, "the mirrored request/reply");
+        yield return new Result(Name, $"1 → 1, window {Window:N0}, mirrored on 2 VMs", "trips/s", Stats.Of(mirrored),
+            "unmirrored", Stats.Of(plain), Target.RatioAtLeast(0.5));
+    }
+
+    /// <summary>Seconds for <paramref name="count"/> round trips with <see cref="Window"/> in flight.</summary>
+    private static double Trips(VirtualResource vr, VrId echo, int count)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var sent = 0;
+        for (; sent < Math.Min(Window, count); sent++) vr.Send(echo, new { tag = "d", n = sent });
+        for (var received = 0; received < count; received++)
+        {
+            vr.Recv(new { tag = "d" });
+            if (sent < count) vr.Send(echo, new { tag = "d", n = sent++ });
+        }
+        return Measure.Seconds(start);
+    }
+}
+
+/// <summary>
+/// How soon a mirrored VR answers again after its primary's process is SIGKILLed: a client plays ping-pong with an
+/// echo mirrored on two <c>river vm</c> processes; the primary's is killed. Measured: SIGKILL to the first reply
+/// (from the mirror, which took over once the dead VM was declared gone). Target: at most 3 s.
+/// </summary>
+internal sealed class Failover : Scenario
+{
+    public override string Name => "failover";
+
+    public override IEnumerable<Result> Run(RunSettings s)
+    {
+        var samples = new List<double>();
+        for (var rep = 0; rep < s.Pick(2, 5); rep++)
+        {
+            using var cluster = new MirrorCluster(s.Timeout);
+            samples.Add(Once(cluster, s.Timeout));
+        }
+        yield return new Result(Name, "SIGKILL of the primary's VM to the first reply from the mirror", "ms", Stats.Of(samples),
+            "target", new Stats(3000, 3000, 3000), Target.ValueBelow(3000, "ms"));
+    }
+
+    private static double Once(MirrorCluster cluster, TimeSpan timeout)
+    {
+        long lastReply = 0;
+        var stop = false;
+        var pinging = BodyVr.Start(cluster.Vm, vr =>
+        {
+            var echo = vr.DeployMirrored<PeerVr>(cluster.Replicas, true);
+            for (var n = 0; !Volatile.Read(ref stop); n++)
+            {
+                vr.Send(echo, new { tag = "d", n });
+                if (vr.Recv(new { tag = "d" }).Get<int>("n") != n) throw new InvalidOperationException($"reply {n} lost, repeated or out of order");
+                Volatile.Write(ref lastReply, Stopwatch.GetTimestamp());
+            }
+            vr.Send(echo, new { tag = "stop" });
+            return 0;
+        }, out _);
+        Measure.Until(() => Volatile.Read(ref lastReply) != 0, timeout, "the first reply");
+        Thread.Sleep(300);
+        var killed = Stopwatch.GetTimestamp();
+        cluster.Primary.Signal(ChildProcess.Sigkill);
+        Measure.Until(() => Volatile.Read(ref lastReply) > killed, timeout, "a reply after SIGKILL");
+        var ms = Stopwatch.GetElapsedTime(killed, Volatile.Read(ref lastReply)).TotalMilliseconds;
+        Volatile.Write(ref stop, true);
+        Measure.Await(pinging, timeout, "the pinging VR to end");
+        return ms;
+    }
+}
