@@ -25,8 +25,11 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
     private readonly ConcurrentDictionary<Guid, ProgramRun> _runs = new();
     private long _nextRequest;
 
-    /// <summary>Starts one <paramref name="type"/> on each VM, each under a new id, or all under <paramref name="id"/> (the replicas of a mirrored VR).</summary>
-    public IReadOnlyList<VrId> Deploy(Type type, IEnumerable<VmInfo> vms, VrContext caller, object?[] deployArgs, VrId? id = null)
+    /// <summary>
+    /// Starts one <paramref name="type"/> on each VM, each under a new id, or all under <paramref name="id"/> (the replicas
+    /// of a mirrored VR), as children of <paramref name="parent"/> (default: the caller).
+    /// </summary>
+    public IReadOnlyList<VrId> Deploy(Type type, IEnumerable<VmInfo> vms, VrContext caller, object?[] deployArgs, VrId? id = null, VrId? parent = null)
     {
         ArgumentNullException.ThrowIfNull(vms);
         VrFactory.Check(type);
@@ -43,8 +46,8 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
         {
             var vm = targets[i] ?? throw new ArgumentException("A VM to deploy on is null.");
             ids[i] = id ?? VrId.New();
-            if (vm.Id == local.Id) local.StartLocal(type, ids[i], caller.Id, caller.Args, copied, caller.Run);
-            else remote.Add((vm, new DeployRequest(0, ids[i], type.AssemblyQualifiedName!, caller.Id, [.. caller.Args], ArgBytes(copied), caller.Run.Id, ProgramCode(type))));
+            if (vm.Id == local.Id) local.StartLocal(type, ids[i], parent ?? caller.Id, caller.Args, copied, caller.Run);
+            else remote.Add((vm, new DeployRequest(0, ids[i], type.AssemblyQualifiedName!, parent ?? caller.Id, [.. caller.Args], ArgBytes(copied), caller.Run.Id, ProgramCode(type))));
         }
         // First round: every VM at once. A VM that lacks the program's code says which; it is shipped and asked again.
         var missing = AskAll(type, remote);

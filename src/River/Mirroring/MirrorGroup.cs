@@ -401,6 +401,31 @@ internal sealed class MirrorGroup
         Monitor.Wait(_lock, 200);
     }
 
+    // ---- A replacement replica ----
+
+    /// <summary>
+    /// The primary takes VM <paramref name="vm"/> into the view as a mirror that holds nothing yet: the whole log goes to
+    /// it (its replica replays it from the start; what it sends again is dropped as duplicates), and entries are stable
+    /// once it has them too. Returns the view to publish, or throws when the log was trimmed or the VM cannot take it.
+    /// </summary>
+    public MirrorView AddMirror(VmId vm)
+    {
+        lock (_lock)
+        {
+            if (!IsPrimary) throw new InvalidOperationException($"VM {Me} is not the primary of mirrored VR {Id} (any more)");
+            if (!_replayable || _logBase != 0)
+                throw new InvalidOperationException($"mirrored VR {Id} has logged more than {ReplayLimit} entries (MirrorGroup.ReplayLimit): a new replica can no longer be brought up to date by replay");
+            if (View.Vms.Contains(vm) || _gone.Contains(vm)) throw new InvalidOperationException($"VM {vm} already runs a replica of {Id}, or is gone");
+            View = new MirrorView(Id, [.. View.Vms, vm], _epoch = Math.Max(_epoch, View.Epoch) + 1);
+            _acked[vm] = _sentTo[vm] = 0;
+            _pushLog.Request();
+            return View;
+        }
+    }
+
+    /// <summary>The primary's replica here (the template for a new replica's type and arguments).</summary>
+    public VrContext? Local => _local;
+
     // ---- Views and failover ----
 
     /// <summary>Takes <paramref name="view"/> if it is newer; true when the primary changed (senders then send their unacknowledged copies again).</summary>

@@ -29,3 +29,9 @@ internal sealed record MirrorTailRequest(VrId Vr, long Epoch, long After);
 
 /// <summary>The answer to a <see cref="MirrorTailRequest"/>: entries <paramref name="First"/>.. of the answering replica's log.</summary>
 internal sealed record MirrorTail(VrId Vr, long Epoch, long First, MirrorEntry[] Entries);
+
+/// <summary>To a primary: start a replica of <paramref name="Vr"/> on VM <paramref name="Vm"/>, brought up to date by replaying the log.</summary>
+internal sealed record MirrorAddRequest(long RequestId, VrId Vr, VmId Vm);
+
+/// <summary>The new replica started (no error), or why not.</summary>
+internal sealed record MirrorAddReply(long RequestId, string? Error);

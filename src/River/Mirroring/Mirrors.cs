@@ -23,7 +23,12 @@ internal sealed class Mirrors
     private readonly ConcurrentDictionary<VrId, MirrorGroup> _groups = new();
     private readonly ConcurrentDictionary<(VrId Src, VrId Dest), OutStream> _streams = new();
     private readonly ConcurrentDictionary<(VrId Src, VrId Dest), StrongBox<long>> _seen = new();
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<string?>> _adds = new();
+    private long _nextAdd;
     private volatile bool _active;
+
+    /// <summary>How long <see cref="AddMirror"/> waits for the primary to start the new replica.</summary>
+    private static readonly TimeSpan AddTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>One (src, dest) stream sent from this VM: the last number given, and the copies not yet acknowledged (to a mirrored dest).</summary>
     private sealed class OutStream
@@ -61,6 +66,55 @@ internal sealed class Mirrors
         Publish(view);
         _vm.Deployer.Deploy(type, vms, caller, args, view.Vr);
         return view.Vr;
+    }
+
+    /// <summary>
+    /// Starts another replica of mirrored VR <paramref name="vr"/> on <paramref name="vm"/> (asking its primary, which
+    /// deploys it like the others and replays the whole log to it). Returns once it started.
+    /// </summary>
+    public void AddMirror(VrId vr, VmInfo vm)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        if (!_groups.TryGetValue(vr, out var group)) throw new ArgumentException($"VR {vr} is not a mirrored VR this VM knows of.", nameof(vr));
+        string? error;
+        if (group.Primary == _vm.Id) error = AddHere(group, vm.Id);
+        else
+        {
+            var request = new MirrorAddRequest(Interlocked.Increment(ref _nextAdd), vr, vm.Id);
+            var reply = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _adds[request.RequestId] = reply;
+            Tell(group.Primary, request);
+            Corking.Flush();
+            if (!reply.Task.Wait(AddTimeout)) _adds.TryRemove(request.RequestId, out _);
+            error = reply.Task.IsCompleted ? reply.Task.Result : $"its primary, VM {group.Primary}, did not answer within {AddTimeout.TotalSeconds:0} s";
+        }
+        if (error is not null) throw new DeployException($"Could not add a replica of mirrored VR {vr} on VM {vm.Id}: {error}");
+    }
+
+    /// <summary>The primary's side of <see cref="AddMirror"/>: the new VM joins the view, then its replica is deployed; null, or why not.</summary>
+    private string? AddHere(MirrorGroup group, VmId vm)
+    {
+        try
+        {
+            var target = _vm.Membership.Snapshot().Select(m => m.Info).Append(_vm.Info).FirstOrDefault(i => i.Id == vm)
+                ?? throw new InvalidOperationException($"VM {vm} is not a live member of the cluster");
+            var template = group.Local ?? throw new InvalidOperationException("the primary's replica has ended");
+            Publish(group.AddMirror(vm)); // on its link the view goes before the deploy: the new VM knows it is a replica
+            try
+            {
+                _vm.Deployer.Deploy(template.Instance.GetType(), [target], template, template.DeployArgs, group.Id, template.Parent);
+            }
+            catch
+            {
+                group.OnVmGone(vm); // out of the view again
+                throw;
+            }
+            return null;
+        }
+        catch (Exception e) when (e is InvalidOperationException or DeployException or ArgumentException)
+        {
+            return e.Message;
+        }
     }
 
     /// <summary>Routes a packet to or from a mirrored VR; true when it was sent here (to a mirrored VR), false to let the router go on.</summary>
@@ -179,6 +233,14 @@ internal sealed class Mirrors
                 break;
             case MirrorTail t when _groups.TryGetValue(t.Vr, out var g):
                 g.OnTail(from.RemoteId, t);
+                break;
+            case MirrorAddRequest r:
+                // Deploying waits for the new VM's answer: not on this reader thread.
+                Task.Run(() => Tell(from.RemoteId, new MirrorAddReply(r.RequestId,
+                    _groups.TryGetValue(r.Vr, out var added) ? AddHere(added, r.Vm) : $"VM {_vm.Id} knows no mirrored VR {r.Vr}")));
+                break;
+            case MirrorAddReply r:
+                if (_adds.TryRemove(r.RequestId, out var waiting)) waiting.TrySetResult(r.Error);
                 break;
         }
     }

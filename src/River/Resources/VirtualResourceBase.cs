@@ -66,6 +66,17 @@ public abstract class VirtualResourceBase
         Context.Vm.Mirrors.Deploy(typeof(TVr), vms, Context, args);
 
     /// <summary>
+    /// Starts another replica of the mirrored VR <paramref name="vr"/> on <paramref name="vm"/> (a VM without one), for
+    /// instance to replace one whose VM died. Its primary deploys it with the same type and arguments and sends it the
+    /// VR's whole ordered log, which it replays from the start (what it sends again is dropped as duplicates); until
+    /// it holds the log, the other replicas wait for it. Returns once it started. Possible while the VR's log (its
+    /// packets and recorded outcomes) has at most 100,000 entries; every replica keeps it until then.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="vr"/> is not a mirrored VR this VM knows of.</exception>
+    /// <exception cref="DeployException">the log was trimmed, the VM already runs a replica or is gone, or it could not start one.</exception>
+    public void AddMirror(VrId vr, VmInfo vm) => Context.Vm.Mirrors.AddMirror(vr, vm);
+
+    /// <summary>
     /// Sends a packet to <paramref name="dest"/>: an anonymous object, a dictionary or a <see cref="Packet"/>.
     /// Returns at once unless the receiver's queue is full (its <see cref="QueueLimit"/>, or across VMs the
     /// credit its VM granted this one): then it blocks the calling thread until there is room. An async VR

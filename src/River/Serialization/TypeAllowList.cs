@@ -42,6 +42,7 @@ internal sealed class TypeAllowList
         typeof(Lookup), typeof(LookupReply), typeof(StatusRequest), typeof(StatusReply), typeof(KillRequest), typeof(KillReply),
         typeof(MonitorRequest), typeof(MonitorAnswer), typeof(DemonitorRequest), typeof(Down), typeof(Credit),
         typeof(MirrorView), typeof(MirrorEntry), typeof(MirrorLog), typeof(MirrorLogAck), typeof(MirrorAck), typeof(MirrorTailRequest), typeof(MirrorTail),
+        typeof(MirrorAddRequest), typeof(MirrorAddReply),
     ];
 
     private static readonly Assembly River = typeof(TypeAllowList).Assembly;

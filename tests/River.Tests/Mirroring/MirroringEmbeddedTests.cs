@@ -132,6 +132,63 @@ public sealed class MirroringEmbeddedTests
     }
 
     [Fact]
+    public async Task A_replica_added_on_another_VM_replays_the_log_and_carries_on_alone()
+    {
+        await using var cluster = new LocalCluster(4);
+        await Probe.Run(cluster.Vms[0], me =>
+        {
+            var vms = me.Discover();
+            VmInfo On(int i) => vms.Single(v => v.Id == cluster.Vms[i].Id);
+            var counter = me.DeployMirrored<MirroredCounter>([On(1), On(2)], false);
+            var (k, sum) = (0, 0L);
+            void Ask(int n)
+            {
+                for (var i = 0; i < n; i++) me.Send(counter, new { tag = "add", k = k + i + 1 });
+                for (var i = 0; i < n; i++)
+                {
+                    var reply = me.Recv(new { tag = "sum" }, Bound);
+                    Assert.Equal(++k, reply.Get<int>("k"));
+                    Assert.Equal(sum += k, reply.Get<long>("sum"));
+                }
+            }
+            Ask(300);
+            cluster.Vms[1].DisposeAsync().AsTask().Wait(Bound); // the primary's VM: VM 2 takes over
+            Ask(300);
+            me.AddMirror(counter, On(3)); // VM 3's replica replays 600 requests
+            Ask(300);
+            cluster.Vms[2].DisposeAsync().AsTask().Wait(Bound); // the last original replica: VM 3 goes on with the state it rebuilt
+            Ask(300);
+            Assert.False(me.TryRecv(new { tag = "sum" }, out var extra), $"an answer twice: {extra}");
+            var refused = Assert.Throws<DeployException>(() => me.AddMirror(counter, On(3))).Message;
+            Assert.True(refused.Contains("already runs a replica", StringComparison.Ordinal), refused);
+        }).WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task A_replica_cannot_be_added_once_the_log_is_longer_than_the_replay_limit()
+    {
+        var limit = MirrorGroup.ReplayLimit;
+        MirrorGroup.ReplayLimit = 50;
+        try
+        {
+            await using var cluster = new LocalCluster(3);
+            await Probe.Run(cluster.Vms[0], me =>
+            {
+                var vms = me.Discover();
+                var counter = me.DeployMirrored<MirroredCounter>([vms[0], vms[1]], false);
+                for (var k = 1; k <= 100; k++) me.Send(counter, new { tag = "add", k });
+                for (var k = 1; k <= 100; k++) me.Recv(new { tag = "sum" }, Bound);
+                var refused = Assert.Throws<DeployException>(() => me.AddMirror(counter, vms[2]));
+                Assert.Contains("can no longer be brought up to date by replay", refused.Message);
+            }).WaitAsync(Bound);
+        }
+        finally
+        {
+            MirrorGroup.ReplayLimit = limit;
+        }
+    }
+
+    [Fact]
     public async Task DeployMirrored_refuses_fewer_than_two_VMs_or_one_VM_twice()
     {
         await using var cluster = new LocalCluster(2);
