@@ -14,6 +14,12 @@ internal sealed class Coalescer(Action work, Action<Exception> failed)
         if (Interlocked.Exchange(ref _state, 2) == 0) ThreadPool.UnsafeQueueUserWorkItem(static c => c.Run(), this, preferLocal: false);
     }
 
+    /// <summary>Like <see cref="Request"/>, but runs the work on this thread when it is idle (the caller holds no lock the work takes).</summary>
+    public void RequestHere()
+    {
+        if (Interlocked.Exchange(ref _state, 2) == 0) Run();
+    }
+
     private void Run()
     {
         do

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace River;
@@ -43,7 +42,6 @@ internal sealed class MirrorGroup
     private readonly HashSet<VrId> _ackDue = [];
     private readonly Dictionary<VmId, long> _acked = [], _sentTo = [];
     private readonly Queue<MirrorEntry> _outcomes = [];
-    private readonly ConditionalWeakTable<Packet, StrongBox<long>> _positions = [];
     private bool _takingOver;
     private HashSet<VmId> _tailsAwaited = [];
     private long _epoch;
@@ -187,7 +185,7 @@ internal sealed class MirrorGroup
         }
         frame ??= Frames.Packet(_vm.Serializer, packet).ToArray();
         Append(new Entry(new MirrorEntry(frame), src, seq, packet));
-        _positions.AddOrUpdate(packet, new StrongBox<long>(_applied));
+        packet.MirrorPosition = _applied;
         return true;
     }
 
@@ -271,7 +269,8 @@ internal sealed class MirrorGroup
             }
             Stabilize(Math.Min(log.Stable, _applied));
         }
-        _ackLog.Request();
+        _ackLog.RequestHere(); // one cumulative ack per batch of the log, without a hop to the thread pool
+
     }
 
     /// <summary>A mirror's step: the entry joins the log and the replica here has it at once.</summary>
@@ -281,7 +280,7 @@ internal sealed class MirrorGroup
         if (entry.Frame is { } frame)
         {
             var packet = _vm.ReadPacket(frame);
-            _positions.AddOrUpdate(packet, new StrongBox<long>(_applied));
+            packet.MirrorPosition = _applied;
             if (packet.MirrorSeq > _lastSeq.GetValueOrDefault(packet.Src)) _lastSeq[packet.Src] = packet.MirrorSeq;
             _log.Add(new Entry(entry, packet.Src, packet.MirrorSeq, null));
             Post(packet);
@@ -347,12 +346,12 @@ internal sealed class MirrorGroup
         {
             if (recorded.Found is not null) throw Diverged("a receive", "Discover");
             if (recorded.Taken == 0) return null;
-            var at = Matcher.From(p => PositionOf(p) == recorded.Taken);
+            var at = Matcher.From(p => p.MirrorPosition == recorded.Taken);
             var packet = take ? (box.TryTake(at, out var t) ? t : null) : box.Peek(at);
             return packet ?? throw Diverged("a receive of log entry " + recorded.Taken, "a packet it no longer has");
         }
         var result = live();
-        Record(new MirrorEntry(null, result is null ? 0 : PositionOf(result)));
+        Record(new MirrorEntry(null, result?.MirrorPosition ?? 0));
         return result;
     }
 
@@ -364,8 +363,6 @@ internal sealed class MirrorGroup
         Record(new MirrorEntry(null, 0, [.. found]));
         return found;
     }
-
-    private long PositionOf(Packet p) => _positions.TryGetValue(p, out var g) ? g.Value : 0;
 
     private static InvalidOperationException Diverged(string here, string primary) => new(
         $"A mirrored VR's replica made {here} where the primary's made {primary}: its Main is not deterministic given the packets it receives.");

@@ -32,8 +32,9 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
     internal int QueueCost;
     internal CreditLedger? Ledger;
 
-    // Mirroring: the packet's number in its (src, dest) stream when either end is a mirrored VR, else 0 (see Mirroring/).
-    internal long MirrorSeq;
+    // Mirroring (see Mirroring/): the packet's number in its (src, dest) stream when either end is a mirrored VR, else 0;
+    // and in a replica's queue, its position in the mirror group's log (how recorded outcomes name it).
+    internal long MirrorSeq, MirrorPosition;
 
     internal Packet(VrId src, VrId dest, string[] names, object?[] values)
     {
