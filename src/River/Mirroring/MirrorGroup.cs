@@ -526,6 +526,7 @@ internal sealed class MirrorGroup
         Stabilize(MinAcked());
         Monitor.PulseAll(_lock);
         _logger.MirrorTookOver(Id, _applied);
+        RiverMetrics.Failover(Me);
         var view = View;
         after.Add(() =>
         {
