@@ -276,6 +276,7 @@ internal sealed class Mirrors
 
     private void OnEnded(VrId id)
     {
+        if (!_active) return; // a VM that never heard of a mirrored VR keeps nothing for one
         if (_groups.TryGetValue(id, out var group)) group.Detach();
         foreach (var key in _seen.Keys)
             if (key.Dest == id) _seen.TryRemove(key, out _);
