@@ -66,6 +66,8 @@ internal sealed class RiverSerializer
         return ReadValue(buffer.WrittenMemory);
     }
 
+    // (An sbyte[] passes `is byte[]` in the CLR: byte[] is matched by its exact type.)
+
     /// <summary>Writes one value: the commonest types straight to <paramref name="output"/>, any other through MessagePack.</summary>
     public void WriteValue(IBufferWriter<byte> output, string attribute, object? value)
     {
@@ -77,7 +79,7 @@ internal sealed class RiverSerializer
             case double v: WriteCode(output, Code.Double); WireSpan.WriteDouble(output, v); return;
             case long v: WriteCode(output, Code.Long); WireSpan.WriteInt(output, v); return;
             case bool v: WriteCode(output, Code.Bool); WireSpan.WriteBool(output, v); return;
-            case byte[] v: WriteCode(output, Code.Bytes); WireSpan.WriteBinary(output, v); return;
+            case byte[] v when v.GetType() == typeof(byte[]): WriteCode(output, Code.Bytes); WireSpan.WriteBinary(output, v); return;
             case VrId v: WriteCode(output, Code.VrId); output.Advance(WireSpan.WriteGuid(output.GetSpan(18), v.Value)); return;
             case Array v when BlockArrays.TryGetValue(v.GetType(), out var code): WriteCode(output, code); WireSpan.WriteBinary(output, BlockOf(v)); return;
         }
@@ -193,9 +195,15 @@ internal sealed class RiverSerializer
 
     private static readonly Dictionary<Type, Code> BlockArrays = new()
     {
-        [typeof(double[])] = Code.DoubleArray, [typeof(float[])] = Code.FloatArray, [typeof(int[])] = Code.IntArray,
-        [typeof(long[])] = Code.LongArray, [typeof(short[])] = Code.ShortArray, [typeof(ushort[])] = Code.UShortArray,
-        [typeof(uint[])] = Code.UIntArray, [typeof(ulong[])] = Code.ULongArray, [typeof(sbyte[])] = Code.SByteArray,
+        [typeof(double[])] = Code.DoubleArray,
+        [typeof(float[])] = Code.FloatArray,
+        [typeof(int[])] = Code.IntArray,
+        [typeof(long[])] = Code.LongArray,
+        [typeof(short[])] = Code.ShortArray,
+        [typeof(ushort[])] = Code.UShortArray,
+        [typeof(uint[])] = Code.UIntArray,
+        [typeof(ulong[])] = Code.ULongArray,
+        [typeof(sbyte[])] = Code.SByteArray,
         [typeof(char[])] = Code.CharArray,
     };
 
@@ -236,7 +244,7 @@ internal sealed class RiverSerializer
             case double v: w.Write((byte)Code.Double); w.Write(v); return true;
             case long v: w.Write((byte)Code.Long); w.Write(v); return true;
             case bool v: w.Write((byte)Code.Bool); w.Write(v); return true;
-            case byte[] v: w.Write((byte)Code.Bytes); w.Write(v); return true;
+            case byte[] v when v.GetType() == typeof(byte[]): w.Write((byte)Code.Bytes); w.Write(v); return true;
             case VrId v: w.Write((byte)Code.VrId); IdFormatters.WriteGuid(ref w, v.Value); return true;
             case char v: w.Write((byte)Code.Char); w.Write(v); return true;
             case sbyte v: w.Write((byte)Code.SByte); w.Write(v); return true;
