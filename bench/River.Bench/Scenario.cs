@@ -51,5 +51,9 @@ internal abstract class Scenario
         new Scenarios.Deploy(),
         new Scenarios.Discovery(),
         new Scenarios.Reconnect(),
+        new Scenarios.MpiPingPong(),
+        new Scenarios.MpiAllreduce(),
+        new Scenarios.MpiBandwidth(),
+        new Scenarios.MpiEp(),
     ];
 }

@@ -51,7 +51,7 @@ public sealed partial class Communicator
     /// <summary>Blocks until a message from <paramref name="source"/> (or <see cref="AnySource"/>) with <paramref name="tag"/> (or <see cref="AnyTag"/>) arrives; returns its value.</summary>
     /// <exception cref="InvalidCastException">the message holds another type than <typeparamref name="T"/>.</exception>
     /// <exception cref="MpiAbortedException">the job was aborted while waiting.</exception>
-    public T Receive<T>(int source, int tag) => Receive<T>(source, tag, out _);
+    public T Receive<T>(int source, int tag) => Port.Receive(SourceOf(source), _context, TagOf(tag)).Get<T>("v");
 
     /// <summary>Like <see cref="Receive{T}(int, int)"/>, and tells who sent it with which tag.</summary>
     public T Receive<T>(int source, int tag, out CompletedStatus status)
