@@ -84,7 +84,10 @@ internal sealed class Job
         foreach (var id in _ranks.AsSpan(1)) Receive(new { tag = DownTag, src = id, reason = "normal" });
     }
 
-    /// <summary>Blocks until a packet matches, looking for an abort every <see cref="AbortPoll"/>.</summary>
+    /// <summary>
+    /// Blocks until a packet matches (a match object, or a <c>Func&lt;Packet, bool&gt;</c> for several posted
+    /// receives at once), looking for an abort every <see cref="AbortPoll"/>.
+    /// </summary>
     public Packet Receive(object match)
     {
         while (true)
@@ -100,33 +103,26 @@ internal sealed class Job
         }
     }
 
-    /// <summary>Like <see cref="Receive(object)"/> with a predicate (several posted receives at once).</summary>
-    public Packet Receive(Func<Packet, bool> where)
-    {
-        while (true)
-        {
-            try
-            {
-                return _vr.Recv(where, AbortPoll);
-            }
-            catch (TimeoutException)
-            {
-                ThrowIfAborted();
-            }
-        }
-    }
-
     /// <summary>Throws <see cref="MpiAbortedException"/> when a rank told of its failure or a watched rank ended badly.</summary>
     public void ThrowIfAborted()
     {
         if (_vr.TryRecv(new { tag = AbortTag }, out var abort))
             throw new MpiAbortedException(abort.Get<int>("rank"), abort.Get<string>("error"));
-        if (!_vr.TryRecv(new { tag = DownTag, reason = Match.OneOf("failed", "lost", "noproc") }, out var down)) return;
-        var rank = _ranks.Length == 0 ? 0 : Array.IndexOf(_ranks, down.Src);
+        if (!_vr.TryRecv(IsRankDown, out var down)) return;
+        var rank = RankOf(down.Src);
         var error = down.Get<string?>("error") ?? $"its VR is {down.Get<string>("reason")} (its VM died or cannot be reached)";
         if (Rank == 0) TellAbort(rank, error); // only rank 0 watches the others: it tells them
         throw new MpiAbortedException(rank, error);
     }
+
+    /// <summary>A rank (not some VR the program itself monitors) ended badly.</summary>
+    private bool IsRankDown(Packet p) =>
+        p.TryGet<string>("tag", out var tag) && tag == DownTag
+        && p.TryGet<string>("reason", out var reason) && reason != "normal"
+        && RankOf(p.Src) >= 0;
+
+    /// <summary>A VR's rank; before the table of ranks arrives only rank 0 (the parent) is known.</summary>
+    private int RankOf(VrId vr) => _ranks.Length > 0 ? Array.IndexOf(_ranks, vr) : vr == _vr.Parent ? 0 : -1;
 
     private void TellAbort(int rank, string error)
     {

@@ -55,7 +55,7 @@ internal sealed class Port(MpiProgram vr, Job job)
                 if (waiting[i].Packet is not null) return i;
             // Only receives posted up to the last one waited on compete for what arrives next.
             var last = waiting.Max(w => _posted.IndexOf(w));
-            var packet = job.Receive(p => FirstMatch(p, last) >= 0);
+            var packet = job.Receive((Func<Packet, bool>)(p => FirstMatch(p, last) >= 0));
             var taker = FirstMatch(packet, last);
             _posted[taker].Packet = packet;
             _posted.RemoveAt(taker);
