@@ -15,6 +15,10 @@ public sealed class PointToPointTests
         await Embedded.RunAsync<TagsAndWildcards>(3);
 
     [Fact]
+    public async Task A_rank_can_send_to_itself() =>
+        await Embedded.RunAsync<SelfSend>(1);
+
+    [Fact]
     public async Task Messages_between_a_pair_with_one_tag_arrive_in_the_order_sent() =>
         await Embedded.RunAsync<OrderRule>(2);
 
@@ -68,6 +72,16 @@ public sealed class PointToPointTests
                 Expect.Equal(7L, world.Receive<long>(Communicator.AnySource, Communicator.AnyTag, out var s2), "AnySource");
                 Expect.Equal(new CompletedStatus(2, 9), s2, "status of AnySource");
             }
+        }
+    }
+
+    public sealed class SelfSend : MpiProgram
+    {
+        protected override void Run(Communicator world)
+        {
+            world.Send("to me", world.Rank, 4);
+            Expect.Equal("to me", world.Receive<string>(world.Rank, 4, out var status), "the message to itself");
+            Expect.Equal(new CompletedStatus(0, 4), status, "its status");
         }
     }
 
