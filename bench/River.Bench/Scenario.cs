@@ -53,5 +53,9 @@ internal abstract class Scenario
         new Scenarios.Reconnect(),
         new Scenarios.MirroredThroughput(),
         new Scenarios.Failover(),
+        new Scenarios.MpiPingPong(),
+        new Scenarios.MpiAllreduce(),
+        new Scenarios.MpiBandwidth(),
+        new Scenarios.MpiEp(),
     ];
 }

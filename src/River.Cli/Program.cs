@@ -7,6 +7,7 @@ var root = new RootCommand("River for .NET: VMs, programs and the cluster they f
 {
     vm,
     RunCommand.Create(),
+    MpirunCommand.Create(),
     StatusCommand.Create(),
     KillCommand.Create(),
     HashCommand.Create(),

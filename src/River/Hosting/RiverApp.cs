@@ -15,7 +15,14 @@ public static class RiverApp
     /// RIVER_BIND, RIVER_TLS_CERT, RIVER_LOG_LEVEL; <c>--insecure</c> to listen beyond loopback without a key, <c>--grace-period S</c>, <c>--join-timeout S</c>) are taken out; the other arguments reach the initiator as <c>Args</c>.
     /// Returns 0 when the initiator returns, 1 when it fails, 2 for bad options, 3 when no seed took it in.
     /// </summary>
-    public static async Task<int> RunAsync<TVr>(string[] args) where TVr : VirtualResourceBase
+    public static Task<int> RunAsync<TVr>(string[] args) where TVr : VirtualResourceBase => RunAsync<TVr>(args, []);
+
+    /// <summary>
+    /// Runs <typeparamref name="TVr"/> as the initiator like <see cref="RunAsync{TVr}(string[])"/>, with
+    /// <paramref name="deployArgs"/> as its <c>DeployArgs</c>: how a programming model built on River
+    /// (River.Mpi's <c>-n</c>) hands its own options to the initiator without leaving them in <c>Args</c>.
+    /// </summary>
+    public static async Task<int> RunAsync<TVr>(string[] args, params object?[] deployArgs) where TVr : VirtualResourceBase
     {
         RiverAppOptions options;
         try
@@ -36,12 +43,12 @@ public static class RiverApp
             if (options.Cluster is { } cluster)
             {
                 await using var vm = await RiverVm.JoinAsync(cluster, new RiverVmOptions { LoggerFactory = logging });
-                await vm.RunAsync<TVr>(options.ProgramArgs);
+                await vm.RunAsync<TVr>(options.ProgramArgs, deployArgs);
             }
             else
             {
                 await using var embedded = new LocalCluster(options.Vms, o => o.LoggerFactory = logging);
-                await embedded.RunAsync<TVr>(options.ProgramArgs);
+                await embedded.Vms[0].RunAsync<TVr>(options.ProgramArgs, deployArgs);
             }
             return 0;
         }

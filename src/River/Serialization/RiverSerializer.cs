@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using MessagePack;
 using MessagePack.Formatters;
@@ -58,10 +60,13 @@ internal sealed class RiverSerializer
     public object? Copy(string attribute, object? value)
     {
         if (IsImmutable(value)) return value;
+        if (value is Array a && BlockArrays.ContainsKey(a.GetType())) return a.Clone();
         var buffer = new ArrayBufferWriter<byte>(256);
         WriteValue(buffer, attribute, value);
         return ReadValue(buffer.WrittenMemory);
     }
+
+    // (An sbyte[] passes `is byte[]` in the CLR: byte[] is matched by its exact type.)
 
     /// <summary>Writes one value: the commonest types straight to <paramref name="output"/>, any other through MessagePack.</summary>
     public void WriteValue(IBufferWriter<byte> output, string attribute, object? value)
@@ -74,8 +79,9 @@ internal sealed class RiverSerializer
             case double v: WriteCode(output, Code.Double); WireSpan.WriteDouble(output, v); return;
             case long v: WriteCode(output, Code.Long); WireSpan.WriteInt(output, v); return;
             case bool v: WriteCode(output, Code.Bool); WireSpan.WriteBool(output, v); return;
-            case byte[] v: WriteCode(output, Code.Bytes); WireSpan.WriteBinary(output, v); return;
+            case byte[] v when v.GetType() == typeof(byte[]): WriteCode(output, Code.Bytes); WireSpan.WriteBinary(output, v); return;
             case VrId v: WriteCode(output, Code.VrId); output.Advance(WireSpan.WriteGuid(output.GetSpan(18), v.Value)); return;
+            case Array v when BlockArrays.TryGetValue(v.GetType(), out var code): WriteCode(output, code); WireSpan.WriteBinary(output, BlockOf(v)); return;
         }
         var writer = new MessagePackWriter(output);
         WriteValue(ref writer, attribute, value);
@@ -132,6 +138,7 @@ internal sealed class RiverSerializer
             case Code.Bool when WireSpan.TryReadBool(s, ref at, out var b): value = b; break;
             case Code.Bytes when WireSpan.TryReadBinary(s, ref at, out var bytes): value = CopyOut(bytes); break;
             case Code.VrId: value = new VrId(WireSpan.ReadGuid(s, ref at)); break;
+            case >= Code.DoubleArray and <= Code.CharArray when WireSpan.TryReadBinary(s, ref at, out var block): value = ArrayOf((Code)s[pos], block); break;
             default: return false;
         }
         pos = at;
@@ -181,6 +188,51 @@ internal sealed class RiverSerializer
     {
         Bool = 1, Char, SByte, Byte, Short, UShort, Int, UInt, Long, ULong, Float, Double, Decimal, String, Bytes,
         DateTime, DateTimeOffset, TimeSpan, Guid, VrId, VmId,
+
+        // Arrays of numbers and chars: one block of their bytes (little-endian, as laid out in memory), no per-element work.
+        DoubleArray, FloatArray, IntArray, LongArray, ShortArray, UShortArray, UIntArray, ULongArray, SByteArray, CharArray,
+    }
+
+    private static readonly Dictionary<Type, Code> BlockArrays = new()
+    {
+        [typeof(double[])] = Code.DoubleArray,
+        [typeof(float[])] = Code.FloatArray,
+        [typeof(int[])] = Code.IntArray,
+        [typeof(long[])] = Code.LongArray,
+        [typeof(short[])] = Code.ShortArray,
+        [typeof(ushort[])] = Code.UShortArray,
+        [typeof(uint[])] = Code.UIntArray,
+        [typeof(ulong[])] = Code.ULongArray,
+        [typeof(sbyte[])] = Code.SByteArray,
+        [typeof(char[])] = Code.CharArray,
+    };
+
+    /// <summary>The bytes of an array of primitives, as it lies in memory.</summary>
+    private static ReadOnlySpan<byte> BlockOf(Array array) =>
+        MemoryMarshal.CreateReadOnlySpan(ref MemoryMarshal.GetArrayDataReference(array), (int)Buffer.ByteLength(array));
+
+    private static Array ArrayOf(Code code, ReadOnlySpan<byte> block) => code switch
+    {
+        Code.DoubleArray => ArrayOf<double>(block),
+        Code.FloatArray => ArrayOf<float>(block),
+        Code.IntArray => ArrayOf<int>(block),
+        Code.LongArray => ArrayOf<long>(block),
+        Code.ShortArray => ArrayOf<short>(block),
+        Code.UShortArray => ArrayOf<ushort>(block),
+        Code.UIntArray => ArrayOf<uint>(block),
+        Code.ULongArray => ArrayOf<ulong>(block),
+        Code.SByteArray => ArrayOf<sbyte>(block),
+        Code.CharArray => ArrayOf<char>(block),
+        _ => throw new MessagePackSerializationException($"Unknown array type code {(byte)code}."),
+    };
+
+    private static T[] ArrayOf<T>(ReadOnlySpan<byte> block) where T : unmanaged
+    {
+        if (block.Length % Unsafe.SizeOf<T>() != 0)
+            throw new MessagePackSerializationException($"A {typeof(T).Name}[] of {block.Length} bytes is not a whole number of elements.");
+        var array = GC.AllocateUninitializedArray<T>(block.Length / Unsafe.SizeOf<T>());
+        block.CopyTo(MemoryMarshal.AsBytes(array.AsSpan()));
+        return array;
     }
 
     private bool WriteKnown(ref MessagePackWriter w, object value)
@@ -192,7 +244,7 @@ internal sealed class RiverSerializer
             case double v: w.Write((byte)Code.Double); w.Write(v); return true;
             case long v: w.Write((byte)Code.Long); w.Write(v); return true;
             case bool v: w.Write((byte)Code.Bool); w.Write(v); return true;
-            case byte[] v: w.Write((byte)Code.Bytes); w.Write(v); return true;
+            case byte[] v when v.GetType() == typeof(byte[]): w.Write((byte)Code.Bytes); w.Write(v); return true;
             case VrId v: w.Write((byte)Code.VrId); IdFormatters.WriteGuid(ref w, v.Value); return true;
             case char v: w.Write((byte)Code.Char); w.Write(v); return true;
             case sbyte v: w.Write((byte)Code.SByte); w.Write(v); return true;
@@ -208,6 +260,7 @@ internal sealed class RiverSerializer
             case TimeSpan v: w.Write((byte)Code.TimeSpan); w.Write(v.Ticks); return true;
             case Guid v: w.Write((byte)Code.Guid); IdFormatters.WriteGuid(ref w, v); return true;
             case VmId v: w.Write((byte)Code.VmId); IdFormatters.WriteGuid(ref w, v.Value); return true;
+            case Array v when BlockArrays.TryGetValue(v.GetType(), out var code): w.Write((byte)code); w.Write(BlockOf(v)); return true;
             default: return false;
         }
     }
@@ -235,8 +288,12 @@ internal sealed class RiverSerializer
         Code.TimeSpan => new TimeSpan(r.ReadInt64()),
         Code.Guid => IdFormatters.ReadGuid(ref r),
         Code.VmId => new VmId(IdFormatters.ReadGuid(ref r)),
+        >= Code.DoubleArray and <= Code.CharArray => ArrayOf(code, ReadBlock(ref r)),
         _ => throw new MessagePackSerializationException($"Unknown value type code {(byte)code}."),
     };
+
+    private static ReadOnlySpan<byte> ReadBlock(ref MessagePackReader r) =>
+        r.ReadBytes() is { } bytes ? (bytes.IsSingleSegment ? bytes.FirstSpan : bytes.ToArray()) : throw new MessagePackSerializationException("An array value is nil.");
 
     /// <summary>Writes a packet: src, dest, the attribute count, then (name, value) pairs.</summary>
     public void WritePacket(IBufferWriter<byte> output, Packet packet)
