@@ -320,9 +320,11 @@ internal sealed class Router(RiverVm vm, ILogger logger)
         if (!Post(local, packet, vm.Id)) Drop(packet, "the VR has ended");
     }
 
-    // A mirror replica's packets, and numbered packets from one, go through its group (ordered, or duplicates dropped).
+    // A mirror replica's packets, and numbered packets from one, go through its group (ordered, or duplicates dropped);
+    // others through the runtime hooks when set (checkpointing), else straight into the queue.
     private bool Post(VrContext local, Packet packet, VmId from) =>
-        packet.MirrorSeq == 0 && local.Replica is null ? local.Mailbox.Post(packet) : vm.Mirrors.Deliver(local, packet, from);
+        packet.MirrorSeq != 0 || local.Replica is not null ? vm.Mirrors.Deliver(local, packet, from)
+        : vm.Hooks is { } hooks ? hooks.Post(local, packet) : local.Mailbox.Post(packet);
 
     private void Drop(Packet packet, string reason)
     {

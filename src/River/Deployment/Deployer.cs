@@ -41,13 +41,21 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
         using (TypeResolver.Enter(caller.Run.Code)) copied = local.CopyArgs(deployArgs ?? [null]);
         var targets = vms.ToList();
         var ids = new VrId[targets.Count];
+        for (var i = 0; i < targets.Count; i++) ids[i] = id ?? VrId.New();
+        DeployAs(type, targets, ids, parent ?? caller.Id, caller.Args, copied, caller.Run);
+        span?.SetTag("river.deploy.count", ids.Length);
+        return ids;
+    }
+
+    /// <summary>Starts VRs of given ids, parent and run (a VR restarted from a checkpoint keeps its own).</summary>
+    public void DeployAs(Type type, IReadOnlyList<VmInfo> targets, IReadOnlyList<VrId> ids, VrId? parent, IReadOnlyList<string> args, object?[] copied, ProgramRun.Ref run)
+    {
         var remote = new List<(VmInfo Vm, DeployRequest Request)>();
         for (var i = 0; i < targets.Count; i++)
         {
             var vm = targets[i] ?? throw new ArgumentException("A VM to deploy on is null.");
-            ids[i] = id ?? VrId.New();
-            if (vm.Id == local.Id) local.StartLocal(type, ids[i], parent ?? caller.Id, caller.Args, copied, caller.Run);
-            else remote.Add((vm, new DeployRequest(0, ids[i], type.AssemblyQualifiedName!, parent ?? caller.Id, [.. caller.Args], ArgBytes(copied), caller.Run.Id, ProgramCode(type))));
+            if (vm.Id == local.Id) local.StartLocal(type, ids[i], parent, args, copied, run);
+            else remote.Add((vm, new DeployRequest(0, ids[i], type.AssemblyQualifiedName!, parent, [.. args], ArgBytes(copied), run.Id, ProgramCode(type))));
         }
         // First round: every VM at once. A VM that lacks the program's code says which; it is shipped and asked again.
         var missing = AskAll(type, remote);
@@ -60,8 +68,6 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
                 throw new DeployException($"VM {vm2.Id} still lacks code for {type.FullName} after it was shipped: {string.Join(", ", still)}.");
         }
         foreach (var (vm, request) in remote) local.Router.Learn(request.Id, vm.Id);
-        span?.SetTag("river.deploy.count", ids.Length);
-        return ids;
     }
 
     /// <summary>Sends each request and waits for every reply; returns the requests whose VM lacks code.</summary>
@@ -98,7 +104,7 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
     private static CodeRef[] ProgramCode(Type type) =>
         [.. ProgramAssemblies.Of(type.Assembly).Select(ProgramAssemblies.RefOf).OfType<CodeRef>()];
 
-    private byte[] ArgBytes(object?[] args)
+    public byte[] ArgBytes(object?[] args)
     {
         var buffer = new ArrayBufferWriter<byte>();
         local.Serializer.WriteValue(buffer, "args", args);

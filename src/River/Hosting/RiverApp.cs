@@ -12,8 +12,9 @@ public static class RiverApp
     /// <c>--seeds host:port,...</c> or <c>--discover</c> this process joins the running VMs of the cluster
     /// (<c>--cluster</c>, <c>--key-file</c>, <c>--bind</c>) as one more VM and the initiator runs there.
     /// River's options (also RIVER_VMS, RIVER_SEEDS, RIVER_DISCOVER, RIVER_CLUSTER, RIVER_KEY_FILE,
-    /// RIVER_BIND, RIVER_TLS_CERT, RIVER_LOG_LEVEL; <c>--insecure</c> to listen beyond loopback without a key, <c>--grace-period S</c>, <c>--join-timeout S</c>) are taken out; the other arguments reach the initiator as <c>Args</c>.
-    /// Returns 0 when the initiator returns, 1 when it fails, 2 for bad options, 3 when no seed took it in.
+    /// RIVER_BIND, RIVER_TLS_CERT, RIVER_LOG_LEVEL, RIVER_CHECKPOINT_DIR; <c>--checkpoint-dir DIR</c> keeps coordinated checkpoints of the
+    /// VRs that call <c>Checkpoint()</c> and recovers from a lost VM, <c>--restart DIR</c> starts from the last complete one; <c>--insecure</c> to listen beyond loopback without a key, <c>--grace-period S</c>, <c>--join-timeout S</c>) are taken out; the other arguments reach the initiator as <c>Args</c>.
+    /// Returns 0 when the initiator returns, 1 when it fails, 2 for bad options (or nothing to restart from), 3 when no seed took it in.
     /// </summary>
     public static Task<int> RunAsync<TVr>(string[] args) where TVr : VirtualResourceBase => RunAsync<TVr>(args, []);
 
@@ -43,12 +44,12 @@ public static class RiverApp
             if (options.Cluster is { } cluster)
             {
                 await using var vm = await RiverVm.JoinAsync(cluster, new RiverVmOptions { LoggerFactory = logging });
-                await vm.RunAsync<TVr>(options.ProgramArgs, deployArgs);
+                await RunInitiatorAsync<TVr>(vm, options, deployArgs);
             }
             else
             {
                 await using var embedded = new LocalCluster(options.Vms, o => o.LoggerFactory = logging);
-                await embedded.Vms[0].RunAsync<TVr>(options.ProgramArgs, deployArgs);
+                await RunInitiatorAsync<TVr>(embedded.Vms[0], options, deployArgs);
             }
             return 0;
         }
@@ -57,10 +58,21 @@ public static class RiverApp
             await Console.Error.WriteLineAsync($"river: {e.Message}");
             return 3;
         }
+        catch (InvalidDataException e) when (options.Restart)
+        {
+            await Console.Error.WriteLineAsync($"river: {e.Message}");
+            return 2;
+        }
         catch (Exception e)
         {
             await Console.Error.WriteLineAsync($"river: the initiator {typeof(TVr).Name} failed: {e}");
             return 1;
         }
     }
+
+    // With --checkpoint-dir or --restart the initiator's VM is the run's home: it keeps the checkpoints and recovers.
+    private static Task RunInitiatorAsync<TVr>(RiverVm home, RiverAppOptions options, object?[] deployArgs) where TVr : VirtualResourceBase =>
+        options.CheckpointDir is { } dir
+            ? CheckpointedRun.RunAsync(home, typeof(TVr), options.ProgramArgs, dir, options.Restart, deployArgs)
+            : home.RunAsync<TVr>(options.ProgramArgs, deployArgs);
 }

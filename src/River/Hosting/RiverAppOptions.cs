@@ -4,13 +4,15 @@ using Microsoft.Extensions.Logging;
 namespace River;
 
 /// <summary>River's own options in a program's command line (or their RIVER_* environment variables); the rest is the program's.</summary>
-internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, ClusterOptions? Cluster, string[] ProgramArgs)
+internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, ClusterOptions? Cluster, string[] ProgramArgs, string? CheckpointDir = null, bool Restart = false)
 {
     public static RiverAppOptions Parse(string[] args)
     {
         Func<string, string?> env = Environment.GetEnvironmentVariable;
         var vms = env("RIVER_VMS") is { } v ? ParseVms(v) : Environment.ProcessorCount;
         var level = env("RIVER_LOG_LEVEL") is { } l ? ParseLevel(l) : LogLevel.Warning;
+        string? checkpoints = env("RIVER_CHECKPOINT_DIR");
+        var restart = false;
         string? seeds = env("RIVER_SEEDS"), cluster = env("RIVER_CLUSTER"), keyFile = env("RIVER_KEY_FILE"), bind = env("RIVER_BIND"), tls = env("RIVER_TLS_CERT");
         var discover = env("RIVER_DISCOVER") is "1" or "true";
         var insecure = false;
@@ -31,6 +33,8 @@ internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, ClusterOption
                 case "--tls-cert": tls = Value(args, ref i); break;
                 case "--grace-period": grace = ParseSeconds("--grace-period", Value(args, ref i)); break;
                 case "--join-timeout": joinTimeout = ParseSeconds("--join-timeout", Value(args, ref i)); break;
+                case "--checkpoint-dir": checkpoints = Value(args, ref i); break;
+                case "--restart": (checkpoints, restart) = (Value(args, ref i), true); break;
                 default: rest.Add(args[i]); break;
             }
         }
@@ -49,7 +53,8 @@ internal sealed record RiverAppOptions(int Vms, LogLevel LogLevel, ClusterOption
                 network.Seeds.Add(seed);
             }
         }
-        return new RiverAppOptions(vms, level, network, [.. rest]);
+        if (restart && !Directory.Exists(checkpoints)) throw new ArgumentException($"--restart: no checkpoint directory {checkpoints}.");
+        return new RiverAppOptions(vms, level, network, [.. rest], string.IsNullOrEmpty(checkpoints) ? null : checkpoints, restart);
     }
 
     private static string Value(string[] args, ref int i) =>

@@ -165,6 +165,18 @@ internal sealed class Mailbox : FlowGate
     public bool Unpark(IPacketWaiter waiter) =>
         ReferenceEquals(_waiter, waiter) && Interlocked.CompareExchange(ref _parked, 0, 1) == 1;
 
+    /// <summary>What is queued now, oldest first, left in place (a checkpoint saves it).</summary>
+    public List<Packet> Snapshot()
+    {
+        lock (_lock)
+        {
+            Drain();
+            var all = new List<Packet>(_count);
+            for (var e = _head; e is not null; e = e.QueueNext) all.Add(e);
+            return all;
+        }
+    }
+
     /// <summary>Refuses further packets and releases the queue; returns what was still queued, oldest first.</summary>
     public List<Packet> Close()
     {

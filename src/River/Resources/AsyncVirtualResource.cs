@@ -23,6 +23,18 @@ public abstract class AsyncVirtualResource : VirtualResourceBase
 
     internal Task RunAsync(CancellationToken stop) => MainAsync(stop);
 
+    /// <summary>
+    /// Marks a consistent point of this VR, as <see cref="VirtualResource"/>'s <c>Checkpoint()</c> does: its fields
+    /// and the packets queued for it or on their way to it become part of the run's next coordinated checkpoint.
+    /// Completes at once, saving nothing, unless the program runs with <c>--checkpoint-dir</c>.
+    /// </summary>
+    /// <exception cref="UnsupportedValueException">a field holds a value the serializer cannot carry (names the field).</exception>
+    protected ValueTask CheckpointAsync()
+    {
+        Context.Vm.Checkpoints.Checkpoint(Context);
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>Completes with the oldest matching packet, removed from the queue.</summary>
     public ValueTask<Packet> RecvAsync(object? match = null, TimeSpan? timeout = null, CancellationToken cancel = default) =>
         (_waiter ??= new AsyncWaiter()).ReceiveAsync(Context.Mailbox, Matcher.From(match), timeout, cancel);

@@ -23,6 +23,22 @@ public abstract class VirtualResource : VirtualResourceBase
 
     internal void Run() => Main();
 
+    /// <summary>
+    /// Marks a consistent point of this VR: its fields (every instance field of its classes below River's,
+    /// <c>[NonSerialized]</c> ones skipped) and the packets queued for it or on their way to it become part of
+    /// the run's next coordinated checkpoint. Returns at once, saving nothing, unless the program runs with
+    /// <c>--checkpoint-dir</c>. Keep the VR's state in fields and call it where <c>Main</c> can resume from them.
+    /// </summary>
+    /// <example><code>
+    /// for (; step &lt; steps; step++)
+    /// {
+    ///     if (step % 100 == 0) Checkpoint();
+    ///     cells = Step(cells);
+    /// }
+    /// </code></example>
+    /// <exception cref="UnsupportedValueException">a field holds a value the serializer cannot carry (names the field).</exception>
+    protected void Checkpoint() => Context.Vm.Checkpoints.Checkpoint(Context);
+
     /// <summary>Blocks until a matching packet is queued, removes and returns the oldest.</summary>
     /// <param name="match">an anonymous object or dictionary of attribute values or <see cref="Match"/> conditions; <c>null</c> matches any packet.</param>
     /// <param name="timeout">give up after this long with a <see cref="TimeoutException"/>.</param>

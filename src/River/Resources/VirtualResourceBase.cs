@@ -26,6 +26,12 @@ public abstract class VirtualResourceBase
     /// <summary>The values given to <c>Deploy</c> for this VR (copied, as the types they were given as).</summary>
     public object?[] DeployArgs => Context.DeployArgs;
 
+    /// <summary>
+    /// True when this instance was restarted from a checkpoint (<c>--checkpoint-dir</c>, <c>--restart</c>): its fields
+    /// hold the values saved at its last <c>Checkpoint()</c> of the round restored, and <c>Main</c> runs again from the top.
+    /// </summary>
+    protected bool Restored => Context.Restored;
+
     /// <summary>The VM this VR runs on.</summary>
     public VmInfo Vm => Context.Vm.Info;
 

@@ -31,6 +31,9 @@ internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList
     /// <summary>The mirror group this VR is a replica of, if it was deployed mirrored (see <c>Mirroring/</c>).</summary>
     public MirrorGroup? Replica { get; set; }
 
+    /// <summary>True when this instance was restarted from a checkpoint (its fields were set from it).</summary>
+    public bool Restored { get; set; }
+
     public void Kill()
     {
         Killed = true;

@@ -43,6 +43,7 @@ internal sealed class TypeAllowList
         typeof(MonitorRequest), typeof(MonitorAnswer), typeof(DemonitorRequest), typeof(Down), typeof(Credit),
         typeof(MirrorView), typeof(MirrorEntry), typeof(MirrorLog), typeof(MirrorLogAck), typeof(MirrorAck), typeof(MirrorTailRequest), typeof(MirrorTail),
         typeof(MirrorAddRequest), typeof(MirrorAddReply),
+        .. CheckpointWire.Types,
     ];
 
     private static readonly Assembly River = typeof(TypeAllowList).Assembly;

@@ -38,6 +38,7 @@ public sealed class RiverVm : IAsyncDisposable
         Router = new Router(this, _logger);
         Monitors = new Monitors(this);
         Mirrors = new Mirrors(this, _logger);
+        Checkpoints = new CheckpointAgent(this, _logger);
         Deployer = new Deployer(this, new CodeCache(_options.CodeCacheDirectory ?? CodeCache.DefaultDirectory), _options, _logger);
         RefreshInfo();
         _announcer = new Timer(_ => Housekeeping(), null, 200, 200);
@@ -86,6 +87,13 @@ public sealed class RiverVm : IAsyncDisposable
     internal Router Router { get; }
     internal Monitors Monitors { get; }
     internal Mirrors Mirrors { get; }
+    internal CheckpointAgent Checkpoints { get; }
+
+    /// <summary>
+    /// An extension's hooks into sending, delivery and VR start (checkpointing sets them while a run it
+    /// keeps is on this VM); null costs the hot paths one check.
+    /// </summary>
+    internal IRuntimeHooks? Hooks { get; set; }
     internal Deployer Deployer { get; }
     internal Membership Membership { get; } = new();
     internal PacketObservers Observers { get; } = new();
@@ -213,6 +221,14 @@ public sealed class RiverVm : IAsyncDisposable
         return StartLocal(type, VrId.New(), null, args ?? [], CopyArgs(deployArgs), new ProgramRun.Ref(Guid.NewGuid(), null));
     }
 
+    /// <summary>Starts an initiator of a given id in a given run (a run restarted from a checkpoint keeps both).</summary>
+    internal VrContext StartInitiator(Type type, VrId id, Guid run, IReadOnlyList<string> args, object?[]? deployArgs = null)
+    {
+        VrFactory.Check(type);
+        Serializer.AllowList.AllowProgram(type.Assembly);
+        return StartLocal(type, id, null, args, CopyArgs(deployArgs ?? []), new ProgramRun.Ref(run, null));
+    }
+
     internal bool TryGetLocal(VrId id, out VrContext context) => _local.TryGetValue(id, out context!);
 
     /// <summary>The load context a local VR's values resolve in (its program's shipped code), if any.</summary>
@@ -220,10 +236,12 @@ public sealed class RiverVm : IAsyncDisposable
 
     private Func<VrId, AssemblyLoadContext?>? _contextOf; // one delegate, not one per packet read
 
-    internal void Send(VrId src, VrId? dest, object attributes, TimeSpan? wait = null) => Router.Send(MakePacket(src, dest, attributes), wait);
+    internal void Send(VrId src, VrId? dest, object attributes, TimeSpan? wait = null) => Router.Send(Sending(MakePacket(src, dest, attributes)), wait);
 
     internal ValueTask SendAsync(VrId src, VrId? dest, object attributes, TimeSpan wait, CancellationToken cancel) =>
-        Router.SendAsync(MakePacket(src, dest, attributes), wait, cancel);
+        Router.SendAsync(Sending(MakePacket(src, dest, attributes)), wait, cancel);
+
+    private Packet Sending(Packet packet) => Hooks is { } hooks ? hooks.Sending(packet) : packet;
 
     private static Packet MakePacket(VrId src, VrId? dest, object attributes)
     {
@@ -277,10 +295,18 @@ public sealed class RiverVm : IAsyncDisposable
         vr.Attach(context);
         _local[id] = context;
         VrStarted?.Invoke(this, new VrLifecycleEventArgs(id, type, parent, null));
-        switch (vr)
+        // An extension may prepare the VR (restored state) and hold its start until the cluster is ready for it.
+        if (Hooks?.Starting(context) is { IsCompleted: false } hold) hold.ContinueWith(_ => Launch(context), TaskScheduler.Default);
+        else Launch(context);
+        return context;
+    }
+
+    private void Launch(VrContext context)
+    {
+        switch (context.Instance)
         {
             case VirtualResource thread:
-                new Thread(() => RunThread(context, thread)) { IsBackground = true, Name = $"VR {type.Name}" }.Start();
+                new Thread(() => RunThread(context, thread)) { IsBackground = true, Name = $"VR {thread.GetType().Name}" }.Start();
                 break;
             case AsyncVirtualResource task:
                 Task.Run(() => task.RunAsync(context.Stopping)).ContinueWith(
@@ -288,7 +314,6 @@ public sealed class RiverVm : IAsyncDisposable
                     context, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 break;
         }
-        return context;
     }
 
     private void RunThread(VrContext context, VirtualResource vr)
@@ -311,7 +336,7 @@ public sealed class RiverVm : IAsyncDisposable
     {
         var stopped = error is OperationCanceledException && (_stopping.IsCancellationRequested || context.Killed);
         Monitors.OnEnded(context.Id, stopped ? new OperationCanceledException("killed (river kill, or its VM stopping)") : error);
-        _local.TryRemove(context.Id, out _);
+        _local.TryRemove(new KeyValuePair<VrId, VrContext>(context.Id, context)); // not a restarted VR of the same id
         context.Mailbox.Close();
         Router.Ended(context);
         Deployer.Release(context.Run);
@@ -416,6 +441,9 @@ public sealed class RiverVm : IAsyncDisposable
             case MonitorRequest or MonitorAnswer or DemonitorRequest or Down:
                 Monitors.OnControl(from, message);
                 break;
+            case ICheckpointMessage c:
+                Checkpoints.OnControl(from, c);
+                break;
             case Goodbye g when g.Id != from.RemoteId:
                 throw new MessagePackSerializationException($"a Goodbye for VM {g.Id} on the link of VM {from.RemoteId}");
             case Goodbye g:
@@ -458,6 +486,7 @@ public sealed class RiverVm : IAsyncDisposable
         Router.OnMemberLeft(id, reason);
         Monitors.OnVmLost(id);
         Mirrors.OnVmGone(id);
+        Checkpoints.OnVmGone(id);
         TellSenders(id, dropped);
     }
 

@@ -1,0 +1,386 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+
+namespace River;
+
+/// <summary>
+/// A VM's side of coordinated checkpointing: for the VRs here of every run that checkpoints, it numbers
+/// the packets each VR sends to each other VR (an envelope attribute, <see cref="SeqAttribute"/>, taken off
+/// again before the receiver sees the packet), keeps what each sent until a complete round shows its
+/// receiver holds it, queues arrivals in sequence (dropping duplicates, holding any that come early),
+/// takes a VR's part when it calls <c>Checkpoint()</c> and sends it to the run's home VM, and carries out
+/// the home VM's recovery steps. Runs that do not checkpoint never reach it: the hooks are set only while
+/// such a run is on this VM.
+/// </summary>
+internal sealed class CheckpointAgent : IRuntimeHooks
+{
+    /// <summary>The envelope attribute that numbers a packet between two VRs of a checkpointed run.</summary>
+    public const string SeqAttribute = "river.seq";
+
+    private static readonly ConditionalWeakTable<string[], string[]> StampedNames = [];
+    private static readonly TimeSpan RecoveryWait = TimeSpan.FromSeconds(60);
+
+    private readonly RiverVm _vm;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<Guid, RunInfo> _runs = new();
+    private readonly ConcurrentDictionary<VrContext, VrState> _vrs = new();
+    private readonly ConcurrentDictionary<VrId, Prepared> _prepared = new();
+    private readonly ConcurrentDictionary<VrId, TaskCompletionSource> _holding = new(); // restarted VRs waiting for Resume
+    private readonly ConcurrentDictionary<long, TaskCompletionSource> _asked = new();
+    private long _nextRequest;
+
+    public CheckpointAgent(RiverVm vm, ILogger logger)
+    {
+        _vm = vm;
+        _logger = logger;
+        vm.VrEnded += (_, e) => OnEnded(e);
+    }
+
+    /// <summary>A run whose VRs this VM numbers; at its home VM, with the coordinator.</summary>
+    internal sealed class RunInfo(Guid id, VmId home, VrId initiator)
+    {
+        public Guid Id { get; } = id;
+        public VmId Home { get; } = home;
+        public VrId Initiator { get; } = initiator;
+        public CheckpointCoordinator? Coordinator { get; set; }
+
+        // Set from a VM's loss until the home VM's Resume: sends of VRs not rolled back wait, as their receivers are being moved.
+        public volatile bool Recovering;
+        public readonly ManualResetEventSlim Resumed = new(true);
+
+        // Bumped by every recovery: parts taken before it are stale. The VMs whose loss was recovered from.
+        public volatile int Epoch;
+
+        /// <summary>Completes when the initiator ends for good (not when it is rolled back): the program's end.</summary>
+        public readonly TaskCompletionSource Finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly ConcurrentDictionary<VmId, bool> Handled = new();
+    }
+
+    /// <summary>One VR's numbering: packets sent to and queued from each other VR, what it sent, packets come early.</summary>
+    private sealed class VrState(VrContext context, RunInfo run)
+    {
+        public readonly VrContext Context = context;
+        public readonly RunInfo Run = run;
+        public readonly Lock Lock = new();
+        public readonly Dictionary<VrId, long> Sent = [], Received = [];
+        public readonly Dictionary<VrId, SortedList<long, Packet>> Early = [];
+        public List<LoggedPacket> Log = [];
+        public int Checkpoints;
+        public bool RolledBack;
+    }
+
+    private sealed record Prepared(VrPart? Part, TaskCompletionSource Go);
+
+    // ---- program side -------------------------------------------------------------------------------
+
+    /// <summary>Makes <paramref name="run"/> checkpointed on every VM (they number its packets from now on), before its initiator starts.</summary>
+    public RunInfo BeginRun(Guid run, VrId initiator, ICheckpointStore store, int restoredRound = 0)
+    {
+        var info = Register(run, _vm.Id, initiator);
+        info.Coordinator = new CheckpointCoordinator(_vm, this, info, store, _logger, restoredRound);
+        AskAll(id => new RunCheckpointed(run, _vm.Id, initiator, id)).Wait(RecoveryWait);
+        return info;
+    }
+
+    private RunInfo Register(Guid run, VmId home, VrId initiator)
+    {
+        var info = _runs.GetOrAdd(run, _ => new RunInfo(run, home, initiator));
+        _vm.Hooks = this;
+        return info;
+    }
+
+    /// <summary>A VR's <c>Checkpoint()</c>: its part, taken on its own thread, goes to the home VM.</summary>
+    public void Checkpoint(VrContext vr)
+    {
+        if (!_vrs.TryGetValue(vr, out var state)) return; // no --checkpoint-dir: nothing to save
+        if (vr.Killed) throw new OperationCanceledException("This VR is being rolled back to a checkpoint.");
+        var (names, fields) = VrFields.Capture(_vm.Serializer, vr.Instance);
+        VrPart part;
+        lock (state.Lock)
+        {
+            // Under the lock deliveries take, so the queue and the counts of what was queued agree.
+            var queue = vr.Mailbox.Snapshot().Select(p => Frames.Packet(_vm.Serializer, p).ToArray()).ToArray();
+            part = new VrPart(state.Run.Id, IdentityOf(vr), ++state.Checkpoints, false, DateTime.UtcNow.Ticks, names, fields, queue,
+                Counts(state.Received), Counts(state.Sent), [.. state.Log]);
+        }
+        ToHome(state.Run, new PartTaken(state.Run.Id, state.Run.Epoch, vr.Id, part.Number, Serialize(part)));
+    }
+
+    private static SeqCount[] Counts(Dictionary<VrId, long> counts) => [.. counts.Select(c => new SeqCount(c.Key, c.Value))];
+
+    private VrIdentity IdentityOf(VrContext vr) =>
+        new(vr.Id, vr.Instance.GetType().AssemblyQualifiedName!, vr.Parent, [.. vr.Args], _vm.Deployer.ArgBytes(vr.DeployArgs));
+
+    public byte[] Serialize(object value)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        _vm.Serializer.WriteValue(buffer, value.GetType().Name, value);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    // ---- hooks -----------------------------------------------------------------------------------------
+
+    public Packet Sending(Packet packet)
+    {
+        if (!_vm.TryGetLocal(packet.Src, out var vr) || !_vrs.TryGetValue(vr, out var state)) return packet;
+        if (vr.Killed) throw new OperationCanceledException("This VR is being rolled back to a checkpoint.");
+        // A VR that goes on waits while its receivers may be moving; one being rolled back is released by its kill.
+        if (state.Run.Recovering) state.Run.Resumed.Wait(RecoveryWait, vr.Stopping);
+        lock (state.Lock)
+        {
+            var seq = state.Sent[packet.Dest] = state.Sent.GetValueOrDefault(packet.Dest) + 1;
+            var stamped = new Packet(packet.Src, packet.Dest, StampedNames.GetValue(packet.AttributeNames, static n => [.. n, SeqAttribute]), [.. packet.AttributeValues, seq]);
+            state.Log.Add(new LoggedPacket(packet.Dest, seq, Frames.Packet(_vm.Serializer, stamped).ToArray()));
+            return stamped;
+        }
+    }
+
+    public bool Post(VrContext to, Packet packet)
+    {
+        var names = packet.AttributeNames;
+        if (names.Length == 0 || !ReferenceEquals(names[^1], SeqAttribute) && names[^1] != SeqAttribute) return to.Mailbox.Post(packet);
+        var seq = (long)packet.AttributeValues[^1]!;
+        var plain = new Packet(packet.Src, packet.Dest, names[..^1], packet.AttributeValues[..^1]) { QueueCost = packet.QueueCost, Ledger = packet.Ledger };
+        if (!_vrs.TryGetValue(to, out var state)) return to.Mailbox.Post(plain);
+        lock (state.Lock)
+        {
+            var last = state.Received.GetValueOrDefault(packet.Src);
+            if (seq <= last)
+            {
+                // Sent again after a rollback, and already held here: the sender's credit comes back, the packet goes.
+                if (plain.Ledger is { } ledger) ledger.Taken(plain.QueueCost, to.Mailbox);
+                return true;
+            }
+            if (seq > last + 1)
+            {
+                if (!state.Early.TryGetValue(packet.Src, out var early)) state.Early[packet.Src] = early = [];
+                early.TryAdd(seq, plain);
+                return true;
+            }
+            if (!to.Mailbox.Post(plain)) return false;
+            last = seq;
+            if (state.Early.TryGetValue(packet.Src, out var waiting))
+            {
+                while (waiting.Remove(last + 1, out var next) && to.Mailbox.Post(next)) last++;
+                if (waiting.Count == 0) state.Early.Remove(packet.Src);
+            }
+            state.Received[packet.Src] = last;
+            return true;
+        }
+    }
+
+    public Task? Starting(VrContext vr)
+    {
+        if (!_runs.TryGetValue(vr.Run.Id, out var run)) return null;
+        var state = new VrState(vr, run);
+        if (!_prepared.TryRemove(vr.Id, out var prepared))
+        {
+            _vrs[vr] = state;
+            ToHome(run, new VrJoined(run.Id, IdentityOf(vr), _vm.Id));
+            return null;
+        }
+        if (prepared.Part is { } part) Apply(vr, state, part);
+        _vrs[vr] = state;
+        _holding[vr.Id] = prepared.Go;
+        return prepared.Go.Task;
+    }
+
+    /// <summary>Sets a restarted VR's fields, counts, log and queue from its part.</summary>
+    private void Apply(VrContext vr, VrState state, VrPart part)
+    {
+        using (TypeResolver.Enter(vr.Run.Code)) VrFields.Restore(_vm.Serializer, vr.Instance, part.FieldNames, part.Fields);
+        vr.Restored = true;
+        state.Checkpoints = part.Number;
+        foreach (var c in part.Received) state.Received[c.Peer] = c.Seq;
+        foreach (var c in part.Sent) state.Sent[c.Peer] = c.Seq;
+        state.Log = [.. part.Log];
+        foreach (var frame in part.Queue)
+        {
+            var p = _vm.Serializer.ReadPacket(frame.AsMemory(1), _ => vr.Run.Code);
+            if (vr.Mailbox.Bounded) p.QueueCost = FlowControl.LocalCost(p);
+            vr.Mailbox.Post(p);
+        }
+    }
+
+    private void OnEnded(VrLifecycleEventArgs e)
+    {
+        var entry = _vrs.FirstOrDefault(v => v.Key.Id == e.Id); // a restarted VR of this id starts only after this one ended
+        if (entry.Value is not { } state || !_vrs.TryRemove(entry) || state.RolledBack) return;
+        if (e.Id == state.Run.Initiator)
+        {
+            if (e.Error is null || state.Context.Killed) state.Run.Finished.TrySetResult();
+            else state.Run.Finished.TrySetException(e.Error);
+        }
+        if (e.Error is not null || state.Checkpoints == 0 || state.Context.Killed) return;
+        // Returned after checkpointing: what it sent since may still be owed to VRs rolled back later.
+        VrPart part;
+        lock (state.Lock)
+            part = new VrPart(state.Run.Id, IdentityOf(state.Context), state.Checkpoints + 1, true, DateTime.UtcNow.Ticks, [], [], [], [], Counts(state.Sent), [.. state.Log]);
+        ToHome(state.Run, new PartTaken(state.Run.Id, state.Run.Epoch, e.Id, part.Number, Serialize(part)));
+    }
+
+    // ---- control messages ---------------------------------------------------------------------------
+
+    public void OnControl(IPeer from, ICheckpointMessage message) =>
+        _ = HandleAsync(message).ContinueWith(t =>
+        {
+            if (t.IsFaulted) _logger.CheckpointStepFailed(message.GetType().Name, t.Exception!.InnerException!);
+            else if (RequestOf(message) is { } request) from.Send(Frames.Control(_vm.Serializer, new CheckpointAck(request)));
+        }, TaskScheduler.Default);
+
+    private static long? RequestOf(ICheckpointMessage m) => m switch
+    {
+        RunCheckpointed r => r.Request,
+        RollBack r => r.Request,
+        Prepare p => p.Request,
+        Resume r => r.Request,
+        _ => null,
+    };
+
+    private Task HandleAsync(ICheckpointMessage message)
+    {
+        switch (message)
+        {
+            case RunCheckpointed r:
+                Register(r.Run, r.Home, r.Initiator);
+                break;
+            case CheckpointAck a:
+                if (_asked.TryRemove(a.Request, out var asked)) asked.TrySetResult();
+                break;
+            case VrJoined or PartTaken when CoordinatorOf(message) is { } coordinator:
+                coordinator.OnMessage(message);
+                break;
+            case RoundDone d:
+                Prune(d);
+                break;
+            case RollBack r:
+                return RollBackAsync(r);
+            case Prepare p:
+                _prepared[p.Vr] = new Prepared(p.Part is null ? null : (VrPart)_vm.Serializer.ReadValue(p.Part)!, new(TaskCreationOptions.RunContinuationsAsynchronously));
+                break;
+            case Replay r:
+                foreach (var frame in r.Frames) Requeue(frame);
+                break;
+            case Resume r:
+                OnResume(r);
+                break;
+        }
+        return Task.CompletedTask;
+    }
+
+    private CheckpointCoordinator? CoordinatorOf(ICheckpointMessage m) => m switch
+    {
+        VrJoined j => _runs.GetValueOrDefault(j.Run)?.Coordinator,
+        PartTaken p => _runs.GetValueOrDefault(p.Run)?.Coordinator,
+        _ => null,
+    };
+
+    /// <summary>A logged or replayed packet, queued again for its receiver here through the sequence check.</summary>
+    private void Requeue(byte[] frame)
+    {
+        var packet = _vm.Serializer.ReadPacket(frame.AsMemory(1), id => _vm.TryGetLocal(id, out var c) ? c.Run.Code : null);
+        if (_vm.TryGetLocal(packet.Dest, out var to))
+        {
+            if (to.Mailbox.Bounded) packet.QueueCost = FlowControl.LocalCost(packet);
+            Post(to, packet);
+        }
+    }
+
+    /// <summary>Drops logged packets every receiver holds in the round (or that none can need again).</summary>
+    private void Prune(RoundDone done)
+    {
+        var received = done.Received.ToDictionary(r => r.Receiver, r => r.From.ToDictionary(c => c.Peer, c => c.Seq));
+        var ended = done.Ended.ToHashSet();
+        foreach (var state in _vrs.Values.Where(s => s.Run.Id == done.Run))
+            lock (state.Lock)
+            {
+                var self = state.Context.Id;
+                var participant = state.Checkpoints > 0;
+                state.Log.RemoveAll(p =>
+                    ended.Contains(p.Dest)
+                    || (received.TryGetValue(p.Dest, out var from) ? p.Seq <= from.GetValueOrDefault(self) : !participant));
+            }
+    }
+
+    private async Task RollBackAsync(RollBack r)
+    {
+        var doomed = r.Vrs.Select(id => _vm.TryGetLocal(id, out var vr) ? vr : null).OfType<VrContext>().ToList();
+        foreach (var vr in doomed)
+        {
+            if (_vrs.TryGetValue(vr, out var state)) state.RolledBack = true;
+            vr.Kill();
+        }
+        await Task.WhenAll(doomed.Select(v => v.Ended.Task.ContinueWith(_ => { }, TaskScheduler.Default)));
+    }
+
+    /// <summary>A VM of the cluster is gone: sends of the runs here wait for the home VM's recovery (it may move their receivers).</summary>
+    public void OnVmGone(VmId id)
+    {
+        foreach (var run in _runs.Values)
+        {
+            if (run.Home == id || run.Handled.ContainsKey(id)) continue; // the run ended with its initiator's VM, or this loss was recovered from
+            run.Resumed.Reset();
+            run.Recovering = true;
+            run.Coordinator?.OnVmGone(id);
+        }
+    }
+
+    private void OnResume(Resume r)
+    {
+        if (!_runs.TryGetValue(r.Run, out var run)) return;
+        foreach (var at in r.Locations)
+            if (at.Vm != _vm.Id) _vm.Router.Learn(at.Vr, at.Vm);
+        // What VRs that go on sent to the restarted ones: their receivers drop what they hold already.
+        var restarted = r.Restarted.ToHashSet();
+        var where = r.Locations.ToDictionary(l => l.Vr, l => l.Vm);
+        var owed = new Dictionary<VmId, List<byte[]>>();
+        foreach (var state in _vrs.Values.Where(s => s.Run.Id == r.Run && !restarted.Contains(s.Context.Id)))
+            lock (state.Lock)
+                foreach (var p in state.Log.Where(p => restarted.Contains(p.Dest) && where.ContainsKey(p.Dest)))
+                    (owed.TryGetValue(where[p.Dest], out var list) ? list : owed[where[p.Dest]] = []).Add(p.Frame);
+        foreach (var (vmId, frames) in owed) SendTo(vmId, new Replay(r.Run, [.. frames]));
+        foreach (var id in r.Restarted)
+            if (_holding.TryRemove(id, out var go)) go.TrySetResult();
+        run.Epoch = r.Epoch;
+        foreach (var gone in r.Gone) run.Handled.TryAdd(gone, true);
+        run.Recovering = false;
+        run.Resumed.Set();
+    }
+
+    // ---- messaging ----------------------------------------------------------------------------------
+
+    /// <summary>Sends to a VM, this one included (handled here directly).</summary>
+    public void SendTo(VmId vm, ICheckpointMessage message)
+    {
+        if (vm == _vm.Id) _ = HandleAsync(message);
+        else _vm.Membership.PeerOf(vm)?.Send(Frames.Control(_vm.Serializer, message));
+    }
+
+    private void ToHome(RunInfo run, ICheckpointMessage message) => SendTo(run.Home, message);
+
+    /// <summary>Asks one VM and completes when it answered, or when it left the cluster.</summary>
+    public async Task AskAsync(VmId vm, Func<long, ICheckpointMessage> make)
+    {
+        var request = Interlocked.Increment(ref _nextRequest);
+        var message = make(request);
+        if (vm == _vm.Id)
+        {
+            await HandleAsync(message);
+            return;
+        }
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _asked[request] = answered;
+        _vm.Membership.PeerOf(vm)?.Send(Frames.Control(_vm.Serializer, message));
+        while (!answered.Task.IsCompleted && _vm.Membership.PeerOf(vm) is not null)
+            await Task.WhenAny(answered.Task, Task.Delay(200));
+        _asked.TryRemove(request, out _);
+    }
+
+    /// <summary>Asks every VM of the cluster (this one included) and completes when all answered or left.</summary>
+    public Task AskAll(Func<long, ICheckpointMessage> make) =>
+        Task.WhenAll(Members().Select(vm => AskAsync(vm, make)));
+
+    public IEnumerable<VmId> Members() => _vm.Membership.Snapshot().Select(m => m.Info.Id).Where(id => id != _vm.Id).Prepend(_vm.Id);
+}

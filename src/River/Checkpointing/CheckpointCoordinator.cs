@@ -1,0 +1,267 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace River;
+
+/// <summary>
+/// The home VM's side of a checkpointed run: it stores the parts VRs send (each durable before it counts),
+/// declares a round complete when every participant's part of it is durable (or the participant had
+/// ended), prunes old rounds (two are kept), and, when a VM of the run is gone, rolls the participants
+/// back to the last complete round, restarts the lost VRs on VMs that remain and replays the channel state.
+/// One loop does all of it, in order.
+/// </summary>
+internal sealed class CheckpointCoordinator
+{
+    /// <summary>How many complete rounds are kept (the newest may be unreadable: the one before it is the fallback).</summary>
+    public const int Kept = 2;
+
+    private readonly RiverVm _vm;
+    private readonly CheckpointAgent _agent;
+    private readonly CheckpointAgent.RunInfo _run;
+    private readonly ICheckpointStore _store;
+    private readonly ILogger _logger;
+    private readonly Channel<Func<Task>> _work = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Dictionary<VrId, Known> _known = [];
+    private int _complete;
+
+    /// <summary>A VR of the run: how to start it again, where it runs, which parts of it are durable.</summary>
+    private sealed class Known(VrIdentity identity, VmId at)
+    {
+        public VrIdentity Identity = identity;
+        public VmId At = at;
+        public readonly SortedDictionary<int, (SeqCount[] Received, long Size)> Parts = [];
+        public int? EndedAt;
+        public bool Participant => Parts.Count > 0 || EndedAt is not null;
+    }
+
+    public CheckpointCoordinator(RiverVm vm, CheckpointAgent agent, CheckpointAgent.RunInfo run, ICheckpointStore store, ILogger logger, int restoredRound)
+    {
+        (_vm, _agent, _run, _store, _logger, _complete) = (vm, agent, run, store, logger, restoredRound);
+        _loop = Task.Run(async () =>
+        {
+            await foreach (var step in _work.Reader.ReadAllAsync())
+            {
+                try
+                {
+                    await step();
+                }
+                catch (Exception e)
+                {
+                    _logger.CheckpointStepFailed(step.Method.Name, e);
+                }
+            }
+        });
+    }
+
+    private readonly Task _loop;
+
+    /// <summary>The run ended: what is queued is done, later parts are ignored.</summary>
+    public Task StopAsync()
+    {
+        _work.Writer.TryComplete();
+        return _loop;
+    }
+
+    /// <summary>The last complete round.</summary>
+    public int Complete => Volatile.Read(ref _complete);
+
+    private void Enqueue(Func<Task> step) => _work.Writer.TryWrite(step);
+
+    public void OnMessage(ICheckpointMessage message)
+    {
+        switch (message)
+        {
+            case VrJoined j:
+                Enqueue(() =>
+                {
+                    if (_known.TryGetValue(j.Vr.Id, out var k)) (k.Identity, k.At) = (j.Vr, j.At);
+                    else _known[j.Vr.Id] = new Known(j.Vr, j.At);
+                    return Task.CompletedTask;
+                });
+                break;
+            case PartTaken p:
+                Enqueue(() => StorePartAsync(p));
+                break;
+        }
+    }
+
+    public void OnVmGone(VmId gone) => Enqueue(() => RecoverAsync(gone));
+
+    private static string RoundFolder(int round) => $"round-{round:D6}/";
+
+    private static string PartName(VrId vr, int round, bool ended) => ended ? $"ended/{vr}.part" : $"{RoundFolder(round)}{vr}.part";
+
+    public static string ManifestName(int round) => $"{RoundFolder(round)}manifest";
+
+    private async Task StorePartAsync(PartTaken taken)
+    {
+        if (taken.Epoch != _run.Epoch) return; // from an incarnation rolled back since
+        var part = (VrPart)_vm.Serializer.ReadValue(taken.Part)!;
+        await _store.WriteAsync(PartName(taken.Vr, part.Number, part.Ended), CheckpointFile.Seal(taken.Part));
+        if (!_known.TryGetValue(taken.Vr, out var known)) _known[taken.Vr] = known = new Known(part.Vr, _vm.Id);
+        if (part.Ended) known.EndedAt = part.Number;
+        else known.Parts[part.Number] = (part.Received, taken.Part.Length);
+        await CompleteRoundsAsync();
+    }
+
+    /// <summary>Declares every round whose parts are all durable complete, oldest first.</summary>
+    private async Task CompleteRoundsAsync()
+    {
+        while (true)
+        {
+            var round = _complete + 1;
+            var participants = _known.Values.Where(k => k.Participant).ToList();
+            var taking = participants.Where(k => k.Parts.ContainsKey(round)).ToList();
+            if (taking.Count == 0 || participants.Any(k => !k.Parts.ContainsKey(round) && !(k.EndedAt <= round))) return;
+            var ended = participants.Where(k => !k.Parts.ContainsKey(round)).Select(k => k.Identity.Id).ToArray();
+            var size = taking.Sum(k => k.Parts[round].Size);
+            var initiator = _known.GetValueOrDefault(_run.Initiator)?.Identity.Type ?? "";
+            var manifest = new RoundManifest(_run.Id, round, DateTime.UtcNow.Ticks, _run.Initiator, initiator,
+                [.. taking.Select(k => k.Identity.Id)], ended, size);
+            await _store.WriteAsync(ManifestName(round), CheckpointFile.Seal(_agent.Serialize(manifest)));
+            Volatile.Write(ref _complete, round);
+            foreach (var old in _store.List("round-").Select(RoundOf).Where(r => r <= round - Kept).Distinct()) _store.Delete(RoundFolder(old));
+            _logger.RoundComplete(round, taking.Count, size, _store.Location);
+            var done = new RoundDone(_run.Id, round, manifest.Participants, ended,
+                [.. taking.Select(k => new ReceivedBy(k.Identity.Id, k.Parts[round].Received))]);
+            foreach (var vm in _agent.Members()) _agent.SendTo(vm, done);
+            foreach (var k in participants)
+                foreach (var old in k.Parts.Keys.Where(r => r < round).ToList()) k.Parts.Remove(old);
+        }
+    }
+
+    public static int RoundOf(string name) =>
+        name.StartsWith("round-", StringComparison.Ordinal) && int.TryParse(name.AsSpan(6, 6), out var r) ? r : -1;
+
+    /// <summary>
+    /// The newest complete round that reads back whole (manifest and every part pass their checksums),
+    /// at most <paramref name="newest"/>, with its parts; round 0 (none) when no such round is left.
+    /// </summary>
+    public static async Task<(RoundManifest? Manifest, List<VrPart> Parts, List<byte[]> Raw)> ReadRoundAsync(
+        ICheckpointStore store, RiverSerializer serializer, int newest, ILogger logger)
+    {
+        for (var round = newest; round >= 1; round--)
+        {
+            try
+            {
+                var manifestBytes = await store.ReadAsync(ManifestName(round));
+                if (manifestBytes is null) continue;
+                var manifest = (RoundManifest)serializer.ReadValue(CheckpointFile.Open(manifestBytes, ManifestName(round)))!;
+                var parts = new List<VrPart>();
+                var raw = new List<byte[]>();
+                foreach (var (vr, ended) in manifest.Participants.Select(p => (p, false)).Concat(manifest.Ended.Select(p => (p, true))))
+                {
+                    var name = PartName(vr, round, ended);
+                    var file = await store.ReadAsync(name) ?? throw new InvalidDataException($"{name} is missing.");
+                    var payload = CheckpointFile.Open(file, name);
+                    parts.Add((VrPart)serializer.ReadValue(payload)!);
+                    raw.Add(payload.ToArray());
+                }
+                return (manifest, parts, raw);
+            }
+            catch (Exception e) when (e is InvalidDataException or InvalidCastException or MessagePack.MessagePackSerializationException)
+            {
+                logger.RoundUnusable(round, e.Message);
+            }
+        }
+        return (null, [], []);
+    }
+
+    /// <summary>The newest complete round in <paramref name="store"/> (0 when none).</summary>
+    public static int NewestRound(ICheckpointStore store) =>
+        store.List("round-").Where(n => n.EndsWith("/manifest", StringComparison.Ordinal)).Select(RoundOf).DefaultIfEmpty(0).Max();
+
+    private async Task RecoverAsync(VmId gone)
+    {
+        var lost = _known.Values.Where(k => k.At == gone).ToList();
+        var clock = Stopwatch.StartNew();
+        var (manifest, parts, raw) = lost.Count == 0 ? (null, [], []) : await ReadRoundAsync(_store, _vm.Serializer, _complete, _logger);
+        var round = manifest?.Round ?? 0;
+        // Participants start again from their parts (none in round 0: from the beginning); lost VRs that never checkpointed start over.
+        var fromPart = parts.Zip(raw).Where(p => !p.First.Ended).ToDictionary(p => p.First.Vr.Id, p => p.Second);
+        var restart = lost.Count == 0 ? []
+            : _known.Values.Where(k => round == 0 ? k.Participant || k.At == gone : fromPart.ContainsKey(k.Identity.Id) || k.At == gone)
+                .Where(k => k.Identity.Id != _run.Initiator || fromPart.ContainsKey(k.Identity.Id)).ToList();
+        if (restart.Count > 0)
+        {
+            _logger.Recovering(gone, restart.Count, round, lost.Count);
+            var ids = restart.Select(k => k.Identity.Id).ToArray();
+            await _agent.AskAll(id => new RollBack(_run.Id, id, ids));
+            await RestartAsync(restart, fromPart, gone);
+            ReplayChannels(parts);
+            // Rounds after the one restored are redone by the restarted VRs.
+            foreach (var r in _store.List("round-").Select(RoundOf).Where(r => r > round).Distinct()) _store.Delete(RoundFolder(r));
+            foreach (var k in restart)
+            {
+                foreach (var r in k.Parts.Keys.Where(r => r > round).ToList()) k.Parts.Remove(r);
+                k.EndedAt = null;
+            }
+            Volatile.Write(ref _complete, round);
+        }
+        _known.Values.Where(k => k.At == gone).ToList().ForEach(k => _known.Remove(k.Identity.Id)); // lost and not restarted
+        var epoch = _run.Epoch + 1;
+        var restarted = restart.Select(k => k.Identity.Id).ToArray();
+        var locations = _known.Values.Select(k => new VrLocation(k.Identity.Id, k.At)).ToArray();
+        await _agent.AskAll(id => new Resume(_run.Id, id, epoch, [gone], locations, restarted));
+        if (restart.Count > 0) _logger.Recovered(gone, clock.ElapsedMilliseconds, restart.Count, round);
+    }
+
+    /// <summary>
+    /// <c>--restart</c>: every participant of the round starts again from its part on the VMs there are now; an
+    /// initiator that never checkpointed runs again from the top, and its deploys get the restarted VRs.
+    /// </summary>
+    public Task RestartFromDiskAsync(RoundManifest manifest, List<VrPart> parts, List<byte[]> raw, Type initiatorType, IReadOnlyList<string> args)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(async () =>
+        {
+            try
+            {
+                foreach (var (part, bytes) in parts.Zip(raw))
+                {
+                    var known = _known[part.Vr.Id] = new Known(part.Vr, _vm.Id);
+                    if (part.Ended) known.EndedAt = part.Number;
+                    else known.Parts[part.Number] = (part.Received, bytes.Length);
+                }
+                var fromPart = parts.Zip(raw).Where(p => !p.First.Ended).ToDictionary(p => p.First.Vr.Id, p => p.Second);
+                var restart = _known.Values.Where(k => fromPart.ContainsKey(k.Identity.Id)).ToList();
+                await RestartAsync(restart, fromPart, null);
+                ReplayChannels(parts);
+                var restarted = restart.Select(k => k.Identity.Id).ToArray();
+                await _agent.AskAll(id => new Resume(_run.Id, id, _run.Epoch + 1, [], [.. _known.Values.Select(k => new VrLocation(k.Identity.Id, k.At))], restarted));
+                if (!fromPart.ContainsKey(_run.Initiator)) _vm.StartInitiator(initiatorType, _run.Initiator, _run.Id, args);
+                done.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+            }
+        });
+        return done.Task;
+    }
+
+    /// <summary>Starts each VR again (held until Resume) where it ran, or, lost, on the VMs that remain in turn.</summary>
+    private async Task RestartAsync(List<Known> restart, Dictionary<VrId, byte[]> fromPart, VmId? gone)
+    {
+        var members = _vm.Membership.Snapshot().Select(m => m.Info).Where(i => i.Id != _vm.Id && i.Id != gone).Prepend(_vm.Info).ToList();
+        var next = 0;
+        foreach (var k in restart)
+        {
+            var target = members.FirstOrDefault(m => m.Id == k.At) ?? members[next++ % members.Count];
+            await _agent.AskAsync(target.Id, id => new Prepare(_run.Id, id, k.Identity.Id, fromPart.GetValueOrDefault(k.Identity.Id)));
+            var type = TypeResolver.Load(k.Identity.Type);
+            var args = _vm.Serializer.ReadValue(k.Identity.DeployArgs) as object?[] ?? [];
+            await Task.Run(() => _vm.Deployer.DeployAs(type, [target], [k.Identity.Id], k.Identity.Parent, k.Identity.Args, args, new ProgramRun.Ref(_run.Id, null)));
+            k.At = target.Id;
+        }
+    }
+
+    /// <summary>What the round's participants had sent and their receivers may not hold: to wherever each receiver runs now.</summary>
+    private void ReplayChannels(List<VrPart> parts)
+    {
+        foreach (var group in parts.SelectMany(p => p.Log).GroupBy(l => l.Dest))
+            if (_known.TryGetValue(group.Key, out var dest))
+                _agent.SendTo(dest.At, new Replay(_run.Id, [.. group.Select(l => l.Frame)]));
+    }
+}

@@ -1,0 +1,66 @@
+namespace River;
+
+// What VMs tell each other about a run they checkpoint. Sent as control messages (type-tagged,
+// allow-listed); the run's home VM (the initiator's) coordinates.
+
+/// <summary>A control message of the checkpoint mechanism; the VM hands it to its <see cref="CheckpointAgent"/>.</summary>
+internal interface ICheckpointMessage;
+
+/// <summary>What a VM needs to start a VR again: its id, class, family and arguments (as bytes until the class is loaded).</summary>
+internal sealed record VrIdentity(VrId Id, string Type, VrId? Parent, string[] Args, byte[] DeployArgs);
+
+/// <summary>A count of packets between two VRs: the highest sequence number sent or queued.</summary>
+internal sealed record SeqCount(VrId Peer, long Seq);
+
+/// <summary>A packet a VR sent, kept until every receiver holds it in a complete round: the channel state.</summary>
+internal sealed record LoggedPacket(VrId Dest, long Seq, byte[] Frame);
+
+/// <summary>Where a VR runs (after a recovery).</summary>
+internal sealed record VrLocation(VrId Vr, VmId Vm);
+
+/// <summary>Home → every VM: VRs of <paramref name="Run"/> number their packets; answered with an <see cref="CheckpointAck"/>.</summary>
+internal sealed record RunCheckpointed(Guid Run, VmId Home, VrId Initiator, long Request) : ICheckpointMessage;
+
+/// <summary>The answer to a request of the home VM: done.</summary>
+internal sealed record CheckpointAck(long Request) : ICheckpointMessage;
+
+/// <summary>A VM → home: a VR of the run started there.</summary>
+internal sealed record VrJoined(Guid Run, VrIdentity Vr, VmId At) : ICheckpointMessage;
+
+/// <summary>A VM → home: one VR's part of a round (a serialized <see cref="VrPart"/>), taken in recovery epoch <paramref name="Epoch"/>.</summary>
+internal sealed record PartTaken(Guid Run, int Epoch, VrId Vr, int Number, byte[] Part) : ICheckpointMessage;
+
+/// <summary>
+/// Home → every VM: round <paramref name="Round"/> is durable. Logged packets its receivers hold
+/// (<paramref name="Received"/>: per receiver, the highest sequence from each sender) are dropped.
+/// </summary>
+internal sealed record RoundDone(Guid Run, int Round, VrId[] Participants, VrId[] Ended, ReceivedBy[] Received) : ICheckpointMessage;
+
+/// <summary>The highest sequence number <paramref name="Receiver"/> had queued from each sender at its checkpoint.</summary>
+internal sealed record ReceivedBy(VrId Receiver, SeqCount[] From);
+
+/// <summary>Home → every VM: end these VRs of the run (those here), for they restart from the round; ack once they ended.</summary>
+internal sealed record RollBack(Guid Run, long Request, VrId[] Vrs) : ICheckpointMessage;
+
+/// <summary>Home → a VM: the next start of VR <paramref name="Vr"/> here takes this part (null: from the beginning) and waits for <see cref="Resume"/>.</summary>
+internal sealed record Prepare(Guid Run, long Request, VrId Vr, byte[]? Part) : ICheckpointMessage;
+
+/// <summary>Packets to queue again for VRs on the receiving VM (channel state; duplicates are dropped by sequence).</summary>
+internal sealed record Replay(Guid Run, byte[][] Frames) : ICheckpointMessage;
+
+/// <summary>
+/// Home → every VM: the recovery from the loss of <paramref name="Gone"/> is done; parts of earlier epochs are stale.
+/// Where the run's VRs are now; replay what was sent to the restarted ones and let them run.
+/// </summary>
+internal sealed record Resume(Guid Run, long Request, int Epoch, VmId[] Gone, VrLocation[] Locations, VrId[] Restarted) : ICheckpointMessage;
+
+/// <summary>Control message types of the checkpoint mechanism that a frame may carry (see <see cref="TypeAllowList"/>).</summary>
+internal static class CheckpointWire
+{
+    public static readonly Type[] Types =
+    [
+        typeof(VrIdentity), typeof(SeqCount), typeof(LoggedPacket), typeof(VrLocation), typeof(RunCheckpointed), typeof(CheckpointAck),
+        typeof(VrJoined), typeof(PartTaken), typeof(RoundDone), typeof(ReceivedBy), typeof(RollBack), typeof(Prepare), typeof(Replay),
+        typeof(Resume), typeof(VrPart), typeof(RoundManifest),
+    ];
+}

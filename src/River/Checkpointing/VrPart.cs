@@ -1,0 +1,66 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Reflection;
+
+namespace River;
+
+/// <summary>
+/// One VR's part of a round: its fields, its queue, how far it got with every other VR (highest sequence
+/// queued from each sender, highest sent to each receiver) and the packets it sent that a receiver may
+/// not hold yet. <paramref name="Ended"/>: the VR returned from <c>Main</c> after its last checkpoint; such
+/// a part stands for every later round and holds only what it sent.
+/// </summary>
+internal sealed record VrPart(
+    Guid Run, VrIdentity Vr, int Number, bool Ended, long Time,
+    string[] FieldNames, byte[] Fields, byte[][] Queue, SeqCount[] Received, SeqCount[] Sent, LoggedPacket[] Log);
+
+/// <summary>A complete round: who took part (their parts are in the round's folder), who had ended, and the run it belongs to.</summary>
+internal sealed record RoundManifest(
+    Guid Run, int Round, long Time, VrId Initiator, string InitiatorType, VrId[] Participants, VrId[] Ended, long Bytes);
+
+/// <summary>The fields a checkpoint saves: every instance field of a VR's classes below River's, <c>[NonSerialized]</c> ones skipped.</summary>
+internal static class VrFields
+{
+    private static readonly Assembly River = typeof(VirtualResourceBase).Assembly;
+    private static readonly ConcurrentDictionary<Type, FieldInfo[]> Cache = new();
+
+    public static FieldInfo[] Of(Type type) => Cache.GetOrAdd(type, static t =>
+    {
+        var fields = new List<FieldInfo>();
+        for (var c = t; c is not null && c.Assembly != River; c = c.BaseType)
+            fields.AddRange(c.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly)
+                .Where(f => !Skipped(f)));
+        return [.. fields];
+    });
+
+    // [NonSerialized] is the contract's marker; reading it is not formatter-based serialization.
+#pragma warning disable SYSLIB0050
+    private static bool Skipped(FieldInfo f) => f.IsNotSerialized;
+#pragma warning restore SYSLIB0050
+
+    public static string NameOf(FieldInfo field) => $"{field.DeclaringType!.Name}.{field.Name}";
+
+    /// <summary>The fields' values, one serialized value after another.</summary>
+    /// <exception cref="UnsupportedValueException">a field's value cannot be carried; it names the field.</exception>
+    public static (string[] Names, byte[] Values) Capture(RiverSerializer serializer, VirtualResourceBase vr)
+    {
+        var fields = Of(vr.GetType());
+        var buffer = new ArrayBufferWriter<byte>(256);
+        foreach (var f in fields) serializer.WriteValue(buffer, NameOf(f), f.GetValue(vr));
+        return ([.. fields.Select(NameOf)], buffer.WrittenSpan.ToArray());
+    }
+
+    /// <summary>Sets the fields of <paramref name="vr"/> from a capture; a field the class no longer has is an error.</summary>
+    public static void Restore(RiverSerializer serializer, VirtualResourceBase vr, string[] names, byte[] values)
+    {
+        var byName = Of(vr.GetType()).ToDictionary(NameOf);
+        var pos = 0;
+        foreach (var name in names)
+        {
+            var value = serializer.ReadValue(values, ref pos);
+            if (!byName.TryGetValue(name, out var field))
+                throw new InvalidDataException($"The checkpoint holds field {name}, which {vr.GetType().FullName} does not have (was the program changed?).");
+            field.SetValue(vr, value);
+        }
+    }
+}

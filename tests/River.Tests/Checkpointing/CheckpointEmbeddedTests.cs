@@ -1,0 +1,194 @@
+namespace River.Tests.Checkpointing;
+
+/// <summary>
+/// Every worker sends to every other worker and to the initiator each step, and checkpoints right after
+/// its sends, before it receives: each round is taken while packets are on their way on every link. The
+/// initiator (which never checkpoints) paces the workers with a tick per step and checks that it gets
+/// each worker's progress exactly once, in order. The workers' sums mix every value they received in
+/// order, so one packet lost, repeated or reordered changes them.
+/// </summary>
+public sealed class Exchange : VirtualResource
+{
+    public const int Workers = 3;
+
+    // The worker's state: what Checkpoint() saves.
+    private int _index, _steps, _every, _step;
+    private VrId[] _peers = [];
+    private long _sum;
+    [NonSerialized] private int _notSaved;
+
+    protected override void Main()
+    {
+        if (Parent is null) Initiate();
+        else Work();
+    }
+
+    public static long Value(int step, int from) => (step * 7919L) ^ (from * 104729L);
+
+    /// <summary>The sums an uninterrupted run gives, worked out without River.</summary>
+    public static long[] Expected(int steps)
+    {
+        var sums = new long[Workers];
+        for (var step = 0; step < steps; step++)
+            for (var me = 0; me < Workers; me++)
+                for (var p = 0; p < Workers; p++)
+                    if (p != me) sums[me] = (sums[me] * 31) + Value(step, p);
+        return sums;
+    }
+
+    private void Initiate()
+    {
+        var steps = int.Parse(Args[0]);
+        var vms = Discover().Skip(1).ToList(); // the workers' VMs; the initiator's is the run's home
+        var workers = Deploy<Exchange>(vms);
+        for (var i = 0; i < workers.Count; i++)
+            Send(workers[i], new { tag = "init", index = i, steps, every = int.Parse(Args[1]), peers = workers.ToArray() });
+        var seen = new int[Workers];
+        for (var step = 0; step < steps; step++)
+        {
+            foreach (var w in workers) Send(w, new { tag = "tick", step });
+            for (var i = 0; i < Workers; i++)
+            {
+                var progress = Recv(new { tag = "progress", src = workers[i], step });
+                if (seen[i]++ != step) throw new InvalidOperationException($"worker {i}: progress {step} came as number {seen[i]}");
+            }
+        }
+        var sums = workers.Select(w => Recv(new { tag = "done", src = w }).Get<long>("sum")).ToArray();
+        if (TryRecv(new { tag = "progress" }, out var extra)) throw new InvalidOperationException($"a progress packet came twice: {extra}");
+        Results = sums;
+    }
+
+    /// <summary>The sums the last run's initiator received.</summary>
+    public static long[]? Results { get; set; }
+
+    /// <summary>Runs of each worker's Main, restored ones counted apart.</summary>
+    public static int Starts, RestoredStarts;
+
+    private void Work()
+    {
+        Interlocked.Increment(ref Restored ? ref RestoredStarts : ref Starts);
+        if (!Restored)
+        {
+            var init = Recv(new { tag = "init" });
+            (_index, _steps, _every, _peers) = (init.Get<int>("index"), init.Get<int>("steps"), init.Get<int>("every"), init.Get<VrId[]>("peers"));
+            SendToPeers(0);
+        }
+        else if (_notSaved != 0) throw new InvalidOperationException("a [NonSerialized] field was restored");
+        // Each step sends the next step's values first: at a checkpoint, what the peers sent it may still be on its way.
+        for (; _step < _steps; _step++)
+        {
+            _notSaved = 1;
+            if (_step > 0 && _step % _every == 0) Checkpoint();
+            Recv(new { tag = "tick", step = _step });
+            if (_step + 1 < _steps) SendToPeers(_step + 1);
+            foreach (var p in _peers.Where(p => p != Id)) _sum = (_sum * 31) + Recv(new { tag = "x", step = _step, src = p }).Get<long>("value");
+            Send(Parent!.Value, new { tag = "progress", step = _step });
+            Thread.Sleep(1);
+        }
+        Send(Parent!.Value, new { tag = "done", sum = _sum });
+    }
+
+    private void SendToPeers(int step)
+    {
+        foreach (var p in _peers.Where(p => p != Id)) Send(p, new { tag = "x", step, value = Value(step, _index) });
+    }
+}
+
+/// <summary>A VR with a field the serializer cannot carry.</summary>
+public sealed class Unsaveable : VirtualResource
+{
+    private readonly Action _callback = () => { };
+
+    protected override void Main()
+    {
+        _callback();
+        Checkpoint();
+    }
+}
+
+[Collection(CheckpointCollection.Name)]
+public sealed class CheckpointEmbeddedTests : IDisposable
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"river-ckpt-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    private static async Task<long[]> RunAsync(LocalCluster cluster, string dir, int steps, int every)
+    {
+        Exchange.Results = null;
+        await CheckpointedRun.RunAsync(cluster.Vms[0], typeof(Exchange), [steps.ToString(), every.ToString()], dir, restart: false).WaitAsync(Bound);
+        return Exchange.Results ?? throw new InvalidOperationException("the initiator gave no result");
+    }
+
+    private async Task WaitForRoundAsync(int round)
+    {
+        var manifest = Path.Combine(_dir, CheckpointCoordinator.ManifestName(round));
+        var deadline = DateTime.UtcNow + Bound;
+        while (!File.Exists(manifest))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"round {round} never completed");
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
+    public async Task Without_a_VM_lost_the_run_checkpoints_and_keeps_the_last_two_rounds()
+    {
+        await using var cluster = new LocalCluster(1 + Exchange.Workers);
+        Assert.Equal(Exchange.Expected(60), await RunAsync(cluster, _dir, 60, 10));
+        // Parts go to the home VM over the links the workers' results take after them: all are in when the run ends.
+        var rounds = Directory.GetDirectories(_dir).Select(Path.GetFileName).Where(d => d!.StartsWith("round-", StringComparison.Ordinal)).Order().ToList();
+        Assert.Equal(["round-000004", "round-000005"], rounds);
+        Assert.Equal(Exchange.Workers + 1, Directory.GetFiles(Path.Combine(_dir, "round-000005")).Length); // parts and manifest
+    }
+
+    [Fact]
+    public async Task A_VM_lost_mid_run_is_recovered_from_the_last_round_and_every_packet_counts_once()
+    {
+        await using var cluster = new LocalCluster(1 + Exchange.Workers);
+        (Exchange.Starts, Exchange.RestoredStarts) = (0, 0);
+        var run = RunAsync(cluster, _dir, 1500, 50);
+        await WaitForRoundAsync(3);
+        await cluster.Vms[2].DisposeAsync(); // its worker is lost with it
+        Assert.Equal(Exchange.Expected(1500), await run);
+        Assert.Equal(Exchange.Workers, Exchange.Starts);
+        Assert.Equal(Exchange.Workers, Exchange.RestoredStarts); // every worker rolled back once, none from the beginning
+    }
+
+    [Fact]
+    public async Task A_VR_lost_before_any_checkpoint_starts_over_and_the_others_go_on()
+    {
+        await using var cluster = new LocalCluster(1 + Exchange.Workers);
+        (Exchange.Starts, Exchange.RestoredStarts) = (0, 0);
+        var run = RunAsync(cluster, _dir, 600, 1000); // no worker reaches a checkpoint
+        while (Volatile.Read(ref Exchange.Starts) < Exchange.Workers) await Task.Delay(10);
+        await Task.Delay(100);
+        await cluster.Vms[3].DisposeAsync();
+        Assert.Equal(Exchange.Expected(600), await run);
+        Assert.Equal(Exchange.Workers + 1, Exchange.Starts); // the lost one from the beginning; the others were never rolled back
+        Assert.Equal(0, Exchange.RestoredStarts);
+    }
+
+    [Fact]
+    public async Task Checkpoint_without_a_checkpoint_directory_saves_nothing_and_a_field_that_cannot_be_carried_is_named()
+    {
+        await using var cluster = new LocalCluster(1 + Exchange.Workers);
+        Exchange.Results = null;
+        await cluster.Vms[0].RunAsync<Exchange>(["30", "5"]).WaitAsync(Bound);
+        Assert.Equal(Exchange.Expected(30), Exchange.Results);
+
+        var error = await Assert.ThrowsAsync<UnsupportedValueException>(() =>
+            CheckpointedRun.RunAsync(cluster.Vms[0], typeof(Unsaveable), [], _dir, restart: false).WaitAsync(Bound));
+        Assert.Contains("Unsaveable._callback", error.Message, StringComparison.Ordinal);
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class CheckpointCollection
+{
+    public const string Name = "Checkpointing (static results)";
+}
