@@ -4,6 +4,8 @@ using River;
 // Each step a worker sends its edge cells to its neighbours and receives theirs, selecting the
 // packets of this step by tag; after `--steps S` (default 500) the initiator gathers the blocks and
 // checks them bit for bit against a sequential run of the same arithmetic.
+// With `--checkpoint-dir DIR` the workers checkpoint every `--checkpoint-every K` steps (default 100):
+// kill a VM mid-run and its worker comes back on another from the last round, with the same result.
 return await RiverApp.RunAsync<Heat>(args);
 
 public sealed class Heat : VirtualResource
@@ -16,6 +18,11 @@ public sealed class Heat : VirtualResource
         if (Parent is null) RunAndCheck(Args.Option("--cells", 1000), Args.Option("--steps", 500));
         else Work();
     }
+
+    // A worker's state, which Checkpoint() saves and a restarted worker finds again.
+    private double[] _cells = [];
+    private VrId? _left, _right;
+    private int _steps, _every, _step;
 
     private void RunAndCheck(int cells, int steps)
     {
@@ -32,6 +39,7 @@ public sealed class Heat : VirtualResource
                 left = i > 0 ? workers[i - 1] : (VrId?)null,
                 right = i < workers.Count - 1 ? workers[i + 1] : (VrId?)null,
                 steps,
+                every = Args.Option("--checkpoint-every", 100),
             });
         }
         var parallel = workers.SelectMany(w => Recv(new { tag = "result", src = w }).Get<double[]>("cells")).ToArray();
@@ -45,22 +53,25 @@ public sealed class Heat : VirtualResource
 
     private void Work()
     {
-        var block = Recv(new { tag = "block" });
-        var cells = block.Get<double[]>("cells");
-        var left = block.Get<VrId?>("left");
-        var right = block.Get<VrId?>("right");
-        var steps = block.Get<int>("steps");
-        for (var step = 0; step < steps; step++)
+        if (!Restored)
         {
-            // `side` names the receiver's ghost cell the value fills.
-            if (left is { } l) Send(l, new { tag = "halo", step, side = "right", value = cells[0] });
-            if (right is { } r) Send(r, new { tag = "halo", step, side = "left", value = cells[^1] });
-            // A neighbour may already be a step ahead; matching on the step keeps its next halo queued.
-            var leftGhost = left is null ? EdgeTemperature : Recv(new { tag = "halo", step, side = "left" }).Get<double>("value");
-            var rightGhost = right is null ? EdgeTemperature : Recv(new { tag = "halo", step, side = "right" }).Get<double>("value");
-            cells = Step(cells, leftGhost, rightGhost);
+            var block = Recv(new { tag = "block" });
+            _cells = block.Get<double[]>("cells");
+            (_left, _right) = (block.Get<VrId?>("left"), block.Get<VrId?>("right"));
+            (_steps, _every) = (block.Get<int>("steps"), block.Get<int>("every"));
         }
-        Send(Parent!.Value, new { tag = "result", cells });
+        for (; _step < _steps; _step++)
+        {
+            if (_step % _every == 0) Checkpoint(); // returns at once without --checkpoint-dir
+            // `side` names the receiver's ghost cell the value fills.
+            if (_left is { } l) Send(l, new { tag = "halo", step = _step, side = "right", value = _cells[0] });
+            if (_right is { } r) Send(r, new { tag = "halo", step = _step, side = "left", value = _cells[^1] });
+            // A neighbour may already be a step ahead; matching on the step keeps its next halo queued.
+            var leftGhost = _left is null ? EdgeTemperature : Recv(new { tag = "halo", step = _step, side = "left" }).Get<double>("value");
+            var rightGhost = _right is null ? EdgeTemperature : Recv(new { tag = "halo", step = _step, side = "right" }).Get<double>("value");
+            _cells = Step(_cells, leftGhost, rightGhost);
+        }
+        Send(Parent!.Value, new { tag = "result", cells = _cells });
     }
 
     /// <summary>One explicit step of a block between two ghost cells; the parallel and sequential runs share it, so they agree bit for bit.</summary>

@@ -1,0 +1,59 @@
+using River.Tests.Cluster;
+
+namespace River.Tests.Checkpointing;
+
+/// <summary>
+/// The Heat sample on three <c>river vm</c> processes (its own process joins as a fourth VM), checkpointing
+/// every 100 steps; a VM process is SIGKILLed at a random point after the first round, or two one after
+/// the other. The run must recover each time and its result must match the sequential run bit for bit,
+/// as an uninterrupted run does.
+/// </summary>
+[Collection(ProcessCollection.Name)]
+public sealed class HeatRecoveryTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Heat_gives_the_uninterrupted_result_when_VM_processes_are_killed_mid_run(int kills)
+    {
+        using var cluster = TestCluster.Create();
+        var vms = await VmProcess.StartManyAsync(cluster, 3);
+        try
+        {
+            var dir = Path.Combine(cluster.Directory, "checkpoints");
+            using var heat = ChildProcess.Sample("Heat",
+                ["--cells", "40000", "--steps", "8000", "--checkpoint-every", "100", "--checkpoint-dir", dir, "--seeds", vms.Seeds(), .. cluster.Args]);
+            await WaitForFileAsync(Path.Combine(dir, CheckpointCoordinator.ManifestName(1)), heat);
+            var alive = vms.ToList();
+            for (var k = 0; k < kills; k++)
+            {
+                await Task.Delay(Random.Shared.Next(0, 1500));
+                var victim = alive[Random.Shared.Next(alive.Count)];
+                alive.Remove(victim);
+                victim.Kill();
+                await heat.WaitForStderrAsync(l => l.Contains($"Recovered from the loss of VM {victim.Id}", StringComparison.Ordinal), Bound);
+            }
+            var run = await heat.WaitAsync(Bound);
+            run.AssertSucceeded();
+            Assert.Equal("True", run.After("matches sequential: "));
+            Assert.Equal(kills, run.Stderr.Split('\n').Count(l => l.Contains("Recovered from the loss of VM", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            vms.DisposeAll();
+        }
+    }
+
+    private static async Task WaitForFileAsync(string path, ChildProcess run)
+    {
+        var deadline = DateTime.UtcNow + Bound;
+        while (!File.Exists(path))
+        {
+            Assert.False(run.HasExited, $"the run ended before {path} was written\n{run}");
+            Assert.True(DateTime.UtcNow < deadline, $"{path} was never written");
+            await Task.Delay(20);
+        }
+    }
+}
