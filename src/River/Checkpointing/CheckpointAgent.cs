@@ -53,6 +53,9 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         // Bumped by every recovery: parts taken before it are stale. The VMs whose loss was recovered from.
         public volatile int Epoch;
 
+        /// <summary>A restarted run's deploys, by parent and call: an initiator that runs again from the top gets its VRs back.</summary>
+        public Dictionary<(VrId Parent, int Call), VrId[]> Redeploys { get; set; } = [];
+
         /// <summary>Completes when the initiator ends for good (not when it is rolled back): the program's end.</summary>
         public readonly TaskCompletionSource Finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public readonly ConcurrentDictionary<VmId, bool> Handled = new();
@@ -69,6 +72,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         public List<LoggedPacket> Log = [];
         public int Checkpoints;
         public bool RolledBack;
+        public int Deploys;
     }
 
     private sealed record Prepared(VrPart? Part, TaskCompletionSource Go);
@@ -118,6 +122,23 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         var buffer = new ArrayBufferWriter<byte>(1024);
         _vm.Serializer.WriteValue(buffer, value.GetType().Name, value);
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// A <c>Deploy</c> by a VR of a checkpointed run: in a run restarted from disk, the VRs the same call started
+    /// the first time (restarted already) instead of new ones; null to deploy as usual.
+    /// </summary>
+    public IReadOnlyList<VrId>? Redeploy(VrContext caller, int count)
+    {
+        if (!_vrs.TryGetValue(caller, out var state)) return null;
+        var call = Interlocked.Increment(ref state.Deploys);
+        return state.Run.Redeploys.TryGetValue((caller.Id, call), out var ids) && ids.Length == count ? ids : null;
+    }
+
+    /// <summary>Tells the home VM which VRs a deploy started, in order.</summary>
+    public void Deployed(VrContext caller, IReadOnlyList<VrId> ids)
+    {
+        if (_vrs.TryGetValue(caller, out var state)) ToHome(state.Run, new Deployed(state.Run.Id, new DeployRecord(caller.Id, state.Deploys, [.. ids])));
     }
 
     // ---- hooks -----------------------------------------------------------------------------------------
@@ -249,7 +270,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
             case CheckpointAck a:
                 if (_asked.TryRemove(a.Request, out var asked)) asked.TrySetResult();
                 break;
-            case VrJoined or PartTaken when CoordinatorOf(message) is { } coordinator:
+            case VrJoined or PartTaken or River.Deployed when CoordinatorOf(message) is { } coordinator:
                 coordinator.OnMessage(message);
                 break;
             case RoundDone d:
@@ -274,6 +295,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     {
         VrJoined j => _runs.GetValueOrDefault(j.Run)?.Coordinator,
         PartTaken p => _runs.GetValueOrDefault(p.Run)?.Coordinator,
+        River.Deployed d => _runs.GetValueOrDefault(d.Run)?.Coordinator,
         _ => null,
     };
 

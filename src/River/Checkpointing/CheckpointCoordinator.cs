@@ -23,6 +23,7 @@ internal sealed class CheckpointCoordinator
     private readonly ILogger _logger;
     private readonly Channel<Func<Task>> _work = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<VrId, Known> _known = [];
+    private readonly List<DeployRecord> _deploys = [];
     private int _complete;
 
     /// <summary>A VR of the run: how to start it again, where it runs, which parts of it are durable.</summary>
@@ -83,6 +84,13 @@ internal sealed class CheckpointCoordinator
             case PartTaken p:
                 Enqueue(() => StorePartAsync(p));
                 break;
+            case Deployed d:
+                Enqueue(() =>
+                {
+                    _deploys.Add(d.Record);
+                    return Task.CompletedTask;
+                });
+                break;
         }
     }
 
@@ -118,11 +126,12 @@ internal sealed class CheckpointCoordinator
             var size = taking.Sum(k => k.Parts[round].Size);
             var initiator = _known.GetValueOrDefault(_run.Initiator)?.Identity.Type ?? "";
             var manifest = new RoundManifest(_run.Id, round, DateTime.UtcNow.Ticks, _run.Initiator, initiator,
-                [.. taking.Select(k => k.Identity.Id)], ended, size);
+                [.. taking.Select(k => k.Identity.Id)], ended, size, [.. _deploys]);
             await _store.WriteAsync(ManifestName(round), CheckpointFile.Seal(_agent.Serialize(manifest)));
             Volatile.Write(ref _complete, round);
             foreach (var old in _store.List("round-").Select(RoundOf).Where(r => r <= round - Kept).Distinct()) _store.Delete(RoundFolder(old));
             _logger.RoundComplete(round, taking.Count, size, _store.Location);
+            RiverMetrics.CheckpointRound(_vm.Id);
             var done = new RoundDone(_run.Id, round, manifest.Participants, ended,
                 [.. taking.Select(k => new ReceivedBy(k.Identity.Id, k.Parts[round].Received))]);
             foreach (var vm in _agent.Members()) _agent.SendTo(vm, done);
@@ -218,6 +227,7 @@ internal sealed class CheckpointCoordinator
         {
             try
             {
+                _deploys.AddRange(manifest.Deploys);
                 foreach (var (part, bytes) in parts.Zip(raw))
                 {
                     var known = _known[part.Vr.Id] = new Known(part.Vr, _vm.Id);
@@ -226,11 +236,18 @@ internal sealed class CheckpointCoordinator
                 }
                 var fromPart = parts.Zip(raw).Where(p => !p.First.Ended).ToDictionary(p => p.First.Vr.Id, p => p.Second);
                 var restart = _known.Values.Where(k => fromPart.ContainsKey(k.Identity.Id)).ToList();
+                List<VrId> restarted = [.. restart.Select(k => k.Identity.Id)];
+                if (!fromPart.ContainsKey(_run.Initiator))
+                {
+                    // Runs again from the top, held like the others until its packets (replayed below) are queued.
+                    _known[_run.Initiator] = new Known(new VrIdentity(_run.Initiator, initiatorType.AssemblyQualifiedName!, null, [.. args], []), _vm.Id);
+                    await _agent.AskAsync(_vm.Id, id => new Prepare(_run.Id, id, _run.Initiator, null));
+                    _vm.StartInitiator(initiatorType, _run.Initiator, _run.Id, args);
+                    restarted.Add(_run.Initiator);
+                }
                 await RestartAsync(restart, fromPart, null);
                 ReplayChannels(parts);
-                var restarted = restart.Select(k => k.Identity.Id).ToArray();
-                await _agent.AskAll(id => new Resume(_run.Id, id, _run.Epoch + 1, [], [.. _known.Values.Select(k => new VrLocation(k.Identity.Id, k.At))], restarted));
-                if (!fromPart.ContainsKey(_run.Initiator)) _vm.StartInitiator(initiatorType, _run.Initiator, _run.Id, args);
+                await _agent.AskAll(id => new Resume(_run.Id, id, _run.Epoch + 1, [], [.. _known.Values.Select(k => new VrLocation(k.Identity.Id, k.At))], [.. restarted]));
                 done.TrySetResult();
             }
             catch (Exception e)

@@ -15,6 +15,9 @@ internal sealed record SeqCount(VrId Peer, long Seq);
 /// <summary>A packet a VR sent, kept until every receiver holds it in a complete round: the channel state.</summary>
 internal sealed record LoggedPacket(VrId Dest, long Seq, byte[] Frame);
 
+/// <summary>The VRs one <c>Deploy</c> call of <paramref name="Parent"/> (its <paramref name="Call"/>-th) started, in order.</summary>
+internal sealed record DeployRecord(VrId Parent, int Call, VrId[] Vrs) : ICheckpointMessage;
+
 /// <summary>Where a VR runs (after a recovery).</summary>
 internal sealed record VrLocation(VrId Vr, VmId Vm);
 
@@ -23,6 +26,9 @@ internal sealed record RunCheckpointed(Guid Run, VmId Home, VrId Initiator, long
 
 /// <summary>The answer to a request of the home VM: done.</summary>
 internal sealed record CheckpointAck(long Request) : ICheckpointMessage;
+
+/// <summary>A VM → home: a VR of the run deployed VRs (so a restarted initiator's same deploy gets them back).</summary>
+internal sealed record Deployed(Guid Run, DeployRecord Record) : ICheckpointMessage;
 
 /// <summary>A VM → home: a VR of the run started there.</summary>
 internal sealed record VrJoined(Guid Run, VrIdentity Vr, VmId At) : ICheckpointMessage;
@@ -59,8 +65,8 @@ internal static class CheckpointWire
 {
     public static readonly Type[] Types =
     [
-        typeof(VrIdentity), typeof(SeqCount), typeof(LoggedPacket), typeof(VrLocation), typeof(RunCheckpointed), typeof(CheckpointAck),
-        typeof(VrJoined), typeof(PartTaken), typeof(RoundDone), typeof(ReceivedBy), typeof(RollBack), typeof(Prepare), typeof(Replay),
+        typeof(VrIdentity), typeof(SeqCount), typeof(DeployRecord), typeof(LoggedPacket), typeof(VrLocation), typeof(RunCheckpointed), typeof(CheckpointAck),
+        typeof(VrJoined), typeof(Deployed), typeof(PartTaken), typeof(RoundDone), typeof(ReceivedBy), typeof(RollBack), typeof(Prepare), typeof(Replay),
         typeof(Resume), typeof(VrPart), typeof(RoundManifest),
     ];
 }

@@ -25,6 +25,7 @@ internal static class CheckpointedRun
         if (manifest is null) throw new InvalidDataException($"--restart: {store.Location} holds no complete checkpoint round that reads back whole.");
         logger.Restarting(manifest.Round, store.Location, parts.Count);
         var run = home.Checkpoints.BeginRun(manifest.Run, manifest.Initiator, store, manifest.Round);
+        run.Redeploys = manifest.Deploys.ToDictionary(d => (d.Parent, d.Call), d => d.Vrs);
         await run.Coordinator!.RestartFromDiskAsync(manifest, parts, raw, type, args);
         await FinishAsync(run);
     }

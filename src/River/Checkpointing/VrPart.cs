@@ -16,7 +16,7 @@ internal sealed record VrPart(
 
 /// <summary>A complete round: who took part (their parts are in the round's folder), who had ended, and the run it belongs to.</summary>
 internal sealed record RoundManifest(
-    Guid Run, int Round, long Time, VrId Initiator, string InitiatorType, VrId[] Participants, VrId[] Ended, long Bytes);
+    Guid Run, int Round, long Time, VrId Initiator, string InitiatorType, VrId[] Participants, VrId[] Ended, long Bytes, DeployRecord[] Deploys);
 
 /// <summary>The fields a checkpoint saves: every instance field of a VR's classes below River's, <c>[NonSerialized]</c> ones skipped.</summary>
 internal static class VrFields

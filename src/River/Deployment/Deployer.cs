@@ -40,9 +40,11 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
         object?[] copied;
         using (TypeResolver.Enter(caller.Run.Code)) copied = local.CopyArgs(deployArgs ?? [null]);
         var targets = vms.ToList();
+        if (local.Checkpoints.Redeploy(caller, targets.Count) is { } restarted) return restarted; // --restart: started already
         var ids = new VrId[targets.Count];
         for (var i = 0; i < targets.Count; i++) ids[i] = id ?? VrId.New();
         DeployAs(type, targets, ids, parent ?? caller.Id, caller.Args, copied, caller.Run);
+        local.Checkpoints.Deployed(caller, ids);
         span?.SetTag("river.deploy.count", ids.Length);
         return ids;
     }

@@ -54,7 +54,12 @@ public sealed class Exchange : VirtualResource
             }
         }
         var sums = workers.Select(w => Recv(new { tag = "done", src = w }).Get<long>("sum")).ToArray();
-        if (TryRecv(new { tag = "progress" }, out var extra)) throw new InvalidOperationException($"a progress packet came twice: {extra}");
+        if (TryRecv(new { tag = "progress" }, out var extra))
+        {
+            var more = new List<Packet> { extra };
+            while (TryRecv(new { tag = "progress" }, out var p)) more.Add(p);
+            throw new InvalidOperationException($"{more.Count} progress packets came twice: {string.Join(" ", more.Select(p => p["step"]))}");
+        }
         Results = sums;
     }
 
@@ -191,4 +196,62 @@ public sealed class CheckpointEmbeddedTests : IDisposable
 public sealed class CheckpointCollection
 {
     public const string Name = "Checkpointing (static results)";
+}
+
+[Collection(CheckpointCollection.Name)]
+public sealed class CheckpointRestartTests : IDisposable
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"river-ckpt-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    /// <summary>Runs until round <paramref name="round"/> is complete, then every VM goes down at once.</summary>
+    private async Task RunAndLoseEverythingAsync(int steps, int round)
+    {
+        var cluster = new LocalCluster(1 + Exchange.Workers);
+        _ = CheckpointedRun.RunAsync(cluster.Vms[0], typeof(Exchange), [steps.ToString(), "20"], _dir, restart: false);
+        var manifest = Path.Combine(_dir, CheckpointCoordinator.ManifestName(round));
+        var deadline = DateTime.UtcNow + Bound;
+        while (!File.Exists(manifest))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"round {round} never completed");
+            await Task.Delay(10);
+        }
+        await cluster.DisposeAsync();
+    }
+
+    private async Task<long[]> RestartAsync()
+    {
+        Exchange.Results = null;
+        await using var cluster = new LocalCluster(1 + Exchange.Workers);
+        await CheckpointedRun.RunAsync(cluster.Vms[0], typeof(Exchange), ["1500", "20"], _dir, restart: true).WaitAsync(Bound);
+        return Exchange.Results ?? throw new InvalidOperationException("the initiator gave no result");
+    }
+
+    [Fact]
+    public async Task Restart_after_every_VM_went_down_gives_the_uninterrupted_result()
+    {
+        await RunAndLoseEverythingAsync(1500, 3);
+        (Exchange.Starts, Exchange.RestoredStarts) = (0, 0);
+        Assert.Equal(Exchange.Expected(1500), await RestartAsync());
+        Assert.Equal((0, Exchange.Workers), (Exchange.Starts, Exchange.RestoredStarts)); // the initiator got its workers back
+    }
+
+    [Fact]
+    public async Task A_corrupt_newest_round_falls_back_to_the_one_before()
+    {
+        await RunAndLoseEverythingAsync(1500, 3);
+        var newest = CheckpointCoordinator.NewestRound(new DirectoryCheckpointStore(_dir));
+        var part = Directory.GetFiles(Path.Combine(_dir, $"round-{newest:D6}"), "*.part")[0];
+        var bytes = File.ReadAllBytes(part);
+        bytes[^1] ^= 0xFF; // one flipped bit in the payload fails the checksum
+        File.WriteAllBytes(part, bytes);
+        (Exchange.Starts, Exchange.RestoredStarts) = (0, 0);
+        Assert.Equal(Exchange.Expected(1500), await RestartAsync());
+        Assert.Equal(Exchange.Workers, Exchange.RestoredStarts);
+    }
 }
