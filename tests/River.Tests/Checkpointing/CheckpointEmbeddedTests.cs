@@ -112,15 +112,9 @@ public sealed class Unsaveable : VirtualResource
 }
 
 [Collection(CheckpointCollection.Name)]
-public sealed class CheckpointEmbeddedTests : IDisposable
+public sealed class CheckpointEmbeddedTests : CheckpointDirectory
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"river-ckpt-{Guid.NewGuid():N}");
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
 
     private static async Task<long[]> RunAsync(LocalCluster cluster, string dir, int steps, int every)
     {
@@ -192,6 +186,18 @@ public sealed class CheckpointEmbeddedTests : IDisposable
     }
 }
 
+/// <summary>A checkpoint directory of a test's own, deleted after it.</summary>
+public abstract class CheckpointDirectory : IDisposable
+{
+    protected readonly string _dir = Path.Combine(Path.GetTempPath(), $"river-ckpt-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+        GC.SuppressFinalize(this);
+    }
+}
+
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class CheckpointCollection
 {
@@ -199,15 +205,9 @@ public sealed class CheckpointCollection
 }
 
 [Collection(CheckpointCollection.Name)]
-public sealed class CheckpointRestartTests : IDisposable
+public sealed class CheckpointRestartTests : CheckpointDirectory
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"river-ckpt-{Guid.NewGuid():N}");
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
 
     /// <summary>Runs until round <paramref name="round"/> is complete, then every VM goes down at once.</summary>
     private async Task RunAndLoseEverythingAsync(int steps, int round)
