@@ -25,17 +25,26 @@ public static class Rai
     /// <exception cref="DeployException">the VM refused or could not start the object's host.</exception>
     public static TInterface Create<TInterface, TImpl>(VirtualResourceBase caller, VmInfo vm, params object?[] ctorArgs)
         where TInterface : class
-        where TImpl : class, TInterface
+        where TImpl : class, TInterface =>
+        Create<TInterface>(caller, vm, typeof(TImpl), ctorArgs);
+
+    /// <summary>As <see cref="Create{TInterface, TImpl}(VirtualResourceBase, VmInfo, object?[])"/>, with the object's class known at run time.</summary>
+    /// <exception cref="ArgumentException"><paramref name="impl"/> is no class implementing <typeparamref name="TInterface"/>.</exception>
+    public static TInterface Create<TInterface>(VirtualResourceBase caller, VmInfo vm, Type impl, params object?[] ctorArgs)
+        where TInterface : class
     {
         ArgumentNullException.ThrowIfNull(caller);
         ArgumentNullException.ThrowIfNull(vm);
+        ArgumentNullException.ThrowIfNull(impl);
+        if (!impl.IsClass || impl.IsAbstract || impl.ContainsGenericParameters || !typeof(TInterface).IsAssignableFrom(impl))
+            throw new ArgumentException($"{impl.FullName} is not a concrete class implementing {typeof(TInterface).FullName}.", nameof(impl));
         RaiInterface.Of(typeof(TInterface)); // an interface that cannot be called remotely fails here, not at its first call
         var endpoint = RaiEndpoint.Of(caller);
         var (id, ready) = endpoint.Expect();
         VrId host;
         try
         {
-            host = endpoint.Deploy(typeof(RaiHost<TImpl>), [vm], typeof(TInterface).FullName, id, ctorArgs ?? [null])[0];
+            host = endpoint.Deploy(typeof(RaiHost<>).MakeGenericType(impl), [vm], typeof(TInterface).FullName, id, ctorArgs ?? [null])[0];
         }
         catch
         {
