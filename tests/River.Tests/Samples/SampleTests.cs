@@ -50,6 +50,13 @@ public abstract class SampleTestsBase
     }
 
     [Fact]
+    public async Task Primes_counted_with_Trickle_match_the_known_count()
+    {
+        var run = await RunAsync("Primes", "--limit", "200000");
+        Assert.Contains($"primes below 200,000: 17984 (counted on {Vms} VMs)", run.Lines); // pi(200,000) = 17,984
+    }
+
+    [Fact]
     public async Task Supervised_restarts_the_worker_that_crashes_and_the_count_comes_out_right()
     {
         var run = await RunAsync("Supervised");
