@@ -53,5 +53,7 @@ internal abstract class Scenario
         new Scenarios.Reconnect(),
         new Scenarios.MirroredThroughput(),
         new Scenarios.Failover(),
+        new Scenarios.RaiCalls(),
+        new Scenarios.TrickleBalance(),
     ];
 }

@@ -71,8 +71,10 @@ internal abstract class RaiHost : AsyncVirtualResource
             ReplyError(p.Src, id, e is TargetInvocationException { InnerException: { } inner } ? inner : e);
             return;
         }
-        if (method.Pending(returned) is { } task) _ = ReplyWhenDone(p.Src, id, method, task);
-        else Send(p.Src, new { tag = "rai.ret", id, value = returned });
+        var task = method.Pending(returned);
+        if (task is null) Send(p.Src, new { tag = "rai.ret", id, value = returned });
+        else if (task.IsCompletedSuccessfully) Send(p.Src, new { tag = "rai.ret", id, value = method.ResultOf(task) }); // no hop for what is done
+        else _ = ReplyWhenDone(p.Src, id, method, task);
     }
 
     private async Task ReplyWhenDone(VrId caller, long id, RaiMethod method, Task task)

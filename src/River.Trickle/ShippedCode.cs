@@ -30,7 +30,8 @@ public sealed record ShippedCode(int Token, Dictionary<string, object?>? Capture
         if (f.GetInvocationList().Length > 1) throw new ArgumentException("A multicast delegate cannot be shipped; ship one function.");
         var target = f.Target;
         if (target is null || f.Method.IsStatic) return new ShippedCode(f.Method.MetadataToken, null);
-        var fields = target.GetType().GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+        // Fields of delegate type are the compiler's caches of lambdas made in a loop: not state, and not carried.
+        var fields = target.GetType().GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic).Where(x => !typeof(Delegate).IsAssignableFrom(x.FieldType)).ToArray();
         if (fields.Length == 0) return new ShippedCode(f.Method.MetadataToken, null);
         if (target.GetType().GetCustomAttribute<CompilerGeneratedAttribute>() is null)
             throw new ArgumentException($"{f.Method.Name} is an instance method of {target.GetType().Name}; ship a lambda or a static method (an object is sent with Inject).");

@@ -7,7 +7,7 @@ namespace River;
 /// <summary>What Trickle puts on each VM to run shipped functions (a Rai object).</summary>
 public interface ITrickleAgent
 {
-    /// <summary>Runs <paramref name="code"/> with <paramref name="args"/> on a thread-pool thread here; completes with its result.</summary>
+    /// <summary>Runs <paramref name="code"/> with <paramref name="args"/> on a thread of its own here; completes with its result.</summary>
     Task<object?> Run(ShippedCode code, object?[] args);
 }
 
@@ -20,7 +20,9 @@ internal sealed class TrickleAgent<TAnchor>(VmInfo vm) : ITrickleAgent
     // A function that captures nothing gets one target; captured values differ from call to call.
     private readonly ConcurrentDictionary<int, (MethodInfo Method, object? Target)> _resolved = new();
 
-    public Task<object?> Run(ShippedCode code, object?[] args) => Task.Run(() =>
+    // A thread of its own per call, not the thread pool: shipped work is coarse and may block, and blocked pool
+    // threads starve the VM's own loops (the pool adds threads slowly).
+    public Task<object?> Run(ShippedCode code, object?[] args) => Task.Factory.StartNew(() =>
     {
         var (method, target) = _resolved.GetOrAdd(code.Token, static (_, c) =>
         {
@@ -42,5 +44,5 @@ internal sealed class TrickleAgent<TAnchor>(VmInfo vm) : ITrickleAgent
         {
             Trickle.Here = null;
         }
-    });
+    }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 }
