@@ -93,7 +93,15 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
         }
         try
         {
-            Send(target.Host, new { tag = "rai.call", id, m = method, args });
+            // Up to three arguments travel as attributes of their own: an object?[] value costs more to carry.
+            switch (args.Length)
+            {
+                case 0: Send(target.Host, new { tag = "rai.call", id, m = method }); break;
+                case 1: Send(target.Host, new { tag = "rai.call", id, m = method, a0 = args[0] }); break;
+                case 2: Send(target.Host, new { tag = "rai.call", id, m = method, a0 = args[0], a1 = args[1] }); break;
+                case 3: Send(target.Host, new { tag = "rai.call", id, m = method, a0 = args[0], a1 = args[1], a2 = args[2] }); break;
+                default: Send(target.Host, new { tag = "rai.call", id, m = method, args }); break;
+            }
         }
         catch (Exception e)
         {
@@ -173,7 +181,7 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
     private void Gone(VrId host, string reason)
     {
         RaiTarget? target;
-        lock (_targets) _targets.TryGetValue(host, out target);
+        lock (_targets) _targets.Remove(host, out target); // proxies keep their target; a new Bind monitors afresh
         if (target is null) return;
         lock (target) target.Gone ??= reason;
         foreach (var (id, call) in _calls)

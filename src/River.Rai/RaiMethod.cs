@@ -31,6 +31,7 @@ internal sealed class RaiMethod
             throw new NotSupportedException($"{method.DeclaringType!.Name}.{method.Name} takes '{byRef.Name}' by reference: remote methods take values only.");
         Number = number;
         Info = method;
+        Arity = method.GetParameters().Length;
         var r = method.ReturnType;
         var open = r.IsGenericType ? r.GetGenericTypeDefinition() : null;
         Return = r == typeof(void) ? RaiReturn.Void
@@ -53,6 +54,9 @@ internal sealed class RaiMethod
     public MethodInfo Info { get; }
 
     public RaiReturn Return { get; }
+
+    /// <summary>How many arguments the method takes.</summary>
+    public int Arity { get; }
 
     /// <summary>True when the caller gets an awaitable back and is not blocked.</summary>
     public bool IsAsync => Return is not (RaiReturn.Value or RaiReturn.Void);
