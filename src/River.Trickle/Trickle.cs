@@ -18,14 +18,18 @@ public sealed class Trickle : IAsyncDisposable
     [ThreadStatic] private static VmInfo? t_here;
 
     private readonly RiverConnection _connection;
-    private readonly Session _session;
+    private readonly AsyncVirtualResource _session;
+    private readonly TaskCompletionSource _end;
+    private readonly Task _ended;
     private readonly ConcurrentDictionary<(VmId, Type), Lazy<ITrickleAgent>> _agents = new();
 
-    private Trickle(RiverConnection connection, Session session, IReadOnlyList<VmInfo> vms)
+    private Trickle(RiverConnection connection, AsyncVirtualResource session, TaskCompletionSource end, Task ended)
     {
         _connection = connection;
         _session = session;
-        Vms = vms;
+        _end = end;
+        _ended = ended;
+        Vms = session.Discover();
     }
 
     /// <summary>The VM a shipped function runs on, while it runs; null elsewhere.</summary>
@@ -51,9 +55,15 @@ public sealed class Trickle : IAsyncDisposable
     public static async Task<Trickle> Connect(string[]? args = null)
     {
         var connection = await RiverApp.ConnectAsync(args ?? []);
-        var session = new Session();
-        connection.Vm.Start(session);
-        return new Trickle(connection, session, session.Discover());
+        // The session is a VR of its own that lives until DisposeAsync: it owns the program's objects and agents.
+        var session = new TaskCompletionSource<AsyncVirtualResource>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var end = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ended = connection.Vm.Spawn(async me =>
+        {
+            session.SetResult(me);
+            await end.Task;
+        });
+        return new Trickle(connection, await session.Task, end, ended);
     }
 
     /// <summary>Makes a <typeparamref name="TImpl"/> on <paramref name="vm"/> and returns a proxy to it (see <see cref="Rai"/>).</summary>
@@ -156,36 +166,9 @@ public sealed class Trickle : IAsyncDisposable
     /// <summary>Ends the session: its objects and agents are released and this program leaves the cluster.</summary>
     public async ValueTask DisposeAsync()
     {
-        _session.End();
-        await _session.Ended;
+        _end.TrySetResult();
+        await _ended;
         await _connection.DisposeAsync();
-    }
-
-    /// <summary>The VR a Trickle program runs as: it owns the program's objects and agents.</summary>
-    private sealed class Session : AsyncVirtualResource
-    {
-        private readonly TaskCompletionSource _end = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Ended => _ended.Task;
-
-        public void End() => _end.TrySetResult();
-
-        protected override async Task MainAsync(CancellationToken stop)
-        {
-            try
-            {
-                await _end.Task.WaitAsync(stop);
-            }
-            catch (OperationCanceledException)
-            {
-                // the VM stopped first
-            }
-            finally
-            {
-                _ended.TrySetResult();
-            }
-        }
     }
 
     /// <summary>Items handed out one at a time, and items given back when their VM was lost.</summary>

@@ -19,8 +19,13 @@ internal sealed class RaiCalls : Scenario
         var cluster = new LocalCluster(2);
         try
         {
-            var driver = new Driver();
-            cluster.Vms[0].Start(driver);
+            var (spawned, end) = (new TaskCompletionSource<AsyncVirtualResource>(), new TaskCompletionSource());
+            var ended = cluster.Vms[0].Spawn(async me =>
+            {
+                spawned.SetResult(me);
+                await end.Task;
+            });
+            var driver = spawned.Task.GetAwaiter().GetResult();
             var there = driver.Discover().Single(v => v.Id == cluster.Vms[1].Id);
             var adder = Rai.Create<IAdder, Adder>(driver, there);
             var echo = driver.Deploy<Echo>(there);
@@ -35,7 +40,8 @@ internal sealed class RaiCalls : Scenario
                 plain.Add(p);
                 if (rai.Count == reps) break;
             }
-            driver.End();
+            end.SetResult();
+            ended.GetAwaiter().GetResult();
             yield return new Result(Name, $"calls, {Window:N0} in flight", "calls/s", Stats.Of(rai),
                 $"request/reply with packets, {Window:N0} in flight", Stats.Of(plain), Target.RatioAtLeast(0.8));
         }
@@ -57,7 +63,7 @@ internal sealed class RaiCalls : Scenario
         return each * Window / Measure.Seconds(start);
     }
 
-    private static async Task<double> ViaPackets(Driver driver, VrId echo, int calls)
+    private static async Task<double> ViaPackets(AsyncVirtualResource driver, VrId echo, int calls)
     {
         var start = Stopwatch.GetTimestamp();
         var sent = 0;
@@ -92,15 +98,5 @@ internal sealed class RaiCalls : Scenario
                 Send(p.Src, new { tag = "sum", id = p.Get<long>("id"), value = p.Get<int>("a") + p.Get<int>("b") });
             }
         }
-    }
-
-    /// <summary>The calling side: the bench thread sends and receives through it; it lives until <see cref="End"/>.</summary>
-    private sealed class Driver : AsyncVirtualResource
-    {
-        private readonly TaskCompletionSource _end = new();
-
-        public void End() => _end.TrySetResult();
-
-        protected override Task MainAsync(CancellationToken stop) => _end.Task.WaitAsync(stop);
     }
 }

@@ -36,7 +36,7 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
         using var span = RiverMetrics.Activities.StartActivity("river.deploy");
         span?.SetTag("river.vr.type", type.FullName);
         span?.SetTag("river.vm", local.Id.ToString());
-                local.Serializer.AllowList.AllowProgram(type);
+        local.Serializer.AllowList.AllowProgram(type);
         object?[] copied;
         using (TypeResolver.Enter(caller.Run.Code)) copied = local.CopyArgs(deployArgs ?? [null]);
         var targets = vms.ToList();

@@ -50,7 +50,7 @@ public static class RiverApp
     /// <summary>
     /// Connects this process as <see cref="RunAsync{TVr}(string[])"/> does (the same options), but runs no
     /// initiator: for programs with no VR class of their own (scripting, notebooks), which start their VRs
-    /// on <see cref="RiverConnection.Vm"/> with <see cref="RiverVm.Start(VirtualResourceBase, IReadOnlyList{string}?)"/>.
+    /// on <see cref="RiverConnection.Vm"/> (<see cref="RiverVm.Spawn{T}(Func{AsyncVirtualResource, Task{T}})"/>, <see cref="RiverVm.Start{TVr}(IReadOnlyList{string}?, object?[])"/>).
     /// </summary>
     /// <exception cref="ArgumentException">a bad option.</exception>
     /// <exception cref="ClusterJoinException">no seed took this VM in.</exception>

@@ -206,18 +206,6 @@ public sealed class RiverVm : IAsyncDisposable
         });
     }
 
-    /// <summary>
-    /// Starts a VR object the caller built here as an initiator (no parent) and returns its id. The caller
-    /// keeps its reference: for libraries whose own VR shares state with the code that started it
-    /// (a client endpoint, a scripting session). Nothing is copied; the object must not be started twice.
-    /// </summary>
-    public VrId Start(VirtualResourceBase vr, IReadOnlyList<string>? args = null)
-    {
-        ArgumentNullException.ThrowIfNull(vr);
-        Serializer.AllowList.AllowProgram(vr.GetType());
-        return StartLocal(vr, VrId.New(), null, args ?? [], [], new ProgramRun.Ref(Guid.NewGuid(), null)).Id;
-    }
-
     private VrContext Start(Type type, IReadOnlyList<string>? args, object?[] deployArgs)
     {
         VrFactory.Check(type);
