@@ -57,5 +57,7 @@ internal abstract class Scenario
         new Scenarios.MpiAllreduce(),
         new Scenarios.MpiBandwidth(),
         new Scenarios.MpiEp(),
+        new Scenarios.RaiCalls(),
+        new Scenarios.TrickleBalance(),
     ];
 }

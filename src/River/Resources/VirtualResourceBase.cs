@@ -14,6 +14,8 @@ public abstract class VirtualResourceBase
 
     internal void Attach(VrContext context) => _context = context;
 
+    internal int Started; // set once by the VM that starts this object: a VR object runs once
+
     /// <summary>This VR's UUID name.</summary>
     public VrId Id => Context.Id;
 
@@ -75,6 +77,18 @@ public abstract class VirtualResourceBase
     /// <exception cref="ArgumentException"><paramref name="vr"/> is not a mirrored VR this VM knows of.</exception>
     /// <exception cref="DeployException">the log was trimmed, the VM already runs a replica or is gone, or it could not start one.</exception>
     public void AddMirror(VrId vr, VmInfo vm) => Context.Vm.Mirrors.AddMirror(vr, vm);
+
+    /// <summary>
+    /// Starts a VR object the caller built on this VR's VM, as this VR's child, and returns its id. Unlike
+    /// <c>Deploy</c> nothing is copied and the caller keeps its reference: for libraries whose helper VR shares
+    /// state with the code that started it (a client endpoint, an object served to others).
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><paramref name="vr"/> was started already.</exception>
+    public VrId Spawn(VirtualResourceBase vr, params object?[] args)
+    {
+        ArgumentNullException.ThrowIfNull(vr);
+        return Context.Vm.StartLocal(vr, VrId.New(), Id, Args, args, Context.Run).Id;
+    }
 
     /// <summary>
     /// Sends a packet to <paramref name="dest"/>: an anonymous object, a dictionary or a <see cref="Packet"/>.

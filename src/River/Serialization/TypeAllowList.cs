@@ -63,6 +63,13 @@ internal sealed class TypeAllowList
         foreach (var a in ProgramAssemblies.Of(program)) Allow(a);
     }
 
+    /// <summary>Allows the code a VR type needs: its program's, and its generic type arguments' (see <see cref="ProgramAssemblies.Of(Type)"/>).</summary>
+    public void AllowProgram(Type vrType)
+    {
+        if (!vrType.IsGenericType) AllowProgram(vrType.Assembly);
+        else foreach (var a in ProgramAssemblies.Of(vrType)) Allow(a);
+    }
+
     /// <summary>True when <paramref name="type"/>, its element types and generic arguments are all allowed.</summary>
     public bool IsAllowed(Type type) => _verdicts.TryGetValue(type, out var known) ? known : _verdicts.GetOrAdd(type, t =>
         t.IsArray ? IsAllowed(t.GetElementType()!)

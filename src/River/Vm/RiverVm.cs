@@ -209,7 +209,7 @@ public sealed class RiverVm : IAsyncDisposable
     private VrContext Start(Type type, IReadOnlyList<string>? args, object?[] deployArgs)
     {
         VrFactory.Check(type);
-        Serializer.AllowList.AllowProgram(type.Assembly);
+        Serializer.AllowList.AllowProgram(type);
         return StartLocal(type, VrId.New(), null, args ?? [], CopyArgs(deployArgs), new ProgramRun.Ref(Guid.NewGuid(), null));
     }
 
@@ -268,9 +268,12 @@ public sealed class RiverVm : IAsyncDisposable
     internal VrContext StartLocal(Type type, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, ProgramRun.Ref run) =>
         StartLocal(VrFactory.Create(type), id, parent, args, deployArgs, run);
 
-    private VrContext StartLocal(VirtualResourceBase vr, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, ProgramRun.Ref run)
+    /// <summary>Starts a VR object (made by <see cref="VrFactory"/>, or given by a library through <c>Start</c>/<c>Spawn</c>).</summary>
+    internal VrContext StartLocal(VirtualResourceBase vr, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, ProgramRun.Ref run)
     {
         ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
+        if (vr is not (VirtualResource or AsyncVirtualResource)) throw new ArgumentException($"{vr.GetType().FullName} is not a VirtualResource or an AsyncVirtualResource.");
+        if (Interlocked.CompareExchange(ref vr.Started, 1, 0) != 0) throw new InvalidOperationException($"This {vr.GetType().Name} was started already; a VR object runs once.");
         var type = vr.GetType();
         var context = new VrContext(this, id, parent, args, deployArgs, vr, run, _stopping.Token, _options);
         run.Code?.AddVr();

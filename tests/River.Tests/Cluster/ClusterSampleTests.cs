@@ -41,8 +41,8 @@ public sealed class ClusterSampleTests(ThreeVmProcesses cluster) : SampleTestsBa
         run.AssertSucceeded();
 
         // PingPong deploys one echo VR (on a VM process: Discover lists the program's own VM first), Stream one sink;
-        // the others one VR per VM at least (Supervised's workers are PrimeWorkers).
-        var deployed = $"Deployed {sample switch { "Stream" => "NumberedStream", "Supervised" => "PrimeWorker", _ => sample }} as ";
+        // the others one VR per VM at least (Supervised's workers are PrimeWorkers, Primes' the hosts of Trickle's agents).
+        var deployed = $"Deployed {sample switch { "Stream" => "NumberedStream as", "Supervised" => "PrimeWorker as", "Primes" => "River.RaiHost`1[[River.TrickleAgent`1[[Program, Primes,", _ => sample + " as" }} ";
         var needed = sample is "PingPong" or "Stream" ? 1 : cluster.Vms.Count;
         var deadline = DateTime.UtcNow + LogBound;   // log lines are written asynchronously
         int hosts;
