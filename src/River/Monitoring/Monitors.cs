@@ -30,6 +30,11 @@ internal sealed class Monitors(RiverVm vm)
         public VmId? At;
         public readonly HashSet<VmId> Asked = asked;
         public readonly long Since = Environment.TickCount64;
+
+        /// <summary>A VM asked was lost before it answered: it may have run the target, so not finding it is <c>lost</c>, not <c>noproc</c>.</summary>
+        public bool MaybeLost;
+
+        public string NotFound => MaybeLost ? Lost : NoProc;
     }
 
     /// <summary>Who watches a VR here: the watcher's VM and the monitor's reference there.</summary>
@@ -113,11 +118,15 @@ internal sealed class Monitors(RiverVm vm)
                 lock (watch)
                 {
                     watch.Asked.Remove(from.RemoteId);
-                    if (a.Found) watch.At = from.RemoteId;
+                    if (a.Found)
+                    {
+                        watch.At = from.RemoteId;
+                        watch.Asked.Clear(); // found: the others' answers no longer matter
+                    }
                     else
                     {
                         if (watch.At == from.RemoteId) watch.At = null;
-                        if (watch.At is null && watch.Asked.Count == 0) Report(a.Ref, NoProc, null);
+                        if (watch.At is null && watch.Asked.Count == 0) Report(a.Ref, watch.NotFound, null);
                     }
                 }
                 break;
@@ -130,18 +139,22 @@ internal sealed class Monitors(RiverVm vm)
         }
     }
 
-    /// <summary>A VM is suspected or gone: monitors of VRs there report <c>lost</c>; it no longer has to answer.</summary>
+    /// <summary>A VM is suspected or gone: monitors of VRs there report <c>lost</c>; it no longer has to answer (and, had it not answered yet, the target may have been there).</summary>
     public void OnVmLost(VmId id)
     {
         foreach (var (reference, watch) in _watches)
         {
             lock (watch)
             {
-                if (watch.At == id && vm.Mirrors.LiveReplica(watch.Target, id) is not null && vm.TryGetLocal(watch.Watcher, out var watcher)
+                if (watch.At == id && vm.Mirrors.LiveReplica(watch.Target, id) is not null && vm.TryGetLocal(watch.Watcher, out _)
                     && _watches.TryRemove(reference, out _))
-                    Monitor(watcher, watch.Target); // a mirrored VR is lost only with its last replica: watch the next one
+                    AddWatch(watch.Watcher, watch.Target, watch.Link, null); // a mirrored VR is lost only with its last replica: watch the next one
                 else if (watch.At == id) Report(reference, Lost, null);
-                else if (watch.At is null && watch.Asked.Remove(id) && watch.Asked.Count == 0) Report(reference, NoProc, null);
+                else if (watch.At is null && watch.Asked.Remove(id))
+                {
+                    watch.MaybeLost = true;
+                    if (watch.Asked.Count == 0) Report(reference, Lost, null);
+                }
             }
         }
     }
@@ -151,7 +164,7 @@ internal sealed class Monitors(RiverVm vm)
     {
         var now = Environment.TickCount64;
         foreach (var (reference, watch) in _watches)
-            if ((watch.At is null || watch.Asked.Count > 0) && now - watch.Since > 3000 && watch.At != vm.Id) Report(reference, watch.At is null ? NoProc : Lost, null);
+            if ((watch.At is null || watch.Asked.Count > 0) && now - watch.Since > 3000 && watch.At != vm.Id) Report(reference, watch.At is null ? watch.NotFound : Lost, null);
         foreach (var (id, end) in _ended)
             if (now - end.At > Remembered.TotalMilliseconds) _ended.TryRemove(id, out _);
     }

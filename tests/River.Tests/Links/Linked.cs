@@ -2,8 +2,8 @@ namespace River.Tests.Links;
 
 /// <summary>
 /// A VR for link tests, on any VM (its behaviour travels in DeployArgs: observer, partner to link or null, trap exits).
-/// It tells the observer "ready", then obeys: "fail" throws, "end" returns, "ping" answers "pong", "link"/"unlink" vr.
-/// Exits it traps and the link error it catches (then rethrows, so it fails) are reported to the observer.
+/// It tells the observer "ready", then obeys: "fail" throws, "end" returns, "ping" answers "pong", "link"/"unlink"/"monitor" vr.
+/// Downs, exits it traps and the link error it catches (then rethrows, so it fails) are reported to the observer.
 /// </summary>
 public sealed class Linked : VirtualResource
 {
@@ -35,8 +35,12 @@ public sealed class Linked : VirtualResource
                         Unlink(p.Get<VrId>("vr"));
                         Send(observer, new { tag = "unlinked" });
                         break;
-                    case "river.exit":
-                        Send(observer, new { tag = "exit", vr = p.Get<VrId>("vr"), reason = p.Get<string>("reason"), error = p.Get<string?>("error") });
+                    case "monitor":
+                        Monitor(p.Get<VrId>("vr"));
+                        break;
+                    case "river.exit" or "river.down":
+                        var tag = p.Get<string>("tag")[6..];
+                        Send(observer, new { tag, vr = p.Get<VrId>("vr"), reason = p.Get<string>("reason"), error = p.Get<string?>("error") });
                         break;
                 }
             }
@@ -56,10 +60,10 @@ public sealed class Linked : VirtualResource
         return id;
     }
 
-    /// <summary>What the observer heard of <paramref name="from"/>: (tag, vr, reason, error) of its "caught" or "exit" packet.</summary>
-    public static (VrId Vr, string Reason, string? Error) Heard(VirtualResource me, VrId from, string tag)
+    /// <summary>What the observer heard of <paramref name="from"/>: (vr, reason, error) of its "caught", "exit" or "down" packet (about <paramref name="about"/>, if given).</summary>
+    public static (VrId Vr, string Reason, string? Error) Heard(VirtualResource me, VrId from, string tag, VrId? about = null)
     {
-        var p = me.Recv(new { tag, src = from }, LinkTests.Bound);
+        var p = about is { } vr ? me.Recv(new { tag, src = from, vr }, LinkTests.Bound) : me.Recv(new { tag, src = from }, LinkTests.Bound);
         return (p.Get<VrId>("vr"), p.Get<string>("reason"), p.Get<string?>("error"));
     }
 }

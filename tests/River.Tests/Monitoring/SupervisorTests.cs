@@ -12,7 +12,7 @@ public sealed class SupervisorTests
         {
             var (observer, index, failFirst, failAlways, wait, restarts) =
                 ((VrId)DeployArgs[0]!, (int)DeployArgs[1]!, (bool)DeployArgs[2]!, (bool)DeployArgs[3]!, (bool)DeployArgs[4]!, (int)DeployArgs[5]!);
-            Send(observer, new { tag = "started", index, restarts });
+            Send(observer, new { tag = "started", index, restarts, vm = Vm.Id });
             if (failAlways || (failFirst && restarts == 0)) throw new InvalidOperationException($"child {index} fails");
             if (wait) Recv(new { tag = "stop" });
         }
