@@ -183,6 +183,11 @@ public abstract class VirtualResourceBase
     public void Link(VrId vr) => Context.Checked.Vm.Links.Link(Context, vr);
 
     /// <summary>Removes the link with <paramref name="vr"/>, both ways: no exit of it is received after this returns (a pending one is taken back).</summary>
+    /// <example><code>
+    /// Link(helper);
+    /// var answer = Recv(new { tag = "answer", src = helper });
+    /// Unlink(helper); // done with it: its later end, however it comes, is no concern of this VR
+    /// </code></example>
     public void Unlink(VrId vr) => Context.Checked.Vm.Links.Unlink(Context, vr);
 
     /// <summary>
