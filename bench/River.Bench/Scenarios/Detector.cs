@@ -21,30 +21,19 @@ internal sealed class Detector : Scenario
     public override IEnumerable<Result> Run(RunSettings s)
     {
         using var cluster = new RiverCluster();
-        var (anchor, port) = cluster.StartVmAndWait("anchor vm", s.Timeout);
-        using (anchor)
+        using var anchor = cluster.StartAndJoin("anchor vm", s.Timeout);
+        var target = new Stats(LostTarget.TotalMilliseconds, LostTarget.TotalMilliseconds, LostTarget.TotalMilliseconds);
+        foreach (var (signal, name) in new[] { (ChildProcess.Sigkill, "SIGKILL"), (ChildProcess.Sigstop, "SIGSTOP") })
         {
-            var vm = cluster.Join(port);
-            try
-            {
-                var target = new Stats(LostTarget.TotalMilliseconds, LostTarget.TotalMilliseconds, LostTarget.TotalMilliseconds);
-                foreach (var (signal, name) in new[] { (ChildProcess.Sigkill, "SIGKILL"), (ChildProcess.Sigstop, "SIGSTOP") })
-                {
-                    var samples = Enumerable.Range(0, s.Pick(3, 7)).Select(_ => ToLost(cluster, vm, port, signal, s.Timeout)).ToList();
-                    s.Log($"  {name} to lost: {string.Join(", ", samples.Select(ms => $"{ms:0}"))} ms");
-                    yield return new Result(Name, $"{name} of a VM process to lost at a monitor", "ms", Stats.Of(samples),
-                        "target", target, Target.ValueBelow(LostTarget.TotalMilliseconds, "ms"));
-                }
-                var seconds = s.DetectorSeconds ?? s.Pick(10, 60);
-                var suspicions = FalseSuspicions(cluster, vm, anchor, port, TimeSpan.FromSeconds(seconds), s);
-                yield return new Result(Name, $"suspicions of healthy VMs in {seconds} s, 4 VMs beside 2 CPU burners", "count", Stats.Of([suspicions]),
-                    "target", new Stats(0, 0, 0), Target.ValueBelow(0.5, "suspicions"));
-            }
-            finally
-            {
-                vm.DisposeAsync().AsTask().Wait(s.Timeout);
-            }
+            var samples = Enumerable.Range(0, s.Pick(3, 7)).Select(_ => ToLost(cluster, anchor.Vm, anchor.Port, signal, s.Timeout)).ToList();
+            s.Log($"  {name} to lost: {string.Join(", ", samples.Select(ms => $"{ms:0}"))} ms");
+            yield return new Result(Name, $"{name} of a VM process to lost at a monitor", "ms", Stats.Of(samples),
+                "target", target, Target.ValueBelow(LostTarget.TotalMilliseconds, "ms"));
         }
+        var seconds = s.DetectorSeconds ?? s.Pick(10, 60);
+        var suspicions = FalseSuspicions(cluster, anchor, TimeSpan.FromSeconds(seconds), s);
+        yield return new Result(Name, $"suspicions of healthy VMs in {seconds} s, 4 VMs beside 2 CPU burners", "count", Stats.Of([suspicions]),
+            "target", new Stats(0, 0, 0), Target.ValueBelow(0.5, "suspicions"));
     }
 
     /// <summary>Milliseconds from <paramref name="signal"/> to a fresh VM process to <c>lost</c> at a monitor of a VR on it.</summary>
@@ -74,13 +63,14 @@ internal sealed class Detector : Scenario
     /// Suspicions of healthy VMs within <paramref name="span"/>: two more VM processes join, an echo VR on each of the
     /// four VMs is monitored, two processes burn a core each; monitors that fire and "suspected" log lines count.
     /// </summary>
-    private static int FalseSuspicions(RiverCluster cluster, RiverVm vm, ChildProcess anchor, int seed, TimeSpan span, RunSettings s)
+    private static int FalseSuspicions(RiverCluster cluster, JoinedVm anchor, TimeSpan span, RunSettings s)
     {
+        var vm = anchor.Vm;
         var others = new List<ChildProcess>();
         var burners = new List<Process>();
         try
         {
-            for (var i = 0; i < 2; i++) others.Add(cluster.StartVm($"soak vm {i}", seed));
+            for (var i = 0; i < 2; i++) others.Add(cluster.StartVm($"soak vm {i}", anchor.Port));
             var ids = others.Select(o => o.WaitFor(RiverCluster.Listening, s.Timeout).Groups["id"].Value).ToList();
             for (var i = 0; i < 2; i++) burners.Add(Process.Start(new ProcessStartInfo("sh") { ArgumentList = { "-c", "while :; do :; done" } })!);
             var started = Stopwatch.GetTimestamp();
@@ -106,8 +96,8 @@ internal sealed class Detector : Scenario
                 return downs;
             }, out _), span + s.Timeout, "the soak");
             // Only suspicions of the healthy VMs count: the victims of the timed runs are suspected by VMs that hear of them late.
-            var healthy = ids.Append(anchor.WaitFor(RiverCluster.Listening, s.Timeout).Groups["id"].Value).Append(vm.Id.ToString()).Select(id => $"VM {id} suspected").ToList();
-            var suspected = others.Prepend(anchor).SelectMany(p => p.Lines()).Where(l => l.At >= started && healthy.Any(h => l.Text.Contains(h, StringComparison.Ordinal))).ToList();
+            var healthy = ids.Append(anchor.Process.WaitFor(RiverCluster.Listening, s.Timeout).Groups["id"].Value).Append(vm.Id.ToString()).Select(id => $"VM {id} suspected").ToList();
+            var suspected = others.Prepend(anchor.Process).SelectMany(p => p.Lines()).Where(l => l.At >= started && healthy.Any(h => l.Text.Contains(h, StringComparison.Ordinal))).ToList();
             foreach (var l in suspected) s.Log($"  false positive: {l.Text}");
             var logged = suspected.Count;
             s.Log($"  soak of {span.TotalSeconds:0} s: {fired} monitors fired, {logged} suspicions logged");
