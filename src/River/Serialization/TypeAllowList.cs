@@ -40,7 +40,7 @@ internal sealed class TypeAllowList
         typeof(VrId), typeof(VmId), typeof(VmInfo), typeof(CodeRef), typeof(VrStatus),
         typeof(Announce), typeof(Members), typeof(Goodbye), typeof(DeployRequest), typeof(DeployReply), typeof(CodeUpload),
         typeof(Lookup), typeof(LookupReply), typeof(StatusRequest), typeof(StatusReply), typeof(KillRequest), typeof(KillReply),
-        typeof(MonitorRequest), typeof(MonitorAnswer), typeof(DemonitorRequest), typeof(Down), typeof(Credit),
+        typeof(MonitorRequest), typeof(MonitorAnswer), typeof(DemonitorRequest), typeof(Down), typeof(UnlinkRequest), typeof(Credit),
         typeof(MirrorView), typeof(MirrorEntry), typeof(MirrorLog), typeof(MirrorLogAck), typeof(MirrorAck), typeof(MirrorTailRequest), typeof(MirrorTail),
         typeof(MirrorAddRequest), typeof(MirrorAddReply),
     ];

@@ -38,6 +38,7 @@ public sealed class RiverVm : IAsyncDisposable
         Router = new Router(this, _logger);
         Monitors = new Monitors(this);
         Mirrors = new Mirrors(this, _logger);
+        Links = new Links(this);
         Deployer = new Deployer(this, new CodeCache(_options.CodeCacheDirectory ?? CodeCache.DefaultDirectory), _options, _logger);
         RefreshInfo();
         _announcer = new Timer(_ => Housekeeping(), null, 200, 200);
@@ -86,6 +87,7 @@ public sealed class RiverVm : IAsyncDisposable
     internal Router Router { get; }
     internal Monitors Monitors { get; }
     internal Mirrors Mirrors { get; }
+    internal Links Links { get; }
     internal Deployer Deployer { get; }
     internal Membership Membership { get; } = new();
     internal PacketObservers Observers { get; } = new();
@@ -418,6 +420,9 @@ public sealed class RiverVm : IAsyncDisposable
                 break;
             case MonitorRequest or MonitorAnswer or DemonitorRequest or Down:
                 Monitors.OnControl(from, message);
+                break;
+            case UnlinkRequest u:
+                Links.OnUnlink(u);
                 break;
             case Goodbye g when g.Id != from.RemoteId:
                 throw new MessagePackSerializationException($"a Goodbye for VM {g.Id} on the link of VM {from.RemoteId}");

@@ -76,6 +76,13 @@ public abstract class SampleTestsBase
         Assert.Contains("worker 1 failed (System.InvalidOperationException: worker 1 crashes on its first run, on purpose); the supervisor starts it again", run.Lines);
         Assert.Contains("primes below 200,000: 17984 (counted by 4 supervised workers)", run.Lines); // pi(200,000) = 17,984
     }
+
+    [Fact]
+    public async Task Linked_hears_of_the_workers_end_normal_or_failed_as_an_exit_packet()
+    {
+        Assert.Contains("worker ended: normal after 5 ticks", (await RunAsync("Linked", "--ticks", "5")).Lines);
+        Assert.Contains("worker ended: failed (System.InvalidOperationException: the worker fails at tick 3, on purpose) after 2 ticks", (await RunAsync("Linked", "--fail-at", "3")).Lines);
+    }
 }
 
 /// <summary>The samples on an embedded cluster of three VMs inside the sample's process.</summary>
