@@ -17,11 +17,12 @@ var baselines = new Option<string[]>("--baselines")
     Description = "Remote scenarios: run only these baselines (raw-tcp, akka.net, proto.actor; 'none' for River alone, e.g. to attach a profiler).",
     Arity = ArgumentArity.OneOrMore,
 };
-var root = new RootCommand("River.Bench: River against Channels/serializer baselines, medians after warm-up.") { quick, json, filter, baselines };
-root.SetAction(parsed => Run(parsed.GetValue(quick), parsed.GetValue(json), parsed.GetValue(filter) ?? [], parsed.GetValue(baselines)));
+var detectorSeconds = new Option<int?>("--detector-seconds") { Description = "detector: how long the false-positive soak beside two CPU burners runs (default 60 s; 10 s with --quick)." };
+var root = new RootCommand("River.Bench: River against Channels/serializer baselines, medians after warm-up.") { quick, json, filter, baselines, detectorSeconds };
+root.SetAction(parsed => Run(parsed.GetValue(quick), parsed.GetValue(json), parsed.GetValue(filter) ?? [], parsed.GetValue(baselines), parsed.GetValue(detectorSeconds)));
 return root.Parse(args).Invoke();
 
-static int Run(bool quick, bool json, string[] filters, string[]? baselines)
+static int Run(bool quick, bool json, string[] filters, string[]? baselines, int? detectorSeconds)
 {
     var chosen = Scenario.All.Where(s => filters.Length == 0 || filters.Any(f => s.Name.Contains(f, StringComparison.OrdinalIgnoreCase))).ToList();
     if (chosen.Count == 0)
@@ -30,7 +31,7 @@ static int Run(bool quick, bool json, string[] filters, string[]? baselines)
         return 2;
     }
     // Progress and the machine go to stderr, so stdout holds only the table or the JSON lines.
-    var settings = new RunSettings(quick, Console.Error) { Baselines = baselines is { Length: > 0 } ? baselines : null };
+    var settings = new RunSettings(quick, Console.Error) { Baselines = baselines is { Length: > 0 } ? baselines : null, DetectorSeconds = detectorSeconds };
     var machine = $"{Machine.Describe()}; SpinWait ping-pong {Machine.SpinWaitRoundTripNs():#,0} ns";
     settings.Log($"River.Bench{(quick ? " --quick" : "")}: {machine}");
     var results = new List<Result>();

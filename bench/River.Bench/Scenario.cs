@@ -13,6 +13,9 @@ internal sealed class RunSettings(bool quick, TextWriter progress)
     /// <summary>The baselines remote scenarios run (<c>--baselines</c>); null: all.</summary>
     public IReadOnlyCollection<string>? Baselines { get; init; }
 
+    /// <summary>How long the detector scenario's false-positive soak runs (<c>--detector-seconds</c>); null: 60 s, 10 s quick.</summary>
+    public int? DetectorSeconds { get; init; }
+
     public bool Runs(string baseline) => Baselines is null || Baselines.Contains(baseline, StringComparer.OrdinalIgnoreCase);
 
     public void Log(string line) => progress.WriteLine(line);
@@ -57,5 +60,8 @@ internal abstract class Scenario
         new Scenarios.MpiAllreduce(),
         new Scenarios.MpiBandwidth(),
         new Scenarios.MpiEp(),
+        new Scenarios.RaiCalls(),
+        new Scenarios.TrickleBalance(),
+        new Scenarios.Detector(),
     ];
 }

@@ -2,7 +2,7 @@ using River;
 
 // A supervisor keeps its workers running: each counts the primes in its share of [2, --limit) and
 // reports to the initiator. Worker 1 crashes on purpose on its first run; the supervisor sees it
-// fail (a monitor's river.down), starts it again on the next VM, and the total still comes out right.
+// fail (it is linked to its workers and traps exits: a river.exit packet), starts it again on the next VM, and the total still comes out right.
 return await RiverApp.RunAsync<Primes>(args);
 
 public sealed class Primes : VirtualResource

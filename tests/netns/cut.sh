@@ -47,12 +47,7 @@ in_host 2 timeout $program_bound "$dotnet" "$stream" --seeds "10.77.0.1:$port" -
     --count $count --pause-every 100 "${program_level[@]}" > "$work/stream.out" 2> "$work/stream.log" &
 program=$!
 
-deadline=$((SECONDS + bound))
-until grep -qs "Deployed NumberedStream" "$work/vm1.log"; do
-    [ $SECONDS -lt $deadline ] || { log "FAIL: the sink was not deployed within $bound s"; exit 1; }
-    kill -0 "$program" 2>/dev/null || { log "FAIL: the program ended before the sink was deployed"; cat "$work/stream.out"; exit 1; }
-    sleep 0.1
-done
+wait_output "$work/vm1.log" "Deployed NumberedStream" $bound "$program" "$work/stream.out" "the sink deployed"
 log "sink deployed on h1 ($(since "$started") s after the program started)"
 sleep 0.5
 

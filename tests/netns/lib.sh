@@ -101,3 +101,15 @@ wait_listening() {
         sleep 0.2
     done
 }
+
+# wait_output FILE PATTERN SECONDS PID OUT WHAT: until FILE has a line matching PATTERN; exit 1 (showing the
+# program's output OUT) if process PID ends first or time runs out. WHAT names the awaited event in the message.
+wait_output() {
+    local file=$1 pattern=$2 seconds=$3 pid=$4 out=$5 what=$6
+    local deadline=$((SECONDS + seconds))
+    until grep -qs "$pattern" "$file"; do
+        [ $SECONDS -lt $deadline ] || { log "FAIL: $what not within $seconds s"; exit 1; }
+        kill -0 "$pid" 2>/dev/null || { log "FAIL: the program ended before $what"; cat "$out"; exit 1; }
+        sleep 0.1
+    done
+}

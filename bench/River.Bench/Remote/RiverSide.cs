@@ -58,6 +58,21 @@ internal sealed class RiverCluster : IDisposable
         return RiverVm.JoinAsync(options).GetAwaiter().GetResult();
     }
 
+    /// <summary>Starts a <c>river vm</c> and joins a VM in this process to it; disposing both leaves and kills it.</summary>
+    public JoinedVm StartAndJoin(string name, TimeSpan timeout)
+    {
+        var (process, port) = StartVmAndWait(name, timeout);
+        try
+        {
+            return new JoinedVm(process, port, Join(port), timeout);
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+    }
+
     public void Dispose()
     {
         try
@@ -68,6 +83,22 @@ internal sealed class RiverCluster : IDisposable
         {
             // a temp folder
         }
+    }
+}
+
+/// <summary>A <c>river vm</c> process (listening on <see cref="Port"/>) and the bench's VM joined to it.</summary>
+internal sealed class JoinedVm(ChildProcess process, int port, RiverVm vm, TimeSpan timeout) : IDisposable
+{
+    public ChildProcess Process { get; } = process;
+
+    public int Port { get; } = port;
+
+    public RiverVm Vm { get; } = vm;
+
+    public void Dispose()
+    {
+        Vm.DisposeAsync().AsTask().Wait(timeout);
+        Process.Dispose();
     }
 }
 

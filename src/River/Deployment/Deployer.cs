@@ -36,7 +36,7 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
         using var span = RiverMetrics.Activities.StartActivity("river.deploy");
         span?.SetTag("river.vr.type", type.FullName);
         span?.SetTag("river.vm", local.Id.ToString());
-        local.Serializer.AllowList.AllowProgram(type.Assembly);
+        local.Serializer.AllowList.AllowProgram(type);
         object?[] copied;
         using (TypeResolver.Enter(caller.Run.Code)) copied = local.CopyArgs(deployArgs ?? [null]);
         var targets = vms.ToList();
@@ -64,7 +64,7 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
         if (missing.Count > 0)
         {
             foreach (var (vm, request, hashes) in missing)
-                foreach (var assembly in ProgramAssemblies.Of(type.Assembly).Where(a => hashes.Contains(ProgramAssemblies.RefOf(a)?.Hash)))
+                foreach (var assembly in ProgramAssemblies.Of(type).Where(a => hashes.Contains(ProgramAssemblies.RefOf(a)?.Hash)))
                     PeerFor(vm, type).Send(Frames.Control(local.Serializer, new CodeUpload(ProgramAssemblies.RefOf(assembly)!.Hash, ProgramAssemblies.BytesOf(assembly))));
             if (AskAll(type, [.. missing.Select(m => (m.Vm, m.Request))]) is [var (vm2, _, still), ..])
                 throw new DeployException($"VM {vm2.Id} still lacks code for {type.FullName} after it was shipped: {string.Join(", ", still)}.");
@@ -104,7 +104,7 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
         ?? throw new DeployException($"Cannot deploy {type.FullName} on VM {vm.Id}: it is not a member of this cluster (any more).");
 
     private static CodeRef[] ProgramCode(Type type) =>
-        [.. ProgramAssemblies.Of(type.Assembly).Select(ProgramAssemblies.RefOf).OfType<CodeRef>()];
+        [.. ProgramAssemblies.Of(type).Select(ProgramAssemblies.RefOf).OfType<CodeRef>()];
 
     public byte[] ArgBytes(object?[] args)
     {

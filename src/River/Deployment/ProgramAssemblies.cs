@@ -17,11 +17,24 @@ internal static class ProgramAssemblies
     private static readonly HashSet<string?> RuntimeOwn = [.. River.GetReferencedAssemblies().Select(n => n.Name)];
     private static readonly ConcurrentDictionary<Assembly, CodeRef?> Refs = new();
 
-    public static IReadOnlyList<Assembly> Of(Assembly program)
+    public static IReadOnlyList<Assembly> Of(Assembly program) => Of([program]);
+
+    /// <summary>
+    /// The code a VR type needs: its assembly's and, for a generic VR such as <c>Host&lt;UserType&gt;</c> (a
+    /// library's VR serving the program's type), its type arguments' assemblies, with what they reference.
+    /// </summary>
+    public static IReadOnlyList<Assembly> Of(Type vrType) => Of(AssembliesOf(vrType));
+
+    private static IEnumerable<Assembly> AssembliesOf(Type type) =>
+        type.IsGenericType ? type.GetGenericArguments().SelectMany(AssembliesOf).Prepend(type.Assembly)
+        : type.HasElementType ? AssembliesOf(type.GetElementType()!)
+        : [type.Assembly];
+
+    private static IReadOnlyList<Assembly> Of(IEnumerable<Assembly> roots)
     {
         var found = new List<Assembly>();
         var seen = new HashSet<Assembly>();
-        var todo = new Stack<Assembly>([program]);
+        var todo = new Stack<Assembly>(roots.Reverse());
         while (todo.TryPop(out var a))
         {
             if (!seen.Add(a) || a == River || RuntimeOwn.Contains(a.GetName().Name)) continue;

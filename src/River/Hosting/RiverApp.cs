@@ -26,47 +26,39 @@ public static class RiverApp
     public static async Task<int> RunAsync<TVr>(string[] args, params object?[] deployArgs) where TVr : VirtualResourceBase
     {
         RiverAppOptions options;
+        RiverConnection connection;
         try
         {
             options = RiverAppOptions.Parse(args);
+            connection = await ConnectAsync(options);
         }
         catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
         {
             await Console.Error.WriteLineAsync($"river: {e.Message}");
             return 2;
         }
-        using var logging = LoggerFactory.Create(b => b
-            .SetMinimumLevel(options.LogLevel)
-            .AddSimpleConsole(c => c.SingleLine = true)
-            .AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace));
-        try
-        {
-            if (options.Cluster is { } cluster)
-            {
-                await using var vm = await RiverVm.JoinAsync(cluster, new RiverVmOptions { LoggerFactory = logging });
-                await RunInitiatorAsync<TVr>(vm, options, deployArgs);
-            }
-            else
-            {
-                await using var embedded = new LocalCluster(options.Vms, o => o.LoggerFactory = logging);
-                await RunInitiatorAsync<TVr>(embedded.Vms[0], options, deployArgs);
-            }
-            return 0;
-        }
         catch (ClusterJoinException e)
         {
             await Console.Error.WriteLineAsync($"river: {e.Message}");
             return 3;
         }
-        catch (InvalidDataException e) when (options.Restart)
+        await using (connection)
         {
-            await Console.Error.WriteLineAsync($"river: {e.Message}");
-            return 2;
-        }
-        catch (Exception e)
-        {
-            await Console.Error.WriteLineAsync($"river: the initiator {typeof(TVr).Name} failed: {e}");
-            return 1;
+            try
+            {
+                await RunInitiatorAsync<TVr>(connection.Vm, options, deployArgs);
+                return 0;
+            }
+            catch (InvalidDataException e) when (options.Restart)
+            {
+                await Console.Error.WriteLineAsync($"river: {e.Message}");
+                return 2;
+            }
+            catch (Exception e)
+            {
+                await Console.Error.WriteLineAsync($"river: the initiator {typeof(TVr).Name} failed: {e}");
+                return 1;
+            }
         }
     }
 
@@ -75,4 +67,64 @@ public static class RiverApp
         options.CheckpointDir is { } dir
             ? CheckpointedRun.RunAsync(home, typeof(TVr), options.ProgramArgs, dir, options.Restart, deployArgs)
             : home.RunAsync<TVr>(options.ProgramArgs, deployArgs);
+
+    /// <summary>
+    /// Connects this process as <see cref="RunAsync{TVr}(string[])"/> does (the same options), but runs no
+    /// initiator: for programs with no VR class of their own (scripting, notebooks), which start their VRs
+    /// on <see cref="RiverConnection.Vm"/> (<see cref="RiverVm.Spawn{T}(Func{AsyncVirtualResource, Task{T}})"/>, <see cref="RiverVm.Start{TVr}(IReadOnlyList{string}?, object?[])"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">a bad option.</exception>
+    /// <exception cref="ClusterJoinException">no seed took this VM in.</exception>
+    public static Task<RiverConnection> ConnectAsync(string[] args) => ConnectAsync(RiverAppOptions.Parse(args));
+
+    private static async Task<RiverConnection> ConnectAsync(RiverAppOptions options)
+    {
+        var logging = LoggerFactory.Create(b => b
+            .SetMinimumLevel(options.LogLevel)
+            .AddSimpleConsole(c => c.SingleLine = true)
+            .AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace));
+        try
+        {
+            if (options.Cluster is { } cluster)
+            {
+                var vm = await RiverVm.JoinAsync(cluster, new RiverVmOptions { LoggerFactory = logging });
+                return new RiverConnection(vm, options.ProgramArgs, vm.DisposeAsync, logging);
+            }
+            var embedded = new LocalCluster(options.Vms, o => o.LoggerFactory = logging);
+            return new RiverConnection(embedded.Vms[0], options.ProgramArgs, embedded.DisposeAsync, logging);
+        }
+        catch
+        {
+            logging.Dispose();
+            throw;
+        }
+    }
+}
+
+/// <summary>This process's place in a cluster (see <see cref="RiverApp.ConnectAsync(string[])"/>); disposing it leaves the cluster.</summary>
+public sealed class RiverConnection : IAsyncDisposable
+{
+    private readonly Func<ValueTask> _stop;
+    private readonly IDisposable _logging;
+
+    internal RiverConnection(RiverVm vm, IReadOnlyList<string> args, Func<ValueTask> stop, IDisposable logging)
+    {
+        Vm = vm;
+        Args = args;
+        _stop = stop;
+        _logging = logging;
+    }
+
+    /// <summary>The VM of this process: the one that joined the cluster, or the first of the embedded ones.</summary>
+    public RiverVm Vm { get; }
+
+    /// <summary>The program's arguments, River's options taken out.</summary>
+    public IReadOnlyList<string> Args { get; }
+
+    /// <summary>Stops this process's VMs.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop();
+        _logging.Dispose();
+    }
 }

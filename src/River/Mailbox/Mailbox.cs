@@ -28,6 +28,7 @@ internal sealed class Mailbox : FlowGate
     private volatile Matcher? _waiterMatch;
     private int _parked;
     private volatile bool _closed;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Exception> _raised = new();
 
     private readonly VrId _owner;
     private readonly bool _bounded;
@@ -118,6 +119,14 @@ internal sealed class Mailbox : FlowGate
         return true;
     }
 
+    /// <summary>Removes every queued packet that matches (a notice withdrawn: <c>Demonitor</c>, <c>Unlink</c>).</summary>
+    public void Discard(Matcher match)
+    {
+        while (TryTake(match, out _))
+        {
+        }
+    }
+
     public Packet? Peek(Matcher match)
     {
         lock (_lock)
@@ -146,10 +155,17 @@ internal sealed class Mailbox : FlowGate
             if (e is null)
             {
                 if (_closed) throw ClosedError();
+                ThrowRaised();
                 if (Volatile.Read(ref _parked) == 1) throw new InvalidOperationException("A VR receives one packet at a time; another receive is already waiting.");
                 _waiter = waiter;
                 _waiterMatch = match;
                 Interlocked.Exchange(ref _parked, 1);
+                if (!_raised.IsEmpty)
+                {
+                    // Raised while parking: unpark (or let the wake on its way land) and throw it.
+                    if (Interlocked.CompareExchange(ref _parked, 0, 1) != 1) waiter.AbsorbWake();
+                    ThrowRaised();
+                }
                 if (!HasArrivals) return null;
                 // Something arrived while parking: look again, and unpark if it is wanted.
                 Drain();
@@ -159,6 +175,33 @@ internal sealed class Mailbox : FlowGate
             Remove(e);
             return e;
         }
+    }
+
+    /// <summary>
+    /// Hands the VR <paramref name="error"/> to throw from its next receive (or River call that checks
+    /// <see cref="ThrowRaised"/>): a receiver parked now wakes and throws it. Each error is thrown once.
+    /// </summary>
+    public void Raise(Exception error)
+    {
+        if (_closed) return;
+        _raised.Enqueue(error);
+        // The enqueue is a full fence: either the receiver, parking, sees the error, or we see it parked.
+        if (Interlocked.CompareExchange(ref _parked, 0, 1) == 1) _waiter!.Wake();
+    }
+
+    /// <summary>Throws the oldest error handed over by <see cref="Raise"/>, if any (removing it).</summary>
+    public void ThrowRaised()
+    {
+        if (!_raised.IsEmpty && _raised.TryDequeue(out var error)) throw error;
+    }
+
+    /// <summary>Drops what <see cref="Raise"/> handed over and <paramref name="withdrawn"/> selects (an unlink takes back a pending error).</summary>
+    public void Unraise(Func<Exception, bool> withdrawn)
+    {
+        var kept = new List<Exception>();
+        while (_raised.TryDequeue(out var error))
+            if (!withdrawn(error)) kept.Add(error);
+        foreach (var error in kept) _raised.Enqueue(error);
     }
 
     /// <summary>Unparks <paramref name="waiter"/> (timeout, cancel); false when a wake is already on its way to it.</summary>

@@ -2,8 +2,11 @@ namespace River;
 
 // What VMs tell each other for monitors (see Monitors). Serialized like control messages.
 
-/// <summary>"Tell <c>Watcher</c> (on the sender's VM) when <c>Target</c> ends"; answered with <see cref="MonitorAnswer"/>.</summary>
-internal sealed record MonitorRequest(long Ref, VrId Target, VrId Watcher);
+/// <summary>
+/// "Tell <c>Watcher</c> (on the sender's VM) when <c>Target</c> ends"; answered with <see cref="MonitorAnswer"/>.
+/// <c>Link</c>: one half of a link; the VM that runs the target places the other half.
+/// </summary>
+internal sealed record MonitorRequest(long Ref, VrId Target, VrId Watcher, bool Link = false);
 
 /// <summary>Whether the VM asked runs (or recently ran) the target: only the one that does watches it.</summary>
 internal sealed record MonitorAnswer(long Ref, bool Found);

@@ -8,7 +8,8 @@ namespace River;
 /// <c>normal</c>, <c>failed</c> (error "Type: message"), <c>lost</c> (its VM is suspected or gone: within
 /// the failure timeout) or <c>noproc</c> (no VM knows it). The VM of the monitored VR watches it and
 /// reports its end; the watcher's VM watches that VM. Ended VRs are remembered for a minute, so a
-/// monitor placed late gets the real reason.
+/// monitor placed late gets the real reason. A link (<see cref="Links"/>) is a pair of such watches, one each
+/// way, whose end is delivered as a link exit instead of a <c>river.down</c> packet.
 /// </summary>
 internal sealed class Monitors(RiverVm vm)
 {
@@ -21,13 +22,19 @@ internal sealed class Monitors(RiverVm vm)
     private static readonly TimeSpan Remembered = TimeSpan.FromMinutes(1);
 
     /// <summary>A monitor a local VR placed: on which VM its target was found (null while asking), and who has yet to answer.</summary>
-    private sealed class Watch(VrId watcher, VrId target, HashSet<VmId> asked)
+    private sealed class Watch(VrId watcher, VrId target, bool link, HashSet<VmId> asked)
     {
         public VrId Watcher { get; } = watcher;
         public VrId Target { get; } = target;
+        public bool Link { get; } = link;
         public VmId? At;
         public readonly HashSet<VmId> Asked = asked;
         public readonly long Since = Environment.TickCount64;
+
+        /// <summary>A VM asked was lost before it answered: it may have run the target, so not finding it is <c>lost</c>, not <c>noproc</c>.</summary>
+        public bool MaybeLost;
+
+        public string NotFound => MaybeLost ? Lost : NoProc;
     }
 
     /// <summary>Who watches a VR here: the watcher's VM and the monitor's reference there.</summary>
@@ -38,38 +45,49 @@ internal sealed class Monitors(RiverVm vm)
     private readonly ConcurrentDictionary<VrId, (string Reason, string? Error, long At)> _ended = new();
     private long _nextRef;
 
-    public void Monitor(VrContext me, VrId target)
+    public void Monitor(VrContext me, VrId target) => AddWatch(me.Id, target, link: false, at: null);
+
+    /// <summary>
+    /// Places a watch of <paramref name="target"/> for local VR <paramref name="watcher"/>: a monitor, or one half
+    /// of a link (its end goes to <see cref="Links.Exit"/>). <paramref name="at"/>: the VM the target runs on, when
+    /// known for sure. Returns the watch's reference, for <see cref="Withdraw"/>.
+    /// </summary>
+    public long AddWatch(VrId watcher, VrId target, bool link, VmId? at)
     {
         var reference = Interlocked.Increment(ref _nextRef);
-        if (vm.TryGetLocal(target, out _) || _ended.ContainsKey(target))
+        if (at == vm.Id || vm.TryGetLocal(target, out _) || _ended.ContainsKey(target))
         {
-            _watches[reference] = new Watch(me.Id, target, []) { At = vm.Id };
-            Place(target, new Watcher(vm.Id, me.Id, reference));
-            return;
+            _watches[reference] = new Watch(watcher, target, link, []) { At = vm.Id };
+            Place(target, new Watcher(vm.Id, watcher, reference), link);
+            return reference;
         }
         // Elsewhere: ask the VM it was last seen on (taken as its VM unless it says no: if that VM is lost
         // first, so is the VR), or every member; the one that runs it answers yes.
-        var known = vm.Mirrors.LiveReplica(target) is { } replica ? vm.Membership.PeerOf(replica) : vm.Router.LocationOf(target);
-        var peers = known is not null ? [known] : vm.Membership.Peers();
-        var watch = new Watch(me.Id, target, [.. peers.Select(p => p.RemoteId)]) { At = known?.RemoteId };
+        var known = at is { } where ? vm.Membership.PeerOf(where)
+            : vm.Mirrors.LiveReplica(target) is { } replica ? vm.Membership.PeerOf(replica) : vm.Router.LocationOf(target);
+        var peers = known is not null ? [known] : at is not null ? [] : vm.Membership.Peers();
+        var watch = new Watch(watcher, target, link, [.. peers.Select(p => p.RemoteId)]) { At = known?.RemoteId };
         _watches[reference] = watch;
-        if (peers.Count == 0) Report(reference, NoProc, null);
-        foreach (var peer in peers) peer.Send(Frames.Control(vm.Serializer, new MonitorRequest(reference, target, me.Id)));
+        if (peers.Count == 0) Report(reference, at is null ? NoProc : Lost, null); // at: its VM, already gone
+        foreach (var peer in peers) peer.Send(Frames.Control(vm.Serializer, new MonitorRequest(reference, target, watcher, link)));
+        return reference;
+    }
+
+    /// <summary>Withdraws watch <paramref name="reference"/>; returns the VM its target was found on (null: not withdrawn, or not found yet).</summary>
+    public VmId? Withdraw(long reference)
+    {
+        if (!_watches.TryRemove(reference, out var watch)) return null;
+        if (watch.At == vm.Id) Unplace(watch.Target, vm.Id, reference);
+        else if (watch.At is { } at) vm.Membership.PeerOf(at)?.Send(Frames.Control(vm.Serializer, new DemonitorRequest(reference, watch.Target)));
+        return watch.At;
     }
 
     public void Demonitor(VrContext me, VrId target)
     {
         foreach (var (reference, watch) in _watches)
-        {
-            if (watch.Watcher != me.Id || watch.Target != target || !_watches.TryRemove(reference, out _)) continue;
-            if (watch.At == vm.Id) Unplace(target, reference);
-            else if (watch.At is { } at) vm.Membership.PeerOf(at)?.Send(Frames.Control(vm.Serializer, new DemonitorRequest(reference, target)));
-        }
+            if (!watch.Link && watch.Watcher == me.Id && watch.Target == target) Withdraw(reference);
         // One already delivered is taken back: after Demonitor, no river.down of that VR is received.
-        var queued = Matcher.From(new { tag = DownTag, src = target });
-        while (me.Mailbox.TryTake(queued, out _))
-        {
-        }
+        me.Mailbox.Discard(Matcher.From(new { tag = DownTag, src = target }));
     }
 
     /// <summary>A VR here ended (<paramref name="error"/>: why, if it did not return): everyone watching it is told, and its end is remembered. Called before it leaves the VM's list.</summary>
@@ -84,6 +102,7 @@ internal sealed class Monitors(RiverVm vm)
             _watchers.Remove(id, out watchers);
         }
         foreach (var w in watchers ?? []) Tell(w, id, reason, text);
+        vm.Links.OnEnded(id);
     }
 
     public void OnControl(IPeer from, object message)
@@ -93,22 +112,26 @@ internal sealed class Monitors(RiverVm vm)
             case MonitorRequest r:
                 var here = vm.TryGetLocal(r.Target, out _) || _ended.ContainsKey(r.Target);
                 from.Send(Frames.Control(vm.Serializer, new MonitorAnswer(r.Ref, here)));
-                if (here) Place(r.Target, new Watcher(from.RemoteId, r.Watcher, r.Ref));
+                if (here) Place(r.Target, new Watcher(from.RemoteId, r.Watcher, r.Ref), r.Link);
                 break;
             case MonitorAnswer a when _watches.TryGetValue(a.Ref, out var watch):
                 lock (watch)
                 {
                     watch.Asked.Remove(from.RemoteId);
-                    if (a.Found) watch.At = from.RemoteId;
+                    if (a.Found)
+                    {
+                        watch.At = from.RemoteId;
+                        watch.Asked.Clear(); // found: the others' answers no longer matter
+                    }
                     else
                     {
                         if (watch.At == from.RemoteId) watch.At = null;
-                        if (watch.At is null && watch.Asked.Count == 0) Report(a.Ref, NoProc, null);
+                        if (watch.At is null && watch.Asked.Count == 0) Report(a.Ref, watch.NotFound, null);
                     }
                 }
                 break;
             case DemonitorRequest d:
-                Unplace(d.Target, d.Ref);
+                Unplace(d.Target, from.RemoteId, d.Ref);
                 break;
             case Down d:
                 Report(d.Ref, d.Reason, d.Error);
@@ -116,18 +139,22 @@ internal sealed class Monitors(RiverVm vm)
         }
     }
 
-    /// <summary>A VM is suspected or gone: monitors of VRs there report <c>lost</c>; it no longer has to answer.</summary>
+    /// <summary>A VM is suspected or gone: monitors of VRs there report <c>lost</c>; it no longer has to answer (and, had it not answered yet, the target may have been there).</summary>
     public void OnVmLost(VmId id)
     {
         foreach (var (reference, watch) in _watches)
         {
             lock (watch)
             {
-                if (watch.At == id && vm.Mirrors.LiveReplica(watch.Target, id) is not null && vm.TryGetLocal(watch.Watcher, out var watcher)
+                if (watch.At == id && vm.Mirrors.LiveReplica(watch.Target, id) is not null && vm.TryGetLocal(watch.Watcher, out _)
                     && _watches.TryRemove(reference, out _))
-                    Monitor(watcher, watch.Target); // a mirrored VR is lost only with its last replica: watch the next one
+                    AddWatch(watch.Watcher, watch.Target, watch.Link, null); // a mirrored VR is lost only with its last replica: watch the next one
                 else if (watch.At == id) Report(reference, Lost, null);
-                else if (watch.At is null && watch.Asked.Remove(id) && watch.Asked.Count == 0) Report(reference, NoProc, null);
+                else if (watch.At is null && watch.Asked.Remove(id))
+                {
+                    watch.MaybeLost = true;
+                    if (watch.Asked.Count == 0) Report(reference, Lost, null);
+                }
             }
         }
     }
@@ -137,13 +164,17 @@ internal sealed class Monitors(RiverVm vm)
     {
         var now = Environment.TickCount64;
         foreach (var (reference, watch) in _watches)
-            if ((watch.At is null || watch.Asked.Count > 0) && now - watch.Since > 3000 && watch.At != vm.Id) Report(reference, watch.At is null ? NoProc : Lost, null);
+            if ((watch.At is null || watch.Asked.Count > 0) && now - watch.Since > 3000 && watch.At != vm.Id) Report(reference, watch.At is null ? watch.NotFound : Lost, null);
         foreach (var (id, end) in _ended)
             if (now - end.At > Remembered.TotalMilliseconds) _ended.TryRemove(id, out _);
     }
 
-    /// <summary>Watches <paramref name="target"/> here for <paramref name="watcher"/>, or answers at once if it ended or is unknown.</summary>
-    private void Place(VrId target, Watcher watcher)
+    /// <summary>
+    /// Watches <paramref name="target"/> here for <paramref name="watcher"/>, or answers at once if it ended or is
+    /// unknown (a link too: so a link placed just after a VR's end still sees it). A link to a running VR gets its
+    /// other half: the target watches the linker.
+    /// </summary>
+    private void Place(VrId target, Watcher watcher, bool link)
     {
         (string Reason, string? Error) now;
         lock (_watchers)
@@ -152,17 +183,23 @@ internal sealed class Monitors(RiverVm vm)
             else if (vm.TryGetLocal(target, out _))
             {
                 (_watchers.TryGetValue(target, out var list) ? list : _watchers[target] = []).Add(watcher);
-                return;
+                now = default;
             }
             else now = (NoProc, null);
+        }
+        if (now.Reason is null)
+        {
+            if (link) vm.Links.Add(target, watcher.Vr, watcher.Vm);
+            return;
         }
         Tell(watcher, target, now.Reason, now.Error);
     }
 
-    private void Unplace(VrId target, long reference)
+    /// <summary>Removes the watch <paramref name="reference"/> of VM <paramref name="from"/> (references are numbered per VM).</summary>
+    private void Unplace(VrId target, VmId from, long reference)
     {
         lock (_watchers)
-            if (_watchers.TryGetValue(target, out var list)) list.RemoveAll(w => w.Ref == reference);
+            if (_watchers.TryGetValue(target, out var list)) list.RemoveAll(w => w.Ref == reference && w.Vm == from);
     }
 
     /// <summary>Ends a VR wherever it runs (a supervisor stopping a sibling): here at once, else its VM is asked.</summary>
@@ -179,10 +216,11 @@ internal sealed class Monitors(RiverVm vm)
         else vm.Membership.PeerOf(w.Vm)?.Send(Frames.Control(vm.Serializer, new Down(w.Ref, target, reason, error)));
     }
 
-    /// <summary>Delivers the one <c>river.down</c> packet of a monitor a local VR placed, unless it was withdrawn.</summary>
+    /// <summary>Delivers the one <c>river.down</c> packet of a monitor a local VR placed (or a link's exit), unless it was withdrawn.</summary>
     private void Report(long reference, string reason, string? error)
     {
         if (!_watches.TryRemove(reference, out var watch) || !vm.TryGetLocal(watch.Watcher, out var watcher)) return;
-        watcher.Mailbox.Post(new Packet(watch.Target, watch.Watcher, DownNames, [DownTag, watch.Target, reason, error]));
+        if (watch.Link) vm.Links.Exit(watcher, watch.Target, reason, error);
+        else watcher.Mailbox.Post(new Packet(watch.Target, watch.Watcher, DownNames, [DownTag, watch.Target, reason, error]));
     }
 }

@@ -37,9 +37,9 @@ public abstract class AsyncVirtualResource : VirtualResourceBase
 
     /// <summary>Completes with the oldest matching packet, removed from the queue.</summary>
     public ValueTask<Packet> RecvAsync(object? match = null, TimeSpan? timeout = null, CancellationToken cancel = default) =>
-        (_waiter ??= new AsyncWaiter()).ReceiveAsync(Context.Mailbox, Matcher.From(match), timeout, cancel);
+        (_waiter ??= new AsyncWaiter()).ReceiveAsync(Context.Checked.Mailbox, Matcher.From(match), timeout, cancel);
 
     /// <summary>Completes with the oldest packet satisfying <paramref name="where"/>, removed from the queue.</summary>
     public ValueTask<Packet> RecvAsync(Func<Packet, bool> where, TimeSpan? timeout = null, CancellationToken cancel = default) =>
-        (_waiter ??= new AsyncWaiter()).ReceiveAsync(Context.Mailbox, Matcher.From(where), timeout, cancel);
+        (_waiter ??= new AsyncWaiter()).ReceiveAsync(Context.Checked.Mailbox, Matcher.From(where), timeout, cancel);
 }

@@ -49,7 +49,7 @@ public abstract class VirtualResource : VirtualResourceBase
 
     private Packet Receive(Matcher match, TimeSpan? timeout)
     {
-        var box = Context.Mailbox;
+        var box = Context.Checked.Mailbox;
         // A mirror replica's timed receive takes what the primary's took, or times out where it did.
         if (timeout is null || Context.Replica is not { } replica) return _waiter.Receive(box, match, timeout, SpinTime);
         return replica.Decide(box, take: true, () =>

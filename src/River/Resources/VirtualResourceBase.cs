@@ -14,6 +14,8 @@ public abstract class VirtualResourceBase
 
     internal void Attach(VrContext context) => _context = context;
 
+    internal int Started; // set once by the VM that starts this object: a VR object runs once
+
     /// <summary>This VR's UUID name.</summary>
     public VrId Id => Context.Id;
 
@@ -39,21 +41,21 @@ public abstract class VirtualResourceBase
     /// <param name="where">a match object on VM attributes, e.g. <c>new { os = "linux" }</c>.</param>
     /// <param name="wait">wait up to this long for at least one matching VM.</param>
     public IReadOnlyList<VmInfo> Discover(object? where = null, TimeSpan? wait = null) =>
-        Context.Replica is { } replica ? replica.Discover(() => Context.Vm.Discover(where, wait)) : Context.Vm.Discover(where, wait);
+        Context.Checked.Replica is { } replica ? replica.Discover(() => Context.Vm.Discover(where, wait)) : Context.Vm.Discover(where, wait);
 
     /// <summary>Starts one <typeparamref name="TVr"/> on each VM; returns their ids in the same order.</summary>
     /// <exception cref="ArgumentException"><typeparamref name="TVr"/> has no parameterless constructor, or an argument cannot be carried.</exception>
     /// <exception cref="DeployException">a VM refused or failed to start the VR.</exception>
     public IReadOnlyList<VrId> Deploy<TVr>(IEnumerable<VmInfo> vms, params object?[] args) where TVr : VirtualResourceBase =>
-        Context.Vm.Deployer.Deploy(typeof(TVr), vms, Context, args);
+        Context.Checked.Vm.Deployer.Deploy(typeof(TVr), vms, Context, args);
 
     /// <summary>Starts one <typeparamref name="TVr"/> on <paramref name="vm"/>.</summary>
     public VrId Deploy<TVr>(VmInfo vm, params object?[] args) where TVr : VirtualResourceBase =>
-        Context.Vm.Deployer.Deploy(typeof(TVr), [vm], Context, args)[0];
+        Context.Checked.Vm.Deployer.Deploy(typeof(TVr), [vm], Context, args)[0];
 
     /// <summary>Starts one VR of a type known only at run time on each VM.</summary>
     public IReadOnlyList<VrId> Deploy(Type vrType, IEnumerable<VmInfo> vms, params object?[] args) =>
-        Context.Vm.Deployer.Deploy(vrType, vms, Context, args);
+        Context.Checked.Vm.Deployer.Deploy(vrType, vms, Context, args);
 
     /// <summary>
     /// Starts one <typeparamref name="TVr"/> as a replica on each of <paramref name="vms"/> (2 or more, distinct) under one
@@ -83,6 +85,18 @@ public abstract class VirtualResourceBase
     public void AddMirror(VrId vr, VmInfo vm) => Context.Vm.Mirrors.AddMirror(vr, vm);
 
     /// <summary>
+    /// Starts a VR object the caller built on this VR's VM, as this VR's child, and returns its id. Unlike
+    /// <c>Deploy</c> nothing is copied and the caller keeps its reference: for libraries whose helper VR shares
+    /// state with the code that started it (a client endpoint, an object served to others).
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><paramref name="vr"/> was started already.</exception>
+    public VrId Spawn(VirtualResourceBase vr, params object?[] args)
+    {
+        ArgumentNullException.ThrowIfNull(vr);
+        return Context.Vm.StartLocal(vr, VrId.New(), Id, Args, args, Context.Run).Id;
+    }
+
+    /// <summary>
     /// Sends a packet to <paramref name="dest"/>: an anonymous object, a dictionary or a <see cref="Packet"/>.
     /// Returns at once unless the receiver's queue is full (its <see cref="QueueLimit"/>, or across VMs the
     /// credit its VM granted this one): then it blocks the calling thread until there is room. An async VR
@@ -90,10 +104,10 @@ public abstract class VirtualResourceBase
     /// </summary>
     /// <exception cref="UnsupportedValueException">a value cannot be carried (names the attribute and type).</exception>
     /// <exception cref="QueueFullException">the receiver's queue stayed full for <see cref="SendTimeout"/> (a slow receiver or a cycle of full queues).</exception>
-    public void Send(VrId dest, object attributes) => Context.Vm.Send(Id, dest, attributes, Context.SendTimeout);
+    public void Send(VrId dest, object attributes) => Context.Checked.Vm.Send(Id, dest, attributes, Context.SendTimeout);
 
     /// <summary>Sends a packet whose <c>dest</c> attribute names the receiver; waits like <see cref="Send(VrId, object)"/>.</summary>
-    public void Send(object attributes) => Context.Vm.Send(Id, null, attributes, Context.SendTimeout);
+    public void Send(object attributes) => Context.Checked.Vm.Send(Id, null, attributes, Context.SendTimeout);
 
     /// <summary>
     /// Sends like <see cref="Send(VrId, object)"/>, but while the receiver's queue is full it awaits instead of blocking a thread.
@@ -105,11 +119,11 @@ public abstract class VirtualResourceBase
     /// <exception cref="QueueFullException">the receiver's queue stayed full for <see cref="SendTimeout"/>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancel"/> fired while waiting; the packet was not sent.</exception>
     public ValueTask SendAsync(VrId dest, object attributes, CancellationToken cancel = default) =>
-        Context.Vm.SendAsync(Id, dest, attributes, Context.SendTimeout, cancel);
+        Context.Checked.Vm.SendAsync(Id, dest, attributes, Context.SendTimeout, cancel);
 
     /// <summary>Sends a packet whose <c>dest</c> attribute names the receiver; awaits like <see cref="SendAsync(VrId, object, CancellationToken)"/>.</summary>
     public ValueTask SendAsync(object attributes, CancellationToken cancel = default) =>
-        Context.Vm.SendAsync(Id, null, attributes, Context.SendTimeout, cancel);
+        Context.Checked.Vm.SendAsync(Id, null, attributes, Context.SendTimeout, cancel);
 
     /// <summary>
     /// How much this VR's queue may hold before its senders wait; null (the default) takes the VM's
@@ -137,7 +151,7 @@ public abstract class VirtualResourceBase
 
     private bool TryTake(Matcher match, out Packet packet)
     {
-        var box = Context.Mailbox;
+        var box = Context.Checked.Mailbox;
         if (Context.Replica is not { } replica) return box.TryTake(match, out packet);
         packet = replica.Decide(box, take: true, () => box.TryTake(match, out var p) ? p : null)!;
         return packet is not null;
@@ -146,7 +160,7 @@ public abstract class VirtualResourceBase
     /// <summary>The oldest matching packet, left in the queue; <c>null</c> when none.</summary>
     public Packet? Peek(object? match = null)
     {
-        var box = Context.Mailbox;
+        var box = Context.Checked.Mailbox;
         var m = Matcher.From(match);
         return Context.Replica is { } replica ? replica.Decide(box, take: false, () => box.Peek(m)) : box.Peek(m);
     }
@@ -165,13 +179,56 @@ public abstract class VirtualResourceBase
     /// var down = Recv(new { tag = "river.down", src = worker });
     /// if (down.Get&lt;string&gt;("reason") != "normal") worker = Deploy&lt;Worker&gt;(Discover()[0]);
     /// </code></example>
-    public void Monitor(VrId vr) => Context.Vm.Monitors.Monitor(Context, vr);
+    public void Monitor(VrId vr) => Context.Checked.Vm.Monitors.Monitor(Context, vr);
 
     /// <summary>Withdraws every monitor this VR placed on <paramref name="vr"/>: no <c>river.down</c> of it is received after this returns (one already queued is removed).</summary>
-    public void Demonitor(VrId vr) => Context.Vm.Monitors.Demonitor(Context, vr);
+    public void Demonitor(VrId vr) => Context.Checked.Vm.Monitors.Demonitor(Context, vr);
+
+    /// <summary>
+    /// Links this VR and <paramref name="vr"/>, both ways (Erlang's <c>link</c>): when either ends other than
+    /// normally, the other is told at its next River call: <c>Send</c>, <c>Deploy</c>, <c>Recv</c>, <c>TryRecv</c>...
+    /// throws <see cref="LinkedVrFailedException"/> naming the VR, the reason (<c>"failed"</c>, <c>"lost"</c>:
+    /// its VM is suspected or gone, <c>"noproc"</c>) and its error; a <c>Recv</c> waiting at that moment wakes
+    /// and throws it. Uncaught, it ends this VR as failed, and so on along the links. A VR that sets
+    /// <see cref="TrapExits"/> gets a packet <c>{ tag = "river.exit", vr, reason, error }</c> (src = that VR)
+    /// instead, for a normal end too. Linking to a VR nobody knows is <c>noproc</c> at once (within 3 s across
+    /// VMs); to one that already ended, its real end while its VM remembers it (as <see cref="Monitor"/>), so a
+    /// link placed right after <c>Deploy</c> misses nothing. Linking twice is linking once; to itself, nothing.
+    /// </summary>
+    /// <example><code>
+    /// var partner = Deploy&lt;Partner&gt;(vm);
+    /// Link(partner);          // if partner fails or its VM dies, this VR's next Recv throws
+    /// var reply = Recv(new { tag = "result" });
+    /// </code></example>
+    public void Link(VrId vr) => Context.Checked.Vm.Links.Link(Context, vr);
+
+    /// <summary>Removes the link with <paramref name="vr"/>, both ways: no exit of it is received after this returns (a pending one is taken back).</summary>
+    /// <example><code>
+    /// Link(helper);
+    /// var answer = Recv(new { tag = "answer", src = helper });
+    /// Unlink(helper); // done with it: its later end, however it comes, is no concern of this VR
+    /// </code></example>
+    public void Unlink(VrId vr) => Context.Checked.Vm.Links.Unlink(Context, vr);
+
+    /// <summary>
+    /// When true, the ends of linked VRs come as packets <c>{ tag = "river.exit", vr, reason, error }</c> (src =
+    /// the linked VR; <c>reason</c> as in <c>river.down</c>, <c>"normal"</c> included) instead of a
+    /// <see cref="LinkedVrFailedException"/>, so this VR decides what a failure means (a supervisor). False by default.
+    /// </summary>
+    /// <example><code>
+    /// TrapExits = true;
+    /// Link(worker);
+    /// var exit = Recv(new { tag = "river.exit", src = worker });
+    /// if (exit.Get&lt;string&gt;("reason") != "normal") worker = Deploy&lt;Worker&gt;(Discover()[0]);
+    /// </code></example>
+    protected bool TrapExits
+    {
+        get => Context.TrapExits;
+        set => Context.TrapExits = value;
+    }
 
     /// <summary>Publishes an attribute of this VM that <c>Discover</c> filters on.</summary>
-    public void SetVmAttribute(string name, object? value) => Context.Vm.SetAttribute(name, value);
+    public void SetVmAttribute(string name, object? value) => Context.Checked.Vm.SetAttribute(name, value);
 
     /// <summary>The number of packets waiting in this VR's queue.</summary>
     public int QueuedPackets => Context.Mailbox.Count;

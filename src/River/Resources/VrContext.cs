@@ -34,6 +34,19 @@ internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList
     /// <summary>True when this instance was restarted from a checkpoint (its fields were set from it).</summary>
     public bool Restored { get; set; }
 
+    /// <summary>Linked VRs' ends come as <c>river.exit</c> packets instead of errors (<see cref="VirtualResourceBase.TrapExits"/>).</summary>
+    public bool TrapExits { get; set; }
+
+    /// <summary>This context, after throwing an error raised for the VR (a linked VR's failure) that it has not seen yet.</summary>
+    public VrContext Checked
+    {
+        get
+        {
+            Mailbox.ThrowRaised();
+            return this;
+        }
+    }
+
     public void Kill()
     {
         Killed = true;

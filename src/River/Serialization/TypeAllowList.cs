@@ -40,7 +40,7 @@ internal sealed class TypeAllowList
         typeof(VrId), typeof(VmId), typeof(VmInfo), typeof(CodeRef), typeof(VrStatus),
         typeof(Announce), typeof(Members), typeof(Goodbye), typeof(DeployRequest), typeof(DeployReply), typeof(CodeUpload),
         typeof(Lookup), typeof(LookupReply), typeof(StatusRequest), typeof(StatusReply), typeof(KillRequest), typeof(KillReply),
-        typeof(MonitorRequest), typeof(MonitorAnswer), typeof(DemonitorRequest), typeof(Down), typeof(Credit),
+        typeof(MonitorRequest), typeof(MonitorAnswer), typeof(DemonitorRequest), typeof(Down), typeof(UnlinkRequest), typeof(Credit),
         typeof(MirrorView), typeof(MirrorEntry), typeof(MirrorLog), typeof(MirrorLogAck), typeof(MirrorAck), typeof(MirrorTailRequest), typeof(MirrorTail),
         typeof(MirrorAddRequest), typeof(MirrorAddReply),
         .. CheckpointWire.Types,
@@ -62,6 +62,13 @@ internal sealed class TypeAllowList
     {
         if (_assemblies.ContainsKey(program)) return;
         foreach (var a in ProgramAssemblies.Of(program)) Allow(a);
+    }
+
+    /// <summary>Allows the code a VR type needs: its program's, and its generic type arguments' (see <see cref="ProgramAssemblies.Of(Type)"/>).</summary>
+    public void AllowProgram(Type vrType)
+    {
+        if (!vrType.IsGenericType) AllowProgram(vrType.Assembly);
+        else foreach (var a in ProgramAssemblies.Of(vrType)) Allow(a);
     }
 
     /// <summary>True when <paramref name="type"/>, its element types and generic arguments are all allowed.</summary>

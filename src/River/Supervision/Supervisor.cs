@@ -1,11 +1,12 @@
 namespace River;
 
 /// <summary>
-/// A VR that starts children and restarts those that fail (Erlang/OTP's supervisor, on monitors):
+/// A VR that starts children and restarts those that fail (Erlang/OTP's supervisor, on links; it traps exits):
 /// a child that ends normally is done; one that fails, or is lost with its VM, is deployed again, on a
 /// VM that is still there, by the <see cref="Strategy"/>. More than <see cref="MaxRestarts"/> restarts
 /// within <see cref="Within"/> make the supervisor give up: it fails with
-/// <see cref="SupervisorGaveUpException"/>, which its own monitors see. It ends when every child is done.
+/// <see cref="SupervisorGaveUpException"/>, which its own monitors see, and its children still running fail
+/// with it (they are linked to it, so they do not outlive it; also when its VM dies). It ends when every child is done.
 /// </summary>
 /// <example><code>
 /// public sealed class Workers : Supervisor
@@ -42,10 +43,11 @@ public abstract class Supervisor : VirtualResource
         var restarts = new int[specs.Count];
         var done = new bool[specs.Count];
         var recent = new Queue<DateTime>();
+        TrapExits = true;
         for (var i = 0; i < specs.Count; i++) ids[i] = Start(specs, i, restarts[i]);
         while (done.Any(d => !d))
         {
-            var down = Recv(new { tag = Monitors.DownTag });
+            var down = Recv(new { tag = Links.ExitTag });
             var index = Array.IndexOf(ids, (VrId?)down.Src);
             if (index < 0) continue; // a child already replaced
             var reason = down.Get<string>("reason");
@@ -65,19 +67,19 @@ public abstract class Supervisor : VirtualResource
             var again = Strategy == RestartStrategy.OneForOne ? [index] : Enumerable.Range(0, specs.Count).Where(i => !done[i]).ToList();
             foreach (var i in again.Where(i => i != index && ids[i] is not null))
             {
-                Demonitor(ids[i]!.Value);
+                Unlink(ids[i]!.Value);
                 Context.Vm.Monitors.Kill(ids[i]!.Value);
             }
             foreach (var i in again) ids[i] = Start(specs, i, ++restarts[i]);
         }
     }
 
-    /// <summary>Deploys child <paramref name="index"/> on the next VM that is there now, and monitors it.</summary>
+    /// <summary>Deploys child <paramref name="index"/> on the next VM that is there now, and links to it.</summary>
     private VrId Start(List<ChildSpec> specs, int index, int restarts)
     {
         var vms = Discover();
         var child = Deploy(specs[index].VrType, [vms[(index + restarts) % vms.Count]], [.. specs[index].Args, restarts])[0];
-        Monitor(child);
+        Link(child);
         return child;
     }
 }

@@ -39,6 +39,7 @@ public sealed class RiverVm : IAsyncDisposable
         Monitors = new Monitors(this);
         Mirrors = new Mirrors(this, _logger);
         Checkpoints = new CheckpointAgent(this, _logger);
+        Links = new Links(this);
         Deployer = new Deployer(this, new CodeCache(_options.CodeCacheDirectory ?? CodeCache.DefaultDirectory), _options, _logger);
         RefreshInfo();
         _announcer = new Timer(_ => Housekeeping(), null, 200, 200);
@@ -94,6 +95,8 @@ public sealed class RiverVm : IAsyncDisposable
     /// keeps is on this VM); null costs the hot paths one check.
     /// </summary>
     internal IRuntimeHooks? Hooks { get; set; }
+
+    internal Links Links { get; }
     internal Deployer Deployer { get; }
     internal Membership Membership { get; } = new();
     internal PacketObservers Observers { get; } = new();
@@ -217,7 +220,7 @@ public sealed class RiverVm : IAsyncDisposable
     private VrContext Start(Type type, IReadOnlyList<string>? args, object?[] deployArgs)
     {
         VrFactory.Check(type);
-        Serializer.AllowList.AllowProgram(type.Assembly);
+        Serializer.AllowList.AllowProgram(type);
         return StartLocal(type, VrId.New(), null, args ?? [], CopyArgs(deployArgs), new ProgramRun.Ref(Guid.NewGuid(), null));
     }
 
@@ -286,9 +289,12 @@ public sealed class RiverVm : IAsyncDisposable
     internal VrContext StartLocal(Type type, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, ProgramRun.Ref run) =>
         StartLocal(VrFactory.Create(type), id, parent, args, deployArgs, run);
 
-    private VrContext StartLocal(VirtualResourceBase vr, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, ProgramRun.Ref run)
+    /// <summary>Starts a VR object (made by <see cref="VrFactory"/>, or given by a library through <c>Start</c>/<c>Spawn</c>).</summary>
+    internal VrContext StartLocal(VirtualResourceBase vr, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, ProgramRun.Ref run)
     {
         ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
+        if (vr is not (VirtualResource or AsyncVirtualResource)) throw new ArgumentException($"{vr.GetType().FullName} is not a VirtualResource or an AsyncVirtualResource.");
+        if (Interlocked.CompareExchange(ref vr.Started, 1, 0) != 0) throw new InvalidOperationException($"This {vr.GetType().Name} was started already; a VR object runs once.");
         var type = vr.GetType();
         var context = new VrContext(this, id, parent, args, deployArgs, vr, run, _stopping.Token, _options);
         run.Code?.AddVr();
@@ -443,6 +449,9 @@ public sealed class RiverVm : IAsyncDisposable
                 break;
             case ICheckpointMessage c:
                 Checkpoints.OnControl(from, c);
+                break;
+            case UnlinkRequest u:
+                Links.OnUnlink(u);
                 break;
             case Goodbye g when g.Id != from.RemoteId:
                 throw new MessagePackSerializationException($"a Goodbye for VM {g.Id} on the link of VM {from.RemoteId}");

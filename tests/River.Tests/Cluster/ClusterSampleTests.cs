@@ -40,10 +40,10 @@ public sealed class ClusterSampleTests(ThreeVmProcesses cluster) : SampleTestsBa
         var run = await ChildProcess.RunSampleAsync(sample, [.. args, "--seeds", cluster.Vms[0].Address, .. cluster.Cluster.Args]);
         run.AssertSucceeded();
 
-        // PingPong deploys one echo VR (on a VM process: Discover lists the program's own VM first), Stream one sink;
-        // the others one VR per VM at least (Supervised's workers are PrimeWorkers).
-        var deployed = $"Deployed {sample switch { "Stream" => "NumberedStream", "Supervised" => "PrimeWorker", _ => sample }} as ";
-        var needed = sample is "PingPong" or "Stream" ? 1 : cluster.Vms.Count;
+        // PingPong deploys one echo VR (on a VM process: Discover lists the program's own VM first), Stream one sink, Linked one ticker;
+        // the others one VR per VM at least (Supervised's workers are PrimeWorkers, Primes' the hosts of Trickle's agents).
+        var deployed = $"Deployed {sample switch { "Stream" => "NumberedStream as", "Supervised" => "PrimeWorker as", "Linked" => "Ticker as", "Primes" => "River.RaiHost`1[[River.TrickleAgent`1[[Program, Primes,", _ => sample + " as" }} ";
+        var needed = sample is "PingPong" or "Stream" or "Linked" ? 1 : cluster.Vms.Count;
         var deadline = DateTime.UtcNow + LogBound;   // log lines are written asynchronously
         int hosts;
         while ((hosts = cluster.Vms.Where((vm, i) => vm.StderrLines.Skip(logged[i]).Any(l => l.Contains(deployed, StringComparison.Ordinal))).Count()) < needed

@@ -1,6 +1,6 @@
 namespace River.Tests.Monitoring;
 
-/// <summary>Supervisors on monitors: which children restart, and when the supervisor gives up.</summary>
+/// <summary>Supervisors on links: which children restart, when the supervisor gives up, and that its children do not outlive it.</summary>
 public sealed class SupervisorTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
@@ -12,7 +12,7 @@ public sealed class SupervisorTests
         {
             var (observer, index, failFirst, failAlways, wait, restarts) =
                 ((VrId)DeployArgs[0]!, (int)DeployArgs[1]!, (bool)DeployArgs[2]!, (bool)DeployArgs[3]!, (bool)DeployArgs[4]!, (int)DeployArgs[5]!);
-            Send(observer, new { tag = "started", index, restarts });
+            Send(observer, new { tag = "started", index, restarts, vm = Vm.Id });
             if (failAlways || (failFirst && restarts == 0)) throw new InvalidOperationException($"child {index} fails");
             if (wait) Recv(new { tag = "stop" });
         }
@@ -78,6 +78,22 @@ public sealed class SupervisorTests
             Assert.Equal("failed", down.Get<string>("reason"));
             Assert.StartsWith("River.SupervisorGaveUpException: 4 restarts within 5 s; the last: child 0 (Child) failed", down.Get<string>("error"));
             Assert.Equal(4, Starts(me, 4).Count); // the first run and 3 restarts
+        }).WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task A_supervisor_that_gives_up_takes_its_children_still_running_with_it()
+    {
+        await using var cluster = new LocalCluster(2);
+        await Probe.Run(cluster.Vms[0], me =>
+        {
+            bool[][] children = [[false, true, false], [false, false, true]];
+            var supervisor = me.Deploy<TestSupervisor>(me.Vm, me.Id, (int)RestartStrategy.OneForOne, children);
+            var waiting = me.Recv(new { tag = "started", index = 1 }, Bound).Src;
+            me.Monitor(waiting);
+            var down = me.Recv(new { tag = "river.down", src = waiting }, Bound);
+            Assert.Equal("failed", down.Get<string>("reason"));
+            Assert.StartsWith($"River.LinkedVrFailedException: Linked VR {supervisor} failed: River.SupervisorGaveUpException: ", down.Get<string>("error"));
         }).WaitAsync(Bound);
     }
 }

@@ -50,11 +50,38 @@ public abstract class SampleTestsBase
     }
 
     [Fact]
+    public async Task Primes_counted_with_Trickle_match_the_known_count()
+    {
+        var run = await RunAsync("Primes", "--limit", "200000");
+        Assert.Contains($"primes below 200,000: 17984 (counted on {Vms} VMs)", run.Lines); // pi(200,000) = 17,984
+    }
+
+    [Fact]
+    public async Task TinyMpi_of_the_tutorial_passes_the_ring_token_and_reduces_pi_over_more_ranks_than_VMs()
+    {
+        var ranks = Vms + 2;
+        var run = await RunAsync("TinyMpi", "-n", $"{ranks}");
+        Assert.Contains($"ring: the token came back as {ranks * (ranks - 1) / 2} (the ranks sum to {ranks * (ranks - 1) / 2})", run.Lines);
+        Assert.Contains($"pi = 3.1415926536 from {ranks} ranks (highest rank {ranks - 1})", run.Lines);
+    }
+
+    [Fact]
+    public async Task TaskFarm_of_the_tutorial_does_every_task_once() =>
+        Assert.Contains($"farm: 100 tasks done by {Vms} workers, sum of squares 328350", (await RunAsync("TaskFarm")).Lines); // 0² + ... + 99²
+
+    [Fact]
     public async Task Supervised_restarts_the_worker_that_crashes_and_the_count_comes_out_right()
     {
         var run = await RunAsync("Supervised");
         Assert.Contains("worker 1 failed (System.InvalidOperationException: worker 1 crashes on its first run, on purpose); the supervisor starts it again", run.Lines);
         Assert.Contains("primes below 200,000: 17984 (counted by 4 supervised workers)", run.Lines); // pi(200,000) = 17,984
+    }
+
+    [Fact]
+    public async Task Linked_hears_of_the_workers_end_normal_or_failed_as_an_exit_packet()
+    {
+        Assert.Contains("worker ended: normal after 5 ticks", (await RunAsync("Linked", "--ticks", "5")).Lines);
+        Assert.Contains("worker ended: failed (System.InvalidOperationException: the worker fails at tick 3, on purpose) after 2 ticks", (await RunAsync("Linked", "--fail-at", "3")).Lines);
     }
 }
 

@@ -1,0 +1,116 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+
+namespace River;
+
+/// <summary>How a remote method returns: blocking, or one of the awaitable shapes.</summary>
+internal enum RaiReturn
+{
+    Value,
+    Void,
+    Task,
+    TaskOf,
+    ValueTask,
+    ValueTaskOf,
+}
+
+/// <summary>One method of a remote interface: its number on the wire and how its result is carried both ways.</summary>
+internal sealed class RaiMethod
+{
+    private static readonly MethodInfo CastOpen = typeof(RaiMethod).GetMethod(nameof(Cast), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    private readonly PropertyInfo? _result; // Task<T>.Result, read on the host once the task completed
+    private readonly MethodInfo? _asTask;   // ValueTask(<T>).AsTask, on the host
+    private readonly Func<Task<object?>, object>? _wrap; // the caller's awaitable made from the call's Task<object?>
+
+    public RaiMethod(int number, MethodInfo method)
+    {
+        if (method.IsGenericMethodDefinition)
+            throw new NotSupportedException($"{method.DeclaringType!.Name}.{method.Name} is generic: remote methods are not (their type arguments could not be checked on the host).");
+        if (method.GetParameters().FirstOrDefault(p => p.ParameterType.IsByRef) is { } byRef)
+            throw new NotSupportedException($"{method.DeclaringType!.Name}.{method.Name} takes '{byRef.Name}' by reference: remote methods take values only.");
+        Number = number;
+        Info = method;
+        Arity = method.GetParameters().Length;
+        var r = method.ReturnType;
+        var open = r.IsGenericType ? r.GetGenericTypeDefinition() : null;
+        Return = r == typeof(void) ? RaiReturn.Void
+            : r == typeof(Task) ? RaiReturn.Task
+            : r == typeof(ValueTask) ? RaiReturn.ValueTask
+            : open == typeof(Task<>) ? RaiReturn.TaskOf
+            : open == typeof(ValueTask<>) ? RaiReturn.ValueTaskOf
+            : RaiReturn.Value;
+        if (Return is RaiReturn.TaskOf or RaiReturn.ValueTaskOf)
+        {
+            var t = r.GetGenericArguments()[0];
+            _result = typeof(Task<>).MakeGenericType(t).GetProperty(nameof(Task<int>.Result));
+            _wrap = CastOpen.MakeGenericMethod(t).CreateDelegate<Func<Task<object?>, object>>();
+        }
+        if (Return is RaiReturn.ValueTask or RaiReturn.ValueTaskOf) _asTask = r.GetMethod(nameof(ValueTask.AsTask));
+    }
+
+    public int Number { get; }
+
+    public MethodInfo Info { get; }
+
+    public RaiReturn Return { get; }
+
+    /// <summary>How many arguments the method takes.</summary>
+    public int Arity { get; }
+
+    /// <summary>True when the caller gets an awaitable back and is not blocked.</summary>
+    public bool IsAsync => Return is not (RaiReturn.Value or RaiReturn.Void);
+
+    /// <summary>On the caller's side: what the proxy returns for a call under way.</summary>
+    public object? Returned(Task<object?> call) => Return switch
+    {
+        RaiReturn.Task => call,
+        RaiReturn.ValueTask => new ValueTask(call),
+        RaiReturn.TaskOf => _wrap!(call),
+        RaiReturn.ValueTaskOf => Activator.CreateInstance(Info.ReturnType, _wrap!(call)),
+        _ => call.GetAwaiter().GetResult(),
+    };
+
+    /// <summary>On the host: the awaitable a method returned, as a task; null for a blocking method.</summary>
+    public Task? Pending(object? returned) => Return switch
+    {
+        RaiReturn.Task or RaiReturn.TaskOf => (Task)returned!,
+        RaiReturn.ValueTask or RaiReturn.ValueTaskOf => (Task)_asTask!.Invoke(returned, null)!,
+        _ => null,
+    };
+
+    /// <summary>On the host: the value of a completed task from <see cref="Pending"/>.</summary>
+    public object? ResultOf(Task done) => _result?.GetValue(done);
+
+    private static async Task<T> Cast<T>(Task<object?> call) => (T)(await call.ConfigureAwait(false))!;
+}
+
+/// <summary>
+/// A remote interface's methods, numbered the same way on every VM (the interface first, then the interfaces
+/// it extends by name; each in metadata order), so a call names its method by a small number.
+/// </summary>
+internal sealed class RaiInterface
+{
+    // Weakly keyed: an interface from a program's shipped code must not keep that code loaded.
+    private static readonly ConditionalWeakTable<Type, RaiInterface> Known = new();
+
+    private readonly Dictionary<MethodInfo, RaiMethod> _byInfo = [];
+
+    private RaiInterface(Type type)
+    {
+        if (!type.IsInterface) throw new ArgumentException($"{type.FullName} is not an interface: a remote object is called through an interface it implements.");
+        Type = type;
+        var all = type.GetInterfaces().Where(i => i != typeof(IDisposable) && i != typeof(IAsyncDisposable)).OrderBy(i => i.FullName, StringComparer.Ordinal).Prepend(type)
+            .SelectMany(i => i.GetMethods().OrderBy(m => m.MetadataToken));
+        Methods = [.. all.Select((m, n) => new RaiMethod(n, m))];
+        foreach (var m in Methods) _byInfo[m.Info] = m;
+    }
+
+    public Type Type { get; }
+
+    public IReadOnlyList<RaiMethod> Methods { get; }
+
+    public static RaiInterface Of(Type type) => Known.GetValue(type, static t => new RaiInterface(t));
+
+    public RaiMethod this[MethodInfo method] => _byInfo[method];
+}
