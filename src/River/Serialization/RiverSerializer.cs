@@ -66,8 +66,6 @@ internal sealed class RiverSerializer
         return ReadValue(buffer.WrittenMemory);
     }
 
-    // (An sbyte[] passes `is byte[]` in the CLR: byte[] is matched by its exact type.)
-
     /// <summary>Writes one value: the commonest types straight to <paramref name="output"/>, any other through MessagePack.</summary>
     public void WriteValue(IBufferWriter<byte> output, string attribute, object? value)
     {
@@ -79,6 +77,7 @@ internal sealed class RiverSerializer
             case double v: WriteCode(output, Code.Double); WireSpan.WriteDouble(output, v); return;
             case long v: WriteCode(output, Code.Long); WireSpan.WriteInt(output, v); return;
             case bool v: WriteCode(output, Code.Bool); WireSpan.WriteBool(output, v); return;
+            // An sbyte[] passes `is byte[]` in the CLR: byte[] is matched by its exact type (sbyte[] is a block array).
             case byte[] v when v.GetType() == typeof(byte[]): WriteCode(output, Code.Bytes); WireSpan.WriteBinary(output, v); return;
             case VrId v: WriteCode(output, Code.VrId); output.Advance(WireSpan.WriteGuid(output.GetSpan(18), v.Value)); return;
             case Array v when BlockArrays.TryGetValue(v.GetType(), out var code): WriteCode(output, code); WireSpan.WriteBinary(output, BlockOf(v)); return;
