@@ -192,7 +192,7 @@ internal sealed class Mailbox : FlowGate
     /// <summary>Throws the oldest error handed over by <see cref="Raise"/>, if any (removing it).</summary>
     public void ThrowRaised()
     {
-        if (!_raised.IsEmpty && _raised.TryDequeue(out var error)) throw error;
+        if (_raised.TryDequeue(out var error)) throw error;
     }
 
     /// <summary>Drops what <see cref="Raise"/> handed over and <paramref name="withdrawn"/> selects (an unlink takes back a pending error).</summary>

@@ -93,7 +93,7 @@ public abstract class VirtualResourceBase
     public VrId Spawn(VirtualResourceBase vr, params object?[] args)
     {
         ArgumentNullException.ThrowIfNull(vr);
-        return Context.Vm.StartLocal(vr, VrId.New(), Id, Args, args, Context.Run).Id;
+        return Context.Checked.Vm.StartLocal(vr, VrId.New(), Id, Args, args, Context.Run).Id;
     }
 
     /// <summary>
