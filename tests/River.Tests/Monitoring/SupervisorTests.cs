@@ -33,67 +33,50 @@ public sealed class SupervisorTests
     private static List<(int Index, int Restarts)> Starts(Probe me, int count) =>
         [.. Enumerable.Range(0, count).Select(_ => me.Recv(new { tag = "started" }, Bound)).Select(p => (p.Get<int>("index"), p.Get<int>("restarts")))];
 
-    [Fact]
-    public async Task One_for_all_restarts_the_siblings_of_a_child_that_fails()
+    /// <summary>Runs <paramref name="body"/> in a test VR on a 2-VM cluster, given a supervisor of <paramref name="children"/> it deployed on its own VM.</summary>
+    private static async Task Supervised(RestartStrategy strategy, bool[][] children, Action<Probe, VrId> body)
     {
         await using var cluster = new LocalCluster(2);
-        await Probe.Run(cluster.Vms[0], me =>
-        {
-            bool[][] children = [[true, false, false], [false, false, true]];
-            var supervisor = me.Deploy<TestSupervisor>(me.Vm, me.Id, (int)RestartStrategy.OneForAll, children);
-            me.Monitor(supervisor);
-            // Both start; child 0 fails; both start again (child 1 was killed for it); child 0 then returns.
-            var starts = Starts(me, 4);
-            Assert.Equal([(0, 0), (0, 1), (1, 0), (1, 1)], starts.Order());
-            Assert.Null(me.Peek(new { tag = "river.down" })); // child 1 still runs, so the supervisor does too
-        }).WaitAsync(Bound);
+        await Probe.Run(cluster.Vms[0], me => body(me, me.Deploy<TestSupervisor>(me.Vm, me.Id, (int)strategy, children))).WaitAsync(Bound);
     }
 
     [Fact]
-    public async Task One_for_one_restarts_only_the_child_that_failed()
+    public Task One_for_all_restarts_the_siblings_of_a_child_that_fails() => Supervised(RestartStrategy.OneForAll, [[true, false, false], [false, false, true]], (me, supervisor) =>
     {
-        await using var cluster = new LocalCluster(2);
-        await Probe.Run(cluster.Vms[0], me =>
-        {
-            bool[][] children = [[true, false, false], [false, false, false]];
-            var supervisor = me.Deploy<TestSupervisor>(me.Vm, me.Id, (int)RestartStrategy.OneForOne, children);
-            me.Monitor(supervisor);
-            Assert.Equal([(0, 0), (0, 1), (1, 0)], Starts(me, 3).Order());
-            var down = me.Recv(new { tag = "river.down", src = supervisor }, Bound);
-            Assert.Equal("normal", down.Get<string>("reason")); // every child done: the supervisor ends
-            Assert.False(me.TryRecv(new { tag = "started" }, out _));
-        }).WaitAsync(Bound);
-    }
+        me.Monitor(supervisor);
+        // Both start; child 0 fails; both start again (child 1 was killed for it); child 0 then returns.
+        var starts = Starts(me, 4);
+        Assert.Equal([(0, 0), (0, 1), (1, 0), (1, 1)], starts.Order());
+        Assert.Null(me.Peek(new { tag = "river.down" })); // child 1 still runs, so the supervisor does too
+    });
 
     [Fact]
-    public async Task A_supervisor_whose_child_keeps_failing_gives_up_after_its_restarts_and_fails()
+    public Task One_for_one_restarts_only_the_child_that_failed() => Supervised(RestartStrategy.OneForOne, [[true, false, false], [false, false, false]], (me, supervisor) =>
     {
-        await using var cluster = new LocalCluster(2);
-        await Probe.Run(cluster.Vms[0], me =>
-        {
-            bool[][] children = [[false, true, false]];
-            var supervisor = me.Deploy<TestSupervisor>(me.Vm, me.Id, (int)RestartStrategy.OneForOne, children);
-            me.Monitor(supervisor);
-            var down = me.Recv(new { tag = "river.down", src = supervisor }, Bound);
-            Assert.Equal("failed", down.Get<string>("reason"));
-            Assert.StartsWith("River.SupervisorGaveUpException: 4 restarts within 5 s; the last: child 0 (Child) failed", down.Get<string>("error"));
-            Assert.Equal(4, Starts(me, 4).Count); // the first run and 3 restarts
-        }).WaitAsync(Bound);
-    }
+        me.Monitor(supervisor);
+        Assert.Equal([(0, 0), (0, 1), (1, 0)], Starts(me, 3).Order());
+        var down = me.Recv(new { tag = "river.down", src = supervisor }, Bound);
+        Assert.Equal("normal", down.Get<string>("reason")); // every child done: the supervisor ends
+        Assert.False(me.TryRecv(new { tag = "started" }, out _));
+    });
 
     [Fact]
-    public async Task A_supervisor_that_gives_up_takes_its_children_still_running_with_it()
+    public Task A_supervisor_whose_child_keeps_failing_gives_up_after_its_restarts_and_fails() => Supervised(RestartStrategy.OneForOne, [[false, true, false]], (me, supervisor) =>
     {
-        await using var cluster = new LocalCluster(2);
-        await Probe.Run(cluster.Vms[0], me =>
-        {
-            bool[][] children = [[false, true, false], [false, false, true]];
-            var supervisor = me.Deploy<TestSupervisor>(me.Vm, me.Id, (int)RestartStrategy.OneForOne, children);
-            var waiting = me.Recv(new { tag = "started", index = 1 }, Bound).Src;
-            me.Monitor(waiting);
-            var down = me.Recv(new { tag = "river.down", src = waiting }, Bound);
-            Assert.Equal("failed", down.Get<string>("reason"));
-            Assert.StartsWith($"River.LinkedVrFailedException: Linked VR {supervisor} failed: River.SupervisorGaveUpException: ", down.Get<string>("error"));
-        }).WaitAsync(Bound);
-    }
+        me.Monitor(supervisor);
+        var down = me.Recv(new { tag = "river.down", src = supervisor }, Bound);
+        Assert.Equal("failed", down.Get<string>("reason"));
+        Assert.StartsWith("River.SupervisorGaveUpException: 4 restarts within 5 s; the last: child 0 (Child) failed", down.Get<string>("error"));
+        Assert.Equal(4, Starts(me, 4).Count); // the first run and 3 restarts
+    });
+
+    [Fact]
+    public Task A_supervisor_that_gives_up_takes_its_children_still_running_with_it() => Supervised(RestartStrategy.OneForOne, [[false, true, false], [false, false, true]], (me, supervisor) =>
+    {
+        var waiting = me.Recv(new { tag = "started", index = 1 }, Bound).Src;
+        me.Monitor(waiting);
+        var down = me.Recv(new { tag = "river.down", src = waiting }, Bound);
+        Assert.Equal("failed", down.Get<string>("reason"));
+        Assert.StartsWith($"River.LinkedVrFailedException: Linked VR {supervisor} failed: River.SupervisorGaveUpException: ", down.Get<string>("error"));
+    });
 }
