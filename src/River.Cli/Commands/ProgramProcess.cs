@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 
 namespace River.Cli.Commands;
 
@@ -16,7 +17,6 @@ internal static class ProgramProcess
         var start = target.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
             ? new ProcessStartInfo("dotnet") { ArgumentList = { target } }
             : new ProcessStartInfo("dotnet") { ArgumentList = { "run", "--project", target, "--" } };
-        foreach (var a in args) start.ArgumentList.Add(a);
         if (cluster is not null)
         {
             // The program's RiverApp reads these: it joins the cluster instead of starting an embedded one.
@@ -25,8 +25,17 @@ internal static class ProgramProcess
             else start.Environment["RIVER_SEEDS"] = seeds;
             start.Environment["RIVER_CLUSTER"] = parse.GetValue(cluster.Cluster);
             if (parse.GetValue(cluster.KeyFile) is { } key) start.Environment["RIVER_KEY_FILE"] = key.FullName;
+            if (parse.GetValue(cluster.TlsCert) is { } tls) start.Environment["RIVER_TLS_CERT"] = tls.FullName;
             start.Environment["RIVER_BIND"] = parse.GetValue(cluster.Bind);
+            // These two have no variable: they go as River options, which RiverApp takes out of the program's arguments.
+            if (parse.GetValue(cluster.Insecure)) start.ArgumentList.Add("--insecure");
+            if (parse.GetValue(cluster.GracePeriod) is { } grace)
+            {
+                start.ArgumentList.Add("--grace-period");
+                start.ArgumentList.Add(grace.ToString(CultureInfo.InvariantCulture));
+            }
         }
+        foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet could not be started");
         try
         {

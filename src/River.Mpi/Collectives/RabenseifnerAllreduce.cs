@@ -7,15 +7,8 @@ namespace River.Mpi;
 /// </summary>
 internal static class RabenseifnerAllreduce
 {
-    public static T[] Run<T>(Communicator comm, T[] values, Func<T, T, T> op)
-    {
-        var reduction = new Reduction<T>(comm, op);
-        var acc = (T[])values.Clone();
-        reduction.FoldIn(acc);
-        var me = reduction.NewRank;
-        if (me >= 0) ScatterThenGather(comm, reduction, acc, me);
-        return reduction.FoldOut(acc);
-    }
+    public static T[] Run<T>(Communicator comm, T[] values, Func<T, T, T> op) =>
+        new Reduction<T>(comm, op).OnPowerOfTwo(values, (reduction, acc, me) => ScatterThenGather(comm, reduction, acc, me));
 
     private static void ScatterThenGather<T>(Communicator comm, Reduction<T> reduction, T[] acc, int me)
     {

@@ -3,13 +3,8 @@ namespace River.Mpi;
 /// <summary>Recursive doubling: in round k each rank swaps its whole vector with the rank 2^k away and combines; log2 p rounds, best for short vectors.</summary>
 internal static class RecursiveDoublingAllreduce
 {
-    public static T[] Run<T>(Communicator comm, T[] values, Func<T, T, T> op)
-    {
-        var reduction = new Reduction<T>(comm, op);
-        var acc = (T[])values.Clone();
-        reduction.FoldIn(acc);
-        var me = reduction.NewRank;
-        if (me >= 0)
+    public static T[] Run<T>(Communicator comm, T[] values, Func<T, T, T> op) =>
+        new Reduction<T>(comm, op).OnPowerOfTwo(values, (reduction, acc, me) =>
         {
             for (var mask = 1; mask < reduction.Pof2; mask <<= 1)
             {
@@ -17,7 +12,5 @@ internal static class RecursiveDoublingAllreduce
                 comm.Put(peer, acc);
                 reduction.Combine(acc, comm.Take<T[]>(peer), otherIsLower: peer < comm.Rank);
             }
-        }
-        return reduction.FoldOut(acc);
-    }
+        });
 }

@@ -25,8 +25,21 @@ internal readonly struct Reduction<T>(Communicator comm, Func<T, T, T> op)
         for (var i = 0; i < into.Length; i++) into[i] = otherIsLower ? op(other[i], into[i]) : op(into[i], other[i]);
     }
 
+    /// <summary>
+    /// Runs a power-of-two algorithm on any rank count: folds <paramref name="values"/> (not changed) into the
+    /// survivors, runs <paramref name="survivors"/>(this, their vector, their new rank) there, and hands the
+    /// result back to the ranks that sat out.
+    /// </summary>
+    public T[] OnPowerOfTwo(T[] values, Action<Reduction<T>, T[], int> survivors)
+    {
+        var acc = (T[])values.Clone();
+        FoldIn(acc);
+        if (NewRank is >= 0 and var me) survivors(this, acc, me);
+        return FoldOut(acc);
+    }
+
     /// <summary>The first step of the fold: even ranks below 2·rem give their vector away.</summary>
-    public void FoldIn(T[] acc)
+    private void FoldIn(T[] acc)
     {
         if (comm.Rank >= 2 * Rem) return;
         if (comm.Rank % 2 == 0) comm.Put(comm.Rank + 1, acc);
@@ -34,7 +47,7 @@ internal readonly struct Reduction<T>(Communicator comm, Func<T, T, T> op)
     }
 
     /// <summary>The last step: the ranks that sat out get the result.</summary>
-    public T[] FoldOut(T[] acc)
+    private T[] FoldOut(T[] acc)
     {
         if (comm.Rank >= 2 * Rem) return acc;
         if (comm.Rank % 2 == 1)

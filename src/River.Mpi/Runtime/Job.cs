@@ -18,6 +18,7 @@ internal sealed class Job
 
     private readonly MpiProgram _vr;
     private VrId[] _ranks = [];
+    private long _abortLookedFor = Environment.TickCount64;
 
     private Job(MpiProgram vr)
     {
@@ -103,9 +104,19 @@ internal sealed class Job
         }
     }
 
+    /// <summary>
+    /// <see cref="ThrowIfAborted"/> at most once every <see cref="AbortPoll"/>: for calls that never block
+    /// (<c>Test</c>), so a rank polling in a loop still learns of an abort without paying for a look each time.
+    /// </summary>
+    public void PollAbort()
+    {
+        if (Environment.TickCount64 - _abortLookedFor >= AbortPoll.TotalMilliseconds) ThrowIfAborted();
+    }
+
     /// <summary>Throws <see cref="MpiAbortedException"/> when a rank told of its failure or a watched rank ended badly.</summary>
     public void ThrowIfAborted()
     {
+        _abortLookedFor = Environment.TickCount64;
         if (_vr.TryRecv(new { tag = AbortTag }, out var abort))
             throw new MpiAbortedException(abort.Get<int>("rank"), abort.Get<string>("error"));
         if (!_vr.TryRecv(IsRankDown, out var down)) return;

@@ -28,8 +28,10 @@ internal sealed class Port(MpiProgram vr, Job job)
     }
 
     /// <summary>Gives each posted receive, earliest first, the oldest queued packet it matches; never waits.</summary>
+    /// <exception cref="MpiAbortedException">the job was aborted (a rank spinning on <c>Test</c> never blocks in a receive to learn it).</exception>
     public void Progress()
     {
+        job.PollAbort();
         for (var i = 0; i < _posted.Count; i++)
         {
             var r = _posted[i];

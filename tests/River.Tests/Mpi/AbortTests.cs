@@ -24,6 +24,13 @@ public sealed class AbortTests
     }
 
     [Fact]
+    public async Task A_rank_spinning_on_Test_learns_of_the_abort()
+    {
+        var error = await Assert.ThrowsAsync<MpiAbortedException>(() => Embedded.RunAsync<FailsWhileTested>(2));
+        Assert.Equal(1, error.Rank);
+    }
+
+    [Fact]
     public async Task A_send_to_a_rank_that_does_not_exist_aborts_with_the_reason()
     {
         var error = await Assert.ThrowsAsync<MpiAbortedException>(() => Embedded.RunAsync<SendsNowhere>(2));
@@ -71,6 +78,17 @@ public sealed class AbortTests
                 Thread.Sleep(200); // rank 0 has returned from Run by now and waits for the others
                 throw new InvalidOperationException("late");
             }
+        }
+    }
+
+    /// <summary>Rank 0 polls a receive that never completes and never blocks; rank 1 throws.</summary>
+    public sealed class FailsWhileTested : MpiProgram
+    {
+        protected override void Run(Communicator world)
+        {
+            if (world.Rank == 1) throw new InvalidOperationException("never sends");
+            var request = world.ImmediateReceive<int>(1, 0);
+            while (request.Test() is null) Thread.Sleep(1);
         }
     }
 
