@@ -280,7 +280,7 @@ internal sealed class Mirrors
     public VmId? LiveReplica(VrId vr, VmId? lost = null)
     {
         if (!_groups.TryGetValue(vr, out var group)) return null;
-        var members = _vm.Membership.Snapshot().Select(m => m.Info.Id).Append(_vm.Id).ToHashSet();
+        var members = _vm.Membership.Snapshot().Where(m => !m.Suspected).Select(m => m.Info.Id).Append(_vm.Id).ToHashSet();
         foreach (var v in group.Survivors())
             if (v != lost && members.Contains(v)) return v;
         return null;
