@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 
 namespace River;
 
@@ -27,7 +28,7 @@ internal static class Frames
     public static bool IsPacket(byte kind) => kind is PacketKind or SequencedKind;
 
     /// <summary>Where the packet starts in a frame of <paramref name="kind"/>.</summary>
-    public static int PacketOffset(byte kind) => kind == SequencedKind ? 9 : 1;
+    public static int PacketOffset(byte kind) => kind == SequencedKind ? 1 + sizeof(long) : 1;
 
     /// <summary>The bodies of length-prefixed frames laid end to end.</summary>
     public static IEnumerable<byte[]> Split(ReadOnlyMemory<byte> framed)
@@ -48,8 +49,8 @@ internal static class Frames
         var buffer = Start(packet.MirrorSeq == 0 ? PacketKind : SequencedKind);
         if (packet.MirrorSeq != 0)
         {
-            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(buffer.GetSpan(8), packet.MirrorSeq);
-            buffer.Advance(8);
+            BinaryPrimitives.WriteInt64LittleEndian(buffer.GetSpan(sizeof(long)), packet.MirrorSeq);
+            buffer.Advance(sizeof(long));
         }
         serializer.WritePacket(buffer, packet);
         return buffer.WrittenSpan;

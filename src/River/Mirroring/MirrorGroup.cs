@@ -32,9 +32,9 @@ internal sealed class MirrorGroup
     private readonly List<Packet> _early = []; // applied before the replica here started
 
     // The log: entry g is _log[g - _logBase - 1]. Entries up to _stable are on every replica; a primary lets its
-    // replica have entries up to _delivered (= _stable), a mirror applies each as it arrives.
+    // replica have an entry once it is stable (its held copy), a mirror applies each as it arrives.
     private readonly List<Entry> _log = [];
-    private long _logBase, _applied, _stable, _delivered;
+    private long _logBase, _applied, _stable;
     private bool _replayable = true;
 
     private readonly Dictionary<VrId, long> _lastSeq = [], _stableSeq = [];
@@ -152,9 +152,6 @@ internal sealed class MirrorGroup
         }
     }
 
-    /// <summary>The mailbox of the replica here, when this VM has one running.</summary>
-    public Mailbox? LocalMailbox => _local?.Mailbox;
-
     private bool Accept(Packet packet, VmId from, byte[]? frame)
     {
         var src = packet.Src;
@@ -213,11 +210,11 @@ internal sealed class MirrorGroup
                 if (e.Seq > _stableSeq.GetValueOrDefault(e.Src)) _stableSeq[e.Src] = e.Seq;
                 if (primary) _ackDue.Add(e.Src);
             }
-            if (primary && g > _delivered && e.Held is { } held) Post(held);
+            // Only entries the primary appended hold a copy: those a replica applied as a mirror, it has had already.
+            if (primary && e.Held is { } held) Post(held);
             e.Held = null;
         }
         _stable = stable;
-        if (primary) _delivered = Math.Max(_delivered, stable);
         TrimLog();
         Monitor.PulseAll(_lock);
         if (_ackDue.Count > 0) _ackSenders.Request();
@@ -261,16 +258,17 @@ internal sealed class MirrorGroup
         lock (_lock)
         {
             if (log.Epoch != View.Epoch || log.Epoch < _epoch || from != Primary || IsPrimary) return; // from an earlier primary
-            var g = log.First;
-            foreach (var entry in log.Entries)
-            {
-                if (g == _applied + 1) Apply(entry);
-                g++;
-            }
+            ApplyFrom(log.First, log.Entries);
             Stabilize(Math.Min(log.Stable, _applied));
         }
         _ackLog.RequestHere(); // one cumulative ack per batch of the log, without a hop to the thread pool
+    }
 
+    /// <summary>Applies the entries, the first at log position <paramref name="first"/>, that come right after this replica's log (others it has, or a gap).</summary>
+    private void ApplyFrom(long first, MirrorEntry[] entries)
+    {
+        foreach (var entry in entries)
+            if (first++ == _applied + 1) Apply(entry);
     }
 
     /// <summary>A mirror's step: the entry joins the log and the replica here has it at once.</summary>
@@ -291,7 +289,6 @@ internal sealed class MirrorGroup
             _outcomes.Enqueue(entry);
             Monitor.PulseAll(_lock);
         }
-        if (!IsPrimary) _delivered = _applied;
     }
 
     private void AckLog()
@@ -410,7 +407,7 @@ internal sealed class MirrorGroup
         lock (_lock)
         {
             if (!IsPrimary) throw new InvalidOperationException($"VM {Me} is not the primary of mirrored VR {Id} (any more)");
-            if (!_replayable || _logBase != 0)
+            if (!_replayable)
                 throw new InvalidOperationException($"mirrored VR {Id} has logged more than {ReplayLimit} entries (MirrorGroup.ReplayLimit): a new replica can no longer be brought up to date by replay");
             if (View.Vms.Contains(vm) || _gone.Contains(vm)) throw new InvalidOperationException($"VM {vm} already runs a replica of {Id}, or is gone");
             View = new MirrorView(Id, [.. View.Vms, vm], _epoch = Math.Max(_epoch, View.Epoch) + 1);
@@ -504,12 +501,7 @@ internal sealed class MirrorGroup
         lock (_lock)
         {
             if (!_takingOver || tail.Epoch != _epoch || !_tailsAwaited.Remove(from)) return;
-            var g = tail.First;
-            foreach (var entry in tail.Entries)
-            {
-                if (g == _applied + 1) Apply(entry);
-                g++;
-            }
+            ApplyFrom(tail.First, tail.Entries);
             if (_tailsAwaited.Count == 0) CompleteTakeover(after);
         }
         foreach (var a in after) a();
@@ -519,7 +511,6 @@ internal sealed class MirrorGroup
     {
         _takingOver = false;
         View = new MirrorView(Id, [.. Alive], _epoch);
-        _delivered = _applied; // a mirror's replica already has every entry it applied
         _acked.Clear();
         _sentTo.Clear();
         foreach (var m in View.Vms.Skip(1)) _acked[m] = _sentTo[m] = _stable;

@@ -137,10 +137,11 @@ internal sealed class Mirrors
         var stream = StreamOf(packet.Src, group.Id);
         var primary = group.Primary;
         // Room first, outside the stream's lock: a runtime thread sending copies again must never wait for it.
-        if (wait is { } limit && !PeerLink.t_isTransportThread)
+        // (The router passes no wait on a transport thread.)
+        if (wait is { } limit)
         {
             if (primary != _vm.Id && _vm.Membership.PeerOf(primary) is { } peer) _vm.Router.WindowFor(group.Id, peer).Wait(limit);
-            else if (primary == _vm.Id && group.LocalMailbox is { Bounded: true, Blocked: true } box) box.Wait(limit);
+            else if (primary == _vm.Id && group.Local?.Mailbox is { Bounded: true, Blocked: true } box) box.Wait(limit);
         }
         lock (stream)
         {
@@ -222,17 +223,8 @@ internal sealed class Mirrors
             case MirrorAck a:
                 OnAck(a);
                 break;
-            case MirrorLog l when _groups.TryGetValue(l.Vr, out var g):
-                g.OnLog(from.RemoteId, l);
-                break;
-            case MirrorLogAck a when _groups.TryGetValue(a.Vr, out var g):
-                g.OnLogAck(from.RemoteId, a);
-                break;
-            case MirrorTailRequest r when _groups.TryGetValue(r.Vr, out var g):
-                g.OnTailRequest(from.RemoteId, r);
-                break;
-            case MirrorTail t when _groups.TryGetValue(t.Vr, out var g):
-                g.OnTail(from.RemoteId, t);
+            case IReplicaMessage m when _groups.TryGetValue(m.Vr, out var g):
+                m.Handle(g, from.RemoteId);
                 break;
             case MirrorAddRequest r:
                 // Deploying waits for the new VM's answer: not on this reader thread.
@@ -288,12 +280,9 @@ internal sealed class Mirrors
     public VmId? LiveReplica(VrId vr, VmId? lost = null)
     {
         if (!_groups.TryGetValue(vr, out var group)) return null;
-        var members = _vm.Membership.Snapshot().Select(m => m.Info.Id).Append(_vm.Id).ToHashSet();
+        var members = _vm.Membership.Snapshot().Where(m => !m.Suspected).Select(m => m.Info.Id).Append(_vm.Id).ToHashSet();
         foreach (var v in group.Survivors())
             if (v != lost && members.Contains(v)) return v;
         return null;
     }
-
-    /// <summary>True when <paramref name="vr"/> is mirrored (known here).</summary>
-    public bool IsMirrored(VrId vr) => _groups.ContainsKey(vr);
 }

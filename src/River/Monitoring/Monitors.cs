@@ -146,9 +146,9 @@ internal sealed class Monitors(RiverVm vm)
         {
             lock (watch)
             {
-                if (watch.At == id && vm.Mirrors.LiveReplica(watch.Target, id) is not null && vm.TryGetLocal(watch.Watcher, out _)
+                if (watch.At == id && vm.Mirrors.LiveReplica(watch.Target, id) is { } next && vm.TryGetLocal(watch.Watcher, out _)
                     && _watches.TryRemove(reference, out _))
-                    AddWatch(watch.Watcher, watch.Target, watch.Link, null); // a mirrored VR is lost only with its last replica: watch the next one
+                    AddWatch(watch.Watcher, watch.Target, watch.Link, next); // a mirrored VR is lost only with its last replica: watch the next one
                 else if (watch.At == id) Report(reference, Lost, null);
                 else if (watch.At is null && watch.Asked.Remove(id))
                 {

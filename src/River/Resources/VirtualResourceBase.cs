@@ -71,7 +71,7 @@ public abstract class VirtualResourceBase
     /// <exception cref="ArgumentException">fewer than 2 VMs, or a VM twice.</exception>
     /// <exception cref="DeployException">a VM refused or failed to start its replica.</exception>
     public VrId DeployMirrored<TVr>(IReadOnlyList<VmInfo> vms, params object?[] args) where TVr : VirtualResourceBase =>
-        Context.Vm.Mirrors.Deploy(typeof(TVr), vms, Context, args);
+        Context.Checked.Vm.Mirrors.Deploy(typeof(TVr), vms, Context, args);
 
     /// <summary>
     /// Starts another replica of the mirrored VR <paramref name="vr"/> on <paramref name="vm"/> (a VM without one), for
@@ -82,7 +82,7 @@ public abstract class VirtualResourceBase
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="vr"/> is not a mirrored VR this VM knows of.</exception>
     /// <exception cref="DeployException">the log was trimmed, the VM already runs a replica or is gone, or it could not start one.</exception>
-    public void AddMirror(VrId vr, VmInfo vm) => Context.Vm.Mirrors.AddMirror(vr, vm);
+    public void AddMirror(VrId vr, VmInfo vm) => Context.Checked.Vm.Mirrors.AddMirror(vr, vm);
 
     /// <summary>
     /// Starts a VR object the caller built on this VR's VM, as this VR's child, and returns its id. Unlike

@@ -28,7 +28,8 @@ public sealed class MirroringEmbeddedTests
 
     /// <summary>
     /// Sends <paramref name="requests"/> numbered requests, at most <paramref name="window"/> unanswered, stopping VM
-    /// <paramref name="stopAt"/>.Key when request <paramref name="stopAt"/>.Value has been sent; checks every answer.
+    /// <paramref name="stop"/>.Vm when request <paramref name="stop"/>.AtRequest has been sent; checks every answer.
+    /// With <paramref name="timing"/> the counter polls (see MirroredCounter), and some poll must have come back empty.
     /// </summary>
     private static async Task<Copies> RunCounter(int requests, int window, (int Vm, int AtRequest)? stop, bool timing, int replicas = 2)
     {
@@ -43,6 +44,7 @@ public sealed class MirroringEmbeddedTests
             Task? stopping = null;
             var (sent, answered) = (0, 0);
             long sum = 0;
+            var misses = 0;
             while (answered < requests)
             {
                 while (sent < requests && sent - answered < window)
@@ -53,10 +55,12 @@ public sealed class MirroringEmbeddedTests
                 var reply = me.Recv(new { tag = "sum" }, Bound);
                 Assert.Equal(++answered, reply.Get<int>("k")); // once each, in order
                 Assert.Equal(sum += answered, reply.Get<long>("sum"));
+                misses = Math.Max(misses, reply.Get<int>("misses"));
             }
+            if (timing) Assert.True(misses > 0, "no TryRecv or timed Recv of the counter came back empty: the recorded outcomes were not exercised");
             Assert.False(me.TryRecv(new { tag = "sum" }, out var extra), $"an answer twice: {extra}");
             me.Send(counter, new { tag = "stop" });
-            stopping?.Wait(Bound);
+            Assert.True(stopping?.Wait(Bound) ?? true, "the replica's VM did not stop");
         }).WaitAsync(Bound);
         return copies!;
     }
