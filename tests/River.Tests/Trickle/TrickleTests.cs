@@ -51,10 +51,41 @@ public sealed class TrickleTests
     public async Task A_function_that_throws_ends_ForkWork_with_the_remote_exception()
     {
         await using var t = await Trickle.Connect(["--vms", "2"]);
+        var taken = 0;
+        var items = Enumerable.Range(0, 500).Select(i =>
+        {
+            Interlocked.Increment(ref taken);
+            return i;
+        });
         var e = await Assert.ThrowsAsync<RaiRemoteException>(() =>
-            t.ForkWork(Enumerable.Range(0, 50), i => i == 17 ? throw new ArgumentException($"item {i} is bad") : i).ToListAsync().AsTask().WaitAsync(Bound));
+            t.ForkWork(items, i => i == 17 ? throw new ArgumentException($"item {i} is bad") : i).ToListAsync().AsTask().WaitAsync(Bound));
         Assert.Equal(typeof(ArgumentException).FullName, e.RemoteType);
         Assert.Equal("item 17 is bad", e.Message);
+        Assert.True(taken < 500, $"the other VM went on with the items after the error: {taken} taken"); // it ends the farm, not just the enumeration
+    }
+
+    [Fact]
+    public async Task Leaving_ForkWork_early_stops_handing_out_items()
+    {
+        await using var t = await Trickle.Connect(["--vms", "2"]);
+        var taken = 0;
+        var items = Enumerable.Range(0, 1000).Select(i =>
+        {
+            Interlocked.Increment(ref taken);
+            return i;
+        });
+        await foreach (var _ in t.ForkWork(items, static i =>
+        {
+            Thread.Sleep(10);
+            return i;
+        }))
+        {
+            break;
+        }
+        var atBreak = Volatile.Read(ref taken);
+        await Task.Delay(300);
+        // Items under way finish, and their workers take no more.
+        Assert.InRange(Volatile.Read(ref taken), atBreak, atBreak + t.Vms.Count);
     }
 
     [Fact]
