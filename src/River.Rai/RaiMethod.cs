@@ -17,11 +17,10 @@ internal enum RaiReturn
 /// <summary>One method of a remote interface: its number on the wire and how its result is carried both ways.</summary>
 internal sealed class RaiMethod
 {
-    private static readonly MethodInfo CastOpen = typeof(RaiMethod).GetMethod(nameof(Cast), BindingFlags.NonPublic | BindingFlags.Static)!;
-
-    private readonly PropertyInfo? _result; // Task<T>.Result, read on the host once the task completed
-    private readonly MethodInfo? _asTask;   // ValueTask(<T>).AsTask, on the host
-    private readonly Func<Task<object?>, object>? _wrap; // the caller's awaitable made from the call's Task<object?>
+    // Delegates made once per method from generic helpers: a call's result is then carried without reflection.
+    private readonly Func<Task, object?>? _result;         // Task<T>.Result, read on the host once the task completed
+    private readonly Func<object, Task>? _asTask;          // ValueTask<T>.AsTask, on the host
+    private readonly Func<Task<object?>, object>? _wrap;   // the caller's Task<T> or ValueTask<T> made from the call's Task<object?>
 
     public RaiMethod(int number, MethodInfo method)
     {
@@ -43,10 +42,10 @@ internal sealed class RaiMethod
         if (Return is RaiReturn.TaskOf or RaiReturn.ValueTaskOf)
         {
             var t = r.GetGenericArguments()[0];
-            _result = typeof(Task<>).MakeGenericType(t).GetProperty(nameof(Task<int>.Result));
-            _wrap = CastOpen.MakeGenericMethod(t).CreateDelegate<Func<Task<object?>, object>>();
+            _result = Helper(nameof(ResultOfTask), t).CreateDelegate<Func<Task, object?>>();
+            _wrap = Helper(Return == RaiReturn.TaskOf ? nameof(Cast) : nameof(CastValueTask), t).CreateDelegate<Func<Task<object?>, object>>();
+            if (Return == RaiReturn.ValueTaskOf) _asTask = Helper(nameof(AsTask), t).CreateDelegate<Func<object, Task>>();
         }
-        if (Return is RaiReturn.ValueTask or RaiReturn.ValueTaskOf) _asTask = r.GetMethod(nameof(ValueTask.AsTask));
     }
 
     public int Number { get; }
@@ -66,8 +65,7 @@ internal sealed class RaiMethod
     {
         RaiReturn.Task => call,
         RaiReturn.ValueTask => new ValueTask(call),
-        RaiReturn.TaskOf => _wrap!(call),
-        RaiReturn.ValueTaskOf => Activator.CreateInstance(Info.ReturnType, _wrap!(call)),
+        RaiReturn.TaskOf or RaiReturn.ValueTaskOf => _wrap!(call),
         _ => call.GetAwaiter().GetResult(),
     };
 
@@ -75,14 +73,24 @@ internal sealed class RaiMethod
     public Task? Pending(object? returned) => Return switch
     {
         RaiReturn.Task or RaiReturn.TaskOf => (Task)returned!,
-        RaiReturn.ValueTask or RaiReturn.ValueTaskOf => (Task)_asTask!.Invoke(returned, null)!,
+        RaiReturn.ValueTask => ((ValueTask)returned!).AsTask(),
+        RaiReturn.ValueTaskOf => _asTask!(returned!),
         _ => null,
     };
 
     /// <summary>On the host: the value of a completed task from <see cref="Pending"/>.</summary>
-    public object? ResultOf(Task done) => _result?.GetValue(done);
+    public object? ResultOf(Task done) => _result?.Invoke(done);
+
+    private static MethodInfo Helper(string name, Type t) =>
+        typeof(RaiMethod).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(t);
 
     private static async Task<T> Cast<T>(Task<object?> call) => (T)(await call.ConfigureAwait(false))!;
+
+    private static object CastValueTask<T>(Task<object?> call) => new ValueTask<T>(Cast<T>(call));
+
+    private static object? ResultOfTask<T>(Task done) => ((Task<T>)done).Result;
+
+    private static Task AsTask<T>(object returned) => ((ValueTask<T>)returned).AsTask();
 }
 
 /// <summary>

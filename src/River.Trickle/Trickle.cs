@@ -109,11 +109,22 @@ public sealed class Trickle : IAsyncDisposable
         var anchor = ShippedCode.Anchor(f);
         var results = Channel.CreateUnbounded<TResult>();
         var work = new WorkQueue<T>(items);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        // Stops handing out items: when the caller stops reading (cancel, a break, an error) or f threw. A plain
+        // source, not linked to cancel: it holds nothing to release, so workers still under way after the
+        // enumeration ended may use it.
+        var stop = new CancellationTokenSource();
         var agents = await Task.WhenAll(Vms.Select(vm => Task.Run(() => Agent(vm, anchor))));
         _ = FinishAsync();
-        await foreach (var r in results.Reader.ReadAllAsync(cancel)) yield return r;
-        stop.Cancel();
+        try
+        {
+            await foreach (var r in results.Reader.ReadAllAsync(cancel)) yield return r;
+        }
+        finally
+        {
+            stop.Cancel();
+        }
+
+        bool Stopping() => stop.IsCancellationRequested || cancel.IsCancellationRequested;
 
         // Rounds of workers, one per agent slot; a worker whose VM is lost gives its item back and drops out,
         // and while items are left the living take them in another round.
@@ -123,7 +134,7 @@ public sealed class Trickle : IAsyncDisposable
             try
             {
                 var alive = agents.SelectMany(a => Enumerable.Repeat(a, perVm)).ToList();
-                while (!work.Done && !stop.IsCancellationRequested)
+                while (!work.Done && !Stopping())
                 {
                     if (alive.Count == 0) throw new RaiObjectGoneException(default, "every VM that took work is lost, and items are left");
                     var living = await Task.WhenAll(alive.Select(Worker));
@@ -132,24 +143,28 @@ public sealed class Trickle : IAsyncDisposable
             }
             catch (Exception e)
             {
-                error = e is OperationCanceledException ? null : e;
-                stop.Cancel();
+                error = e;
             }
             results.Writer.TryComplete(error);
         }
 
         async Task<bool> Worker(ITrickleAgent agent)
         {
-            while (!stop.IsCancellationRequested && work.TryTake(out var item))
+            while (!Stopping() && work.TryTake(out var item))
             {
                 try
                 {
-                    await results.Writer.WriteAsync((TResult)(await agent.Run(code, [item]))!, stop.Token);
+                    results.Writer.TryWrite((TResult)(await agent.Run(code, [item]))!); // unbounded: fails only once completed
                 }
                 catch (RaiObjectGoneException)
                 {
                     work.Return(item);
                     return false;
+                }
+                catch
+                {
+                    stop.Cancel(); // the other workers take no more items: the enumeration ends with this error
+                    throw;
                 }
             }
             return true;

@@ -5,22 +5,11 @@ namespace River.Tests.Cluster;
 
 /// <summary>Clusters of <c>river vm</c> processes under failure, intrusion and control from the command line.</summary>
 [Collection(ProcessCollection.Name)]
-public sealed class ClusterProcessTests(ITestOutputHelper output) : IDisposable
+public sealed class ClusterProcessTests(ITestOutputHelper output) : ProcessTest
 {
     // FailureTimeout is 2 s and heartbeats every 250 ms: a dead VM is dropped after ~2-2.5 s.
     private static readonly TimeSpan FailureBound = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan RunBound = TimeSpan.FromSeconds(60);
-
-    private readonly TestCluster _cluster = TestCluster.Create();
-    private readonly List<VmProcess> _vms = [];
-    private readonly List<ChildProcess> _programs = [];
-
-    public void Dispose()
-    {
-        foreach (var p in _programs) p.Dispose();
-        _vms.DisposeAll();
-        _cluster.Dispose();
-    }
 
     private ChildProcess StartProgram(string dll, params string[] args)
     {

@@ -4,16 +4,13 @@ namespace River.Tests.Cluster;
 
 /// <summary><c>river vm</c> takes its options from flags, then RIVER_* variables, then river.json.</summary>
 [Collection(ProcessCollection.Name)]
-public sealed class ConfigurationTests : IDisposable
+public sealed class ConfigurationTests : ProcessTest
 {
-    private readonly TestCluster _cluster = TestCluster.Create();
-    private readonly List<VmProcess> _vms = [];
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("river-config-");
 
-    public void Dispose()
+    public override void Dispose()
     {
-        _vms.DisposeAll();
-        _cluster.Dispose();
+        base.Dispose();
         _dir.Delete(recursive: true);
     }
 

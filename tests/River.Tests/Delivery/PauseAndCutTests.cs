@@ -12,10 +12,9 @@ namespace River.Tests.Delivery;
 /// the sender is told how many packets were lost and the returning VM is fenced (its VRs end; it rejoins as a new VM).
 /// </summary>
 [Collection(ProcessCollection.Name)]
-public sealed partial class PauseAndCutTests(ITestOutputHelper output) : IDisposable
+public sealed partial class PauseAndCutTests(ITestOutputHelper output) : ProcessTest
 {
     private static readonly TimeSpan RunBound = TimeSpan.FromSeconds(120);
-    private readonly TestCluster _cluster = TestCluster.Create();
 
     [GeneratedRegex(@"^received (?<got>\d+) of (?<sent>\d+), gaps (?<gaps>\d+), duplicates (?<dups>\d+)")]
     private static partial Regex Report();
@@ -92,6 +91,4 @@ public sealed partial class PauseAndCutTests(ITestOutputHelper output) : IDispos
         // river vm starts a new VM in its place, which the cluster takes in; the old id stays out.
         await RiverCli.StatusUntilAsync(_cluster, host.Address, s => s.Count == 2 && s.All(vm => vm.Id != sink.Id), TimeSpan.FromSeconds(30), "the host and the sink's new VM");
     }
-
-    public void Dispose() => _cluster.Dispose();
 }

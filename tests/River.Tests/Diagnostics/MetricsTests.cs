@@ -8,17 +8,9 @@ namespace River.Tests.Diagnostics;
 
 /// <summary>A live <c>river vm --metrics-port</c> is scraped as Prometheus does it, before and after a program runs on it.</summary>
 [Collection(ProcessCollection.Name)]
-public sealed partial class MetricsTests : IDisposable
+public sealed partial class MetricsTests : ProcessTest
 {
-    private readonly TestCluster _cluster = TestCluster.Create();
-    private readonly List<VmProcess> _vms = [];
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
-
-    public void Dispose()
-    {
-        _vms.DisposeAll();
-        _cluster.Dispose();
-    }
 
     [Fact]
     public async Task ScrapedCountersMoveWhenAProgramRuns()

@@ -10,10 +10,9 @@ namespace River.Tests.Mirroring;
 /// (suspected after 2 s of silence, gone once its port has refused connections for 2 s more).
 /// </summary>
 [Collection(ProcessCollection.Name)]
-public sealed class MirroringProcessTests(ITestOutputHelper output) : IDisposable
+public sealed class MirroringProcessTests(ITestOutputHelper output) : ProcessTest
 {
     private static readonly TimeSpan RunBound = TimeSpan.FromSeconds(120);
-    private readonly TestCluster _cluster = TestCluster.Create();
 
     [Theory]
     [InlineData("primary", 2_000)]
@@ -37,6 +36,4 @@ public sealed class MirroringProcessTests(ITestOutputHelper output) : IDisposabl
         Assert.False(survivor.HasExited);
         if (victim == "primary") await survivor.WaitForLogAsync("this replica is the primary now", TimeSpan.FromSeconds(10));
     }
-
-    public void Dispose() => _cluster.Dispose();
 }

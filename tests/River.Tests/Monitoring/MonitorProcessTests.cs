@@ -10,21 +10,12 @@ namespace River.Tests.Monitoring;
 /// every reason, and <c>lost</c> soon after a VM's SIGKILL or SIGSTOP, seen by monitors and links on other processes.
 /// </summary>
 [Collection(ProcessCollection.Name)]
-public sealed class MonitorProcessTests(ITestOutputHelper output) : IDisposable
+public sealed class MonitorProcessTests(ITestOutputHelper output) : ProcessTest
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
     // Suspected after 2 s of silence (heartbeats every 250 ms); the rest is slack for a loaded machine.
     private static readonly TimeSpan LostBound = TimeSpan.FromSeconds(5);
-
-    private readonly TestCluster _cluster = TestCluster.Create();
-    private readonly List<VmProcess> _vms = [];
-
-    public void Dispose()
-    {
-        _vms.DisposeAll();
-        _cluster.Dispose();
-    }
 
     private async Task<RiverVm> JoinAsync(int processes)
     {

@@ -9,17 +9,9 @@ namespace River.Tests.Samples;
 /// with VRs: embedded, and joined to a cluster of <c>river vm</c> processes that run its workers.
 /// </summary>
 [Collection(ProcessCollection.Name)]
-public sealed partial class WebFarmTests : IDisposable
+public sealed partial class WebFarmTests : ProcessTest
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
-    private readonly TestCluster _cluster = TestCluster.Create();
-    private readonly List<VmProcess> _vms = [];
-
-    public void Dispose()
-    {
-        _vms.DisposeAll();
-        _cluster.Dispose();
-    }
 
     private sealed record Answer(int Upto, int Primes, string Vm);
 

@@ -5,38 +5,29 @@ namespace River.Tests.Scripting;
 
 /// <summary>Trickle joining real <c>river vm</c> processes: the work runs there, and a VM killed in the middle of ForkWork loses no item.</summary>
 [Collection(ProcessCollection.Name)]
-public sealed class TrickleProcessTests(ITestOutputHelper output)
+public sealed class TrickleProcessTests(ITestOutputHelper output) : ProcessTest(output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task ForkWork_on_river_vm_processes_finishes_every_item_once_when_a_VM_is_killed_midway()
     {
-        using var cluster = TestCluster.Create();
-        var vms = await VmProcess.StartManyAsync(cluster, 3);
-        try
+        _vms.AddRange(await VmProcess.StartManyAsync(_cluster, 3));
+        await using var t = await Trickle.Connect(["--seeds", _vms[0].Address, .. _cluster.Args]);
+        Assert.Equal(4, t.Vms.Count);
+        var results = new List<(int Item, int Pid)>();
+        await foreach (var r in t.ForkWork(Enumerable.Range(0, 60), i =>
         {
-            await using var t = await Trickle.Connect(["--seeds", vms[0].Address, .. cluster.Args]);
-            Assert.Equal(4, t.Vms.Count);
-            var results = new List<(int Item, int Pid)>();
-            await foreach (var r in t.ForkWork(Enumerable.Range(0, 60), i =>
-            {
-                Thread.Sleep(100);
-                return (Item: i, Pid: Environment.ProcessId);
-            }).WithCancellation(new CancellationTokenSource(Bound).Token))
-            {
-                results.Add(r);
-                if (results.Count == 10) vms[0].Kill();
-            }
-            Assert.Equal(Enumerable.Range(0, 60), results.Select(r => r.Item).Order());
-            var pids = results.Select(r => r.Pid).ToHashSet();
-            Assert.Contains(vms[1].Pid, pids);
-            Assert.Contains(vms[2].Pid, pids);
-        }
-        finally
+            Thread.Sleep(100);
+            return (Item: i, Pid: Environment.ProcessId);
+        }).WithCancellation(new CancellationTokenSource(Bound).Token))
         {
-            foreach (var vm in vms) output.WriteLine(vm.ToString());
-            vms.DisposeAll();
+            results.Add(r);
+            if (results.Count == 10) _vms[0].Kill();
         }
+        Assert.Equal(Enumerable.Range(0, 60), results.Select(r => r.Item).Order());
+        var pids = results.Select(r => r.Pid).ToHashSet();
+        Assert.Contains(_vms[1].Pid, pids);
+        Assert.Contains(_vms[2].Pid, pids);
     }
 }

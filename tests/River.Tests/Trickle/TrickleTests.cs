@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using River.Tests.RemoteObjects;
 
 namespace River.Tests.Scripting;
@@ -51,10 +52,41 @@ public sealed class TrickleTests
     public async Task A_function_that_throws_ends_ForkWork_with_the_remote_exception()
     {
         await using var t = await Trickle.Connect(["--vms", "2"]);
+        var taken = new StrongBox<int>();
         var e = await Assert.ThrowsAsync<RaiRemoteException>(() =>
-            t.ForkWork(Enumerable.Range(0, 50), i => i == 17 ? throw new ArgumentException($"item {i} is bad") : i).ToListAsync().AsTask().WaitAsync(Bound));
+            t.ForkWork(Counted(500, taken), i => i == 17 ? throw new ArgumentException($"item {i} is bad") : i).ToListAsync().AsTask().WaitAsync(Bound));
         Assert.Equal(typeof(ArgumentException).FullName, e.RemoteType);
         Assert.Equal("item 17 is bad", e.Message);
+        Assert.True(taken.Value < 500, $"the other VM went on with the items after the error: {taken.Value} taken"); // it ends the farm, not just the enumeration
+    }
+
+    [Fact]
+    public async Task Leaving_ForkWork_early_stops_handing_out_items()
+    {
+        await using var t = await Trickle.Connect(["--vms", "2"]);
+        var taken = new StrongBox<int>();
+        await foreach (var _ in t.ForkWork(Counted(1000, taken), static i =>
+        {
+            Thread.Sleep(10);
+            return i;
+        }))
+        {
+            break;
+        }
+        var atBreak = Volatile.Read(ref taken.Value);
+        await Task.Delay(300);
+        // Items under way finish, and their workers take no more.
+        Assert.InRange(Volatile.Read(ref taken.Value), atBreak, atBreak + t.Vms.Count);
+    }
+
+    /// <summary>0 to <paramref name="count"/> - 1, counting in <paramref name="taken"/> how many ForkWork took.</summary>
+    private static IEnumerable<int> Counted(int count, StrongBox<int> taken)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Interlocked.Increment(ref taken.Value);
+            yield return i;
+        }
     }
 
     [Fact]
