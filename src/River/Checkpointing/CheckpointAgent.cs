@@ -11,8 +11,8 @@ namespace River;
 /// again before the receiver sees the packet), keeps what each sent until a complete round shows its
 /// receiver holds it, queues arrivals in sequence (dropping duplicates, holding any that come early),
 /// takes a VR's part when it calls <c>Checkpoint()</c> and sends it to the run's home VM, and carries out
-/// the home VM's recovery steps. Runs that do not checkpoint never reach it: the hooks are set only while
-/// such a run is on this VM.
+/// the home VM's recovery steps. Runs that do not checkpoint never reach it: the hooks are set once such a
+/// run reached this VM, and stay (a run's end is not told to the other VMs).
 /// </summary>
 internal sealed class CheckpointAgent : IRuntimeHooks
 {

@@ -91,8 +91,8 @@ public sealed class RiverVm : IAsyncDisposable
     internal CheckpointAgent Checkpoints { get; }
 
     /// <summary>
-    /// An extension's hooks into sending, delivery and VR start (checkpointing sets them while a run it
-    /// keeps is on this VM); null costs the hot paths one check.
+    /// An extension's hooks into sending, delivery and VR start (checkpointing sets them once a run it
+    /// keeps reached this VM); null costs the hot paths one check.
     /// </summary>
     internal IRuntimeHooks? Hooks { get; set; }
 
