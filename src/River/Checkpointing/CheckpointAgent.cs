@@ -161,7 +161,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     public bool Post(VrContext to, Packet packet)
     {
         var names = packet.AttributeNames;
-        if (names.Length == 0 || !ReferenceEquals(names[^1], SeqAttribute) && names[^1] != SeqAttribute) return to.Mailbox.Post(packet);
+        if (names is not [.., SeqAttribute]) return to.Mailbox.Post(packet);
         var seq = (long)packet.AttributeValues[^1]!;
         var plain = new Packet(packet.Src, packet.Dest, names[..^1], packet.AttributeValues[..^1]) { QueueCost = packet.QueueCost, Ledger = packet.Ledger };
         if (!_vrs.TryGetValue(to, out var state)) return to.Mailbox.Post(plain);
