@@ -363,10 +363,11 @@ internal sealed class CheckpointAgent : IRuntimeHooks
                 foreach (var p in state.Log.Where(p => restarted.Contains(p.Dest) && where.ContainsKey(p.Dest)))
                     (owed.TryGetValue(where[p.Dest], out var list) ? list : owed[where[p.Dest]] = []).Add(p.Frame);
         foreach (var (vmId, frames) in owed) SendTo(vmId, new Replay(r.Run, [.. frames]));
-        foreach (var id in r.Restarted)
-            if (_holding.TryRemove(id, out var go)) go.TrySetResult();
+        // The new epoch before the restarted VRs run: the first thing one does may be a Checkpoint(), which the home drops as stale if stamped with the old one.
         run.Epoch = r.Epoch;
         foreach (var gone in r.Gone) run.Handled.TryAdd(gone, true);
+        foreach (var id in r.Restarted)
+            if (_holding.TryRemove(id, out var go)) go.TrySetResult();
         run.Recovering = false;
         run.Resumed.Set();
     }
