@@ -310,7 +310,11 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         }
     }
 
-    /// <summary>Drops logged packets every receiver holds in the round (or that none can need again).</summary>
+    /// <summary>
+    /// Drops logged packets their receiver holds in the round, or whose receiver had ended. What goes to a receiver
+    /// not in the round stays, whoever sent it: lost, that receiver starts over from the top and needs it all
+    /// (a worker's first packet from an initiator that never checkpoints, pruned, left a restarted Heat worker waiting for ever).
+    /// </summary>
     private void Prune(RoundDone done)
     {
         var received = done.Received.ToDictionary(r => r.Receiver, r => r.From.ToDictionary(c => c.Peer, c => c.Seq));
@@ -319,10 +323,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
             lock (state.Lock)
             {
                 var self = state.Context.Id;
-                var participant = state.Checkpoints > 0;
-                state.Log.RemoveAll(p =>
-                    ended.Contains(p.Dest)
-                    || (received.TryGetValue(p.Dest, out var from) ? p.Seq <= from.GetValueOrDefault(self) : !participant));
+                state.Log.RemoveAll(p => ended.Contains(p.Dest) || (received.TryGetValue(p.Dest, out var from) && p.Seq <= from.GetValueOrDefault(self)));
             }
     }
 
