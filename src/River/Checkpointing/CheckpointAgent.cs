@@ -11,8 +11,8 @@ namespace River;
 /// again before the receiver sees the packet), keeps what each sent until a complete round shows its
 /// receiver holds it, queues arrivals in sequence (dropping duplicates, holding any that come early),
 /// takes a VR's part when it calls <c>Checkpoint()</c> and sends it to the run's home VM, and carries out
-/// the home VM's recovery steps. Runs that do not checkpoint never reach it: the hooks are set only while
-/// such a run is on this VM.
+/// the home VM's recovery steps. Runs that do not checkpoint never reach it: the hooks are set once such a
+/// run reached this VM, and stay (a run's end is not told to the other VMs).
 /// </summary>
 internal sealed class CheckpointAgent : IRuntimeHooks
 {
@@ -161,7 +161,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     public bool Post(VrContext to, Packet packet)
     {
         var names = packet.AttributeNames;
-        if (names.Length == 0 || !ReferenceEquals(names[^1], SeqAttribute) && names[^1] != SeqAttribute) return to.Mailbox.Post(packet);
+        if (names is not [.., SeqAttribute]) return to.Mailbox.Post(packet);
         var seq = (long)packet.AttributeValues[^1]!;
         var plain = new Packet(packet.Src, packet.Dest, names[..^1], packet.AttributeValues[..^1]) { QueueCost = packet.QueueCost, Ledger = packet.Ledger };
         if (!_vrs.TryGetValue(to, out var state)) return to.Mailbox.Post(plain);
@@ -310,7 +310,11 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         }
     }
 
-    /// <summary>Drops logged packets every receiver holds in the round (or that none can need again).</summary>
+    /// <summary>
+    /// Drops logged packets their receiver holds in the round, or whose receiver had ended. What goes to a receiver
+    /// not in the round stays, whoever sent it: lost, that receiver starts over from the top and needs it all
+    /// (a worker's first packet from an initiator that never checkpoints, pruned, left a restarted Heat worker waiting for ever).
+    /// </summary>
     private void Prune(RoundDone done)
     {
         var received = done.Received.ToDictionary(r => r.Receiver, r => r.From.ToDictionary(c => c.Peer, c => c.Seq));
@@ -319,10 +323,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
             lock (state.Lock)
             {
                 var self = state.Context.Id;
-                var participant = state.Checkpoints > 0;
-                state.Log.RemoveAll(p =>
-                    ended.Contains(p.Dest)
-                    || (received.TryGetValue(p.Dest, out var from) ? p.Seq <= from.GetValueOrDefault(self) : !participant));
+                state.Log.RemoveAll(p => ended.Contains(p.Dest) || (received.TryGetValue(p.Dest, out var from) && p.Seq <= from.GetValueOrDefault(self)));
             }
     }
 
@@ -363,10 +364,11 @@ internal sealed class CheckpointAgent : IRuntimeHooks
                 foreach (var p in state.Log.Where(p => restarted.Contains(p.Dest) && where.ContainsKey(p.Dest)))
                     (owed.TryGetValue(where[p.Dest], out var list) ? list : owed[where[p.Dest]] = []).Add(p.Frame);
         foreach (var (vmId, frames) in owed) SendTo(vmId, new Replay(r.Run, [.. frames]));
-        foreach (var id in r.Restarted)
-            if (_holding.TryRemove(id, out var go)) go.TrySetResult();
+        // The new epoch before the restarted VRs run: the first thing one does may be a Checkpoint(), which the home drops as stale if stamped with the old one.
         run.Epoch = r.Epoch;
         foreach (var gone in r.Gone) run.Handled.TryAdd(gone, true);
+        foreach (var id in r.Restarted)
+            if (_holding.TryRemove(id, out var go)) go.TrySetResult();
         run.Recovering = false;
         run.Resumed.Set();
     }

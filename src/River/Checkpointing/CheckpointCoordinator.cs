@@ -188,7 +188,7 @@ internal sealed class CheckpointCoordinator
         var (manifest, parts, raw) = lost.Count == 0 ? (null, [], []) : await ReadRoundAsync(_store, _vm.Serializer, _complete, _logger);
         var round = manifest?.Round ?? 0;
         // Participants start again from their parts (none in round 0: from the beginning); lost VRs that never checkpointed start over.
-        var fromPart = parts.Zip(raw).Where(p => !p.First.Ended).ToDictionary(p => p.First.Vr.Id, p => p.Second);
+        var fromPart = FromParts(parts, raw);
         var restart = lost.Count == 0 ? []
             : _known.Values.Where(k => round == 0 ? k.Participant || k.At == gone : fromPart.ContainsKey(k.Identity.Id) || k.At == gone)
                 .Where(k => k.Identity.Id != _run.Initiator || fromPart.ContainsKey(k.Identity.Id)).ToList();
@@ -216,6 +216,10 @@ internal sealed class CheckpointCoordinator
         if (restart.Count > 0) _logger.Recovered(gone, clock.ElapsedMilliseconds, restart.Count, round);
     }
 
+    /// <summary>The serialized part each participant of a round restarts from, by VR (ended ones restart from none).</summary>
+    private static Dictionary<VrId, byte[]> FromParts(List<VrPart> parts, List<byte[]> raw) =>
+        parts.Zip(raw).Where(p => !p.First.Ended).ToDictionary(p => p.First.Vr.Id, p => p.Second);
+
     /// <summary>
     /// <c>--restart</c>: every participant of the round starts again from its part on the VMs there are now; an
     /// initiator that never checkpointed runs again from the top, and its deploys get the restarted VRs.
@@ -234,7 +238,7 @@ internal sealed class CheckpointCoordinator
                     if (part.Ended) known.EndedAt = part.Number;
                     else known.Parts[part.Number] = (part.Received, bytes.Length);
                 }
-                var fromPart = parts.Zip(raw).Where(p => !p.First.Ended).ToDictionary(p => p.First.Vr.Id, p => p.Second);
+                var fromPart = FromParts(parts, raw);
                 var restart = _known.Values.Where(k => fromPart.ContainsKey(k.Identity.Id)).ToList();
                 List<VrId> restarted = [.. restart.Select(k => k.Identity.Id)];
                 if (!fromPart.ContainsKey(_run.Initiator))

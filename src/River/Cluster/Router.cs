@@ -191,7 +191,8 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     {
         _packetsIn.Increment();
         var last = t_arrival;
-        if (last.Router == this && last.Src == packet.Src && last.Dest == packet.Dest && last.From == from && last.Moves == Volatile.Read(ref _moves))
+        // Not a killed receiver: a rollback restarts its id here as a new VR, which the cached one would hide (the packet dropped).
+        if (last.Router == this && last.Src == packet.Src && last.Dest == packet.Dest && last.From == from && last.Moves == Volatile.Read(ref _moves) && !last.Local!.Killed)
         {
             DeliverRemote(last.Local!, last.Ledger!, packet, cost); // if that VR has ended since, its closed mailbox refuses the packet
             return;

@@ -91,8 +91,8 @@ public sealed class RiverVm : IAsyncDisposable
     internal CheckpointAgent Checkpoints { get; }
 
     /// <summary>
-    /// An extension's hooks into sending, delivery and VR start (checkpointing sets them while a run it
-    /// keeps is on this VM); null costs the hot paths one check.
+    /// An extension's hooks into sending, delivery and VR start (checkpointing sets them once a run it
+    /// keeps reached this VM); null costs the hot paths one check.
     /// </summary>
     internal IRuntimeHooks? Hooks { get; set; }
 
@@ -217,18 +217,14 @@ public sealed class RiverVm : IAsyncDisposable
         });
     }
 
-    private VrContext Start(Type type, IReadOnlyList<string>? args, object?[] deployArgs)
-    {
-        VrFactory.Check(type);
-        Serializer.AllowList.AllowProgram(type);
-        return StartLocal(type, VrId.New(), null, args ?? [], CopyArgs(deployArgs), new ProgramRun.Ref(Guid.NewGuid(), null));
-    }
+    private VrContext Start(Type type, IReadOnlyList<string>? args, object?[] deployArgs) =>
+        StartInitiator(type, VrId.New(), Guid.NewGuid(), args ?? [], deployArgs);
 
     /// <summary>Starts an initiator of a given id in a given run (a run restarted from a checkpoint keeps both).</summary>
     internal VrContext StartInitiator(Type type, VrId id, Guid run, IReadOnlyList<string> args, object?[]? deployArgs = null)
     {
         VrFactory.Check(type);
-        Serializer.AllowList.AllowProgram(type.Assembly);
+        Serializer.AllowList.AllowProgram(type);
         return StartLocal(type, id, null, args, CopyArgs(deployArgs ?? []), new ProgramRun.Ref(run, null));
     }
 

@@ -114,24 +114,11 @@ public sealed class Unsaveable : VirtualResource
 [Collection(CheckpointCollection.Name)]
 public sealed class CheckpointEmbeddedTests : CheckpointDirectory
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
-
     private static async Task<long[]> RunAsync(LocalCluster cluster, string dir, int steps, int every)
     {
         Exchange.Results = null;
         await CheckpointedRun.RunAsync(cluster.Vms[0], typeof(Exchange), [steps.ToString(), every.ToString()], dir, restart: false).WaitAsync(Bound);
         return Exchange.Results ?? throw new InvalidOperationException("the initiator gave no result");
-    }
-
-    private async Task WaitForRoundAsync(int round)
-    {
-        var manifest = Path.Combine(_dir, CheckpointCoordinator.ManifestName(round));
-        var deadline = DateTime.UtcNow + Bound;
-        while (!File.Exists(manifest))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"round {round} never completed");
-            await Task.Delay(20);
-        }
     }
 
     [Fact]
@@ -179,6 +166,7 @@ public sealed class CheckpointEmbeddedTests : CheckpointDirectory
         Exchange.Results = null;
         await cluster.Vms[0].RunAsync<Exchange>(["30", "5"]).WaitAsync(Bound);
         Assert.Equal(Exchange.Expected(30), Exchange.Results);
+        Assert.All(cluster.Vms, vm => Assert.Null(vm.Hooks)); // no VM numbered, logged or saved anything for it
 
         var error = await Assert.ThrowsAsync<UnsupportedValueException>(() =>
             CheckpointedRun.RunAsync(cluster.Vms[0], typeof(Unsaveable), [], _dir, restart: false).WaitAsync(Bound));
@@ -189,7 +177,21 @@ public sealed class CheckpointEmbeddedTests : CheckpointDirectory
 /// <summary>A checkpoint directory of a test's own, deleted after it.</summary>
 public abstract class CheckpointDirectory : IDisposable
 {
+    protected static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
+
     protected readonly string _dir = Path.Combine(Path.GetTempPath(), $"river-ckpt-{Guid.NewGuid():N}");
+
+    /// <summary>Waits until round <paramref name="round"/> of the run in the directory is complete (its manifest written).</summary>
+    protected async Task WaitForRoundAsync(int round)
+    {
+        var manifest = Path.Combine(_dir, CheckpointCoordinator.ManifestName(round));
+        var deadline = DateTime.UtcNow + Bound;
+        while (!File.Exists(manifest))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"round {round} never completed");
+            await Task.Delay(10);
+        }
+    }
 
     public void Dispose()
     {
@@ -207,20 +209,12 @@ public sealed class CheckpointCollection
 [Collection(CheckpointCollection.Name)]
 public sealed class CheckpointRestartTests : CheckpointDirectory
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
-
     /// <summary>Runs until round <paramref name="round"/> is complete, then every VM goes down at once.</summary>
     private async Task RunAndLoseEverythingAsync(int steps, int round)
     {
         var cluster = new LocalCluster(1 + Exchange.Workers);
         _ = CheckpointedRun.RunAsync(cluster.Vms[0], typeof(Exchange), [steps.ToString(), "20"], _dir, restart: false);
-        var manifest = Path.Combine(_dir, CheckpointCoordinator.ManifestName(round));
-        var deadline = DateTime.UtcNow + Bound;
-        while (!File.Exists(manifest))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"round {round} never completed");
-            await Task.Delay(10);
-        }
+        await WaitForRoundAsync(round);
         await cluster.DisposeAsync();
     }
 
