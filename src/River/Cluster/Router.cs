@@ -33,10 +33,13 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     [ThreadStatic] private static (Router? Router, VrId Src, VrId Dest, IPeer? From, VrContext? Local, CreditLedger? Ledger, int Moves) t_arrival;
     private int _moves;
 
-    /// <summary>Packets for a VR being looked up, and the VMs yet to answer.</summary>
+    /// <summary>
+    /// Packets for a VR being looked up, serialized when sent (the sender may change an array it sent as soon as
+    /// <c>Send</c> returns), and the VMs yet to answer.
+    /// </summary>
     private sealed class PendingLookup(IEnumerable<VmId> asked)
     {
-        public readonly List<Packet> Packets = [];
+        public readonly List<(Packet Packet, byte[] Frame)> Packets = [];
         public readonly HashSet<VmId> Awaiting = [.. asked];
         public readonly long Started = Environment.TickCount64;
     }
@@ -88,8 +91,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
             {
                 if (_pending.TryGetValue(packet.Dest, out var waiting))
                 {
-                    Validate(packet);
-                    waiting.Packets.Add(packet);
+                    waiting.Packets.Add((packet, FrameOf(packet)));
                     return;
                 }
             }
@@ -233,7 +235,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
 
     public void OnLookupReply(LookupReply reply, VmId from)
     {
-        List<Packet>? drop = null;
+        List<(Packet Packet, byte[] Frame)>? drop = null;
         lock (_pending)
         {
             if (!_pending.TryGetValue(reply.Id, out var waiting)) return;
@@ -243,11 +245,8 @@ internal sealed class Router(RiverVm vm, ILogger logger)
                 // Sent under the lock, and removed after, so packets sent meanwhile queue behind these: per-sender order holds.
                 var peer = vm.Membership.PeerOf(from);
                 var window = peer is null ? null : WindowFor(reply.Id, peer);
-                foreach (var p in waiting.Packets)
-                {
-                    if (peer is null) Drop(p, $"VM {from} left");
-                    else SendRemote(peer, window!, p, wait: null); // a runtime thread: charged, never waits
-                }
+                foreach (var (p, frame) in waiting.Packets)
+                    if (peer is null || !SendCharged(peer, window!, frame)) Drop(p, $"VM {from} left"); // a runtime thread: never waits
                 _pending.Remove(reply.Id);
             }
             else if (waiting.Awaiting.Remove(from) && waiting.Awaiting.Count == 0)
@@ -256,7 +255,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
                 _pending.Remove(reply.Id);
             }
         }
-        foreach (var p in drop ?? []) Drop(p, "no VM of the cluster knows this VR");
+        foreach (var (p, _) in drop ?? []) Drop(p, "no VM of the cluster knows this VR");
     }
 
     /// <summary>A member left: lookups no longer wait for its answer, and sends to VRs there throw <see cref="VmGoneException"/>.</summary>
@@ -287,7 +286,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
             foreach (var (vr, waiting) in _pending.ToList())
             {
                 if (Environment.TickCount64 - waiting.Started < LookupTimeout.TotalMilliseconds) continue;
-                drop.AddRange(waiting.Packets);
+                drop.AddRange(waiting.Packets.Select(p => p.Packet));
                 _pending.Remove(vr);
             }
         }
@@ -296,7 +295,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
 
     private void StartLookup(Packet packet)
     {
-        Validate(packet);
+        var frame = FrameOf(packet); // also surfaces a bad value at Send
         var peers = vm.Membership.Peers();
         if (peers.Count == 0)
         {
@@ -307,10 +306,10 @@ internal sealed class Router(RiverVm vm, ILogger logger)
         {
             if (_pending.TryGetValue(packet.Dest, out var waiting))
             {
-                waiting.Packets.Add(packet);
+                waiting.Packets.Add((packet, frame));
                 return;
             }
-            _pending[packet.Dest] = new PendingLookup(peers.Select(p => p.RemoteId)) { Packets = { packet } };
+            _pending[packet.Dest] = new PendingLookup(peers.Select(p => p.RemoteId)) { Packets = { (packet, frame) } };
         }
         foreach (var peer in peers) peer.Send(Frames.Control(vm.Serializer, new Lookup(packet.Dest)));
     }
@@ -333,8 +332,8 @@ internal sealed class Router(RiverVm vm, ILogger logger)
         if (_dropLog.ShouldLog(packet.Dest.ToString(), out var suppressed)) logger.Undeliverable(packet.Src, packet.Dest, reason, suppressed);
     }
 
-    /// <summary>Serializes once to surface a bad value at <c>Send</c>, for packets that will be serialized later.</summary>
-    private void Validate(Packet packet) => _ = Frames.Packet(vm.Serializer, packet);
+    /// <summary>A packet's frame, kept for sending later.</summary>
+    private byte[] FrameOf(Packet packet) => Frames.Packet(vm.Serializer, packet).ToArray();
 
     private Packet CopyForLocal(Packet packet, VrContext receiver)
     {
