@@ -13,7 +13,7 @@ public sealed class HeatRecoveryTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
 
-    [OptInTheory]
+    [Theory]
     [InlineData(1)]
     [InlineData(2)]
     public async Task Heat_gives_the_uninterrupted_result_when_VM_processes_are_killed_mid_run(int kills)
@@ -57,18 +57,5 @@ public sealed class HeatRecoveryTests
             Assert.True(DateTime.UtcNow < deadline, $"no round was complete in {dir}");
             await Task.Delay(20);
         }
-    }
-}
-
-/// <summary>
-/// Runs only with RIVER_TEST_CHECKPOINT_PROCESSES=1: about one run in five here hangs after a successful
-/// recovery (the Heat run never finishes), a known bug of issue 10 that is open; the suite must not flake on it.
-/// </summary>
-public sealed class OptInTheoryAttribute : TheoryAttribute
-{
-    public OptInTheoryAttribute()
-    {
-        if (Environment.GetEnvironmentVariable("RIVER_TEST_CHECKPOINT_PROCESSES") != "1")
-            Skip = "known hang after recovery on river vm processes (issue 10, open); set RIVER_TEST_CHECKPOINT_PROCESSES=1 to run";
     }
 }
