@@ -311,6 +311,7 @@ internal sealed class TcpTransport : INetwork
             previous = link.Attach(connection);
         }
         _endpoints[id] = (connection.Remote.Host, connection.Remote.Port);
+        _vm.HeardOf(id);
         connection.StartReading(previous);
         _vm.Connect(link);
     }

@@ -172,8 +172,12 @@ public sealed class RiverVm : IAsyncDisposable
         }
     }
 
-    // VMs named by other members' gossip: a joining VM waits for them (see SettleAsync).
+    // VMs named by other members' gossip or linked to this one, whose Announce may not be read yet: a joining VM
+    // waits for them (see SettleAsync); a seed's link is up before its Announce makes it a member.
     private readonly ConcurrentDictionary<VmId, bool> _heardOf = new();
+
+    /// <summary>The transport linked this VM to VM <paramref name="id"/>: it becomes a member once its Announce is read.</summary>
+    internal void HeardOf(VmId id) => _heardOf.TryAdd(id, true);
 
     /// <summary>Adds an observer of every packet sent from or delivered to this VM.</summary>
     public void AddPacketObserver(IPacketObserver observer) => Observers.Add(observer);
@@ -406,7 +410,7 @@ public sealed class RiverVm : IAsyncDisposable
             case Members m:
                 foreach (var vm in m.Vms)
                 {
-                    if (vm.Id != Id) _heardOf.TryAdd(vm.Id, true);
+                    if (vm.Id != Id) HeardOf(vm.Id);
                     Network?.Dial(vm);
                 }
                 break;
