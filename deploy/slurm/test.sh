@@ -52,25 +52,32 @@ slurm() { SLURM_CONF="$conf" "$@"; }
 # running PID: the process has not ended (a child that ended stays a zombie until waited for; kill -0 succeeds on it).
 running() { local state; state=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${state:0:1}" != Z ]; }
 
-# Stops the job's processes, then our daemons (by the pids we started), and removes the folder.
+# sweep: SIGKILL to whatever is left of this run: the daemons name $work on their command lines, the job's
+# processes (VMs, the program) carry our SLURM_CONF, a path no other process has. Builtins only, so that
+# no process of the sweep itself mentions $work.
+sweep() {
+    local p args env
+    for p in /proc/[0-9]*; do
+        [ "${p#/proc/}" != "$$" ] && [ "${p#/proc/}" != "$BASHPID" ] || continue
+        { mapfile -d '' args < "$p/cmdline" && mapfile -d '' env < "$p/environ"; } 2>/dev/null || continue
+        if [[ "${args[*]}" == *"$work/"* || " ${env[*]} " == *" SLURM_CONF=$conf "* ]]; then kill -9 "${p#/proc/}" 2>/dev/null; fi
+    done
+}
+
+# Cancels the job, stops our daemons (SIGTERM to the pids we started), sweeps what is left, removes the folder.
 cleanup() {
-    local status=$?
+    local status=$? p
     set +e
     if [ -n "${job:-}" ]; then
         slurm scancel "$job" 2>/dev/null
         for _ in $(seq 20); do [ -z "$(slurm squeue -h -j "$job" 2>/dev/null)" ] && break; sleep 0.5; done
     fi
-    # Should a task outlive its job, it still carries a job id and our SLURM_CONF (a path no other process has).
-    local p
-    for p in /proc/[0-9]*; do
-        [ "$({ tr '\0' '\n' < "$p/environ"; } 2>/dev/null | grep -c -e "^SLURM_CONF=$conf\$" -e '^SLURM_JOB_ID=')" = 2 ] && kill -9 "${p#/proc/}" 2>/dev/null
-    done
     for p in "${daemons[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${daemons[@]}"; do
         for _ in $(seq 40); do running "$p" || break; sleep 0.25; done
-        kill -9 "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
     done
+    sweep
+    for p in "${daemons[@]}"; do wait "$p" 2>/dev/null; done
     if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
         for f in "$work"/*.log "$work"/*.out; do [ -f "$f" ] && { echo "--- $(basename "$f")"; tail -n 40 "$f"; }; done
     fi
@@ -80,6 +87,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
+# Should this script be SIGKILLed (no trap runs; a test's timeout kills the whole process tree), a watchdog
+# outside the tree (its parent exits at once) still sweeps and removes the folder.
+script_pid=$$
+( ( trap '' TERM INT HUP; while kill -0 "$script_pid" 2>/dev/null; do sleep 1; done; [ ! -d "$work" ] || { sweep; rm -rf "$work"; } ) >/dev/null 2>&1 & )
 
 # A block of free consecutive TCP ports: slurmctld, one per slurmd, and the first River VM's.
 count=$((nodes + 2))
