@@ -17,6 +17,7 @@ remove_namespaces() {
     for n in "${namespaces[@]}" "$bridge_ns"; do
         for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
         ip netns del "$n" 2>/dev/null
+        rm -rf "/etc/netns/$n"   # a namespace's own resolv.conf (ip netns exec mounts it), if the test made one
     done
 }
 
@@ -44,6 +45,7 @@ netns_setup() {
     bridge_ns="${prefix}br"
     namespaces=()
     vms=()
+    vm_env=()
     local i
     for i in $(seq 1 "$hosts"); do namespaces+=("${prefix}h$i"); done
 
@@ -85,9 +87,10 @@ new_key() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$1"; }
 in_host() { local i=$1; shift; ip netns exec "${prefix}h$i" "$@"; }
 
 # start_vm I CLI_DLL ARGS...: `river vm ARGS` on host I (stdout $work/vmI.out, log $work/vmI.log); its pid is ${vms[I-1]}.
+# The array vm_env, when set, holds VAR=value settings for the VM's environment.
 start_vm() {
     local i=$1 cli=$2; shift 2
-    in_host "$i" "$dotnet" "$cli" vm "$@" > "$work/vm$i.out" 2> "$work/vm$i.log" &
+    in_host "$i" env "${vm_env[@]}" "$dotnet" "$cli" vm "$@" > "$work/vm$i.out" 2> "$work/vm$i.log" &
     vms[$((i - 1))]=$!
     disown   # killed with its namespace in cleanup; no job notices
 }
