@@ -4,6 +4,7 @@ using River.Bench;
 // River's side-by-side benchmarks: every scenario measures River and a plain .NET baseline in the same run.
 // The remote scenarios start this binary again as the baselines' far ends, in hidden server modes.
 if (River.Bench.Remote.Servers.TryRun(args, out var serverExit)) return serverExit;
+if (River.Bench.Scenarios.ColdClient.TryRun(args, out var clientExit)) return clientExit;
 
 var quick = new Option<bool>("--quick") { Description = "Smaller sizes and fewer repetitions (all scenarios well under 3 minutes on 2 cores)." };
 var json = new Option<bool>("--json") { Description = "One JSON object per result line on stdout instead of the table." };

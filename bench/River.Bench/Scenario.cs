@@ -48,6 +48,7 @@ internal abstract class Scenario
         new Scenarios.Alloc(),
         new Scenarios.RemotePingPong(),
         new Scenarios.RemoteThroughput(),
+        new Scenarios.RemoteThroughputCold(),
         new Scenarios.RemoteStream(),
         new Scenarios.RemoteBandwidth(),
         new Scenarios.FlowControl(),

@@ -78,8 +78,11 @@ internal sealed class ChildProcess : IDisposable
     private static extern int SendSignal(int pid, int signal);
 
     /// <summary>Starts this bench binary in a hidden server mode, e.g. <c>--serve-raw 0</c>.</summary>
-    public static ChildProcess Bench(string name, params string[] args) =>
-        Dotnet(name, typeof(ChildProcess).Assembly.Location, args, null);
+    public static ChildProcess Bench(string name, params string[] args) => Bench(name, null, args);
+
+    /// <summary>Starts this bench binary with <paramref name="environment"/> added to its own (and its children's).</summary>
+    public static ChildProcess Bench(string name, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        Dotnet(name, typeof(ChildProcess).Assembly.Location, args, null, environment);
 
     /// <summary>
     /// Starts <c>river vm</c> (River.Cli, built next to the bench) with its own temp folder: TMPDIR

@@ -62,6 +62,9 @@ internal static partial class Log
     [LoggerMessage(20, LogLevel.Warning, "{Count} packets from {Senders} VRs here were on their way to VM {VmId}, which is gone; each sender got a river.undeliverable packet")]
     public static partial void InFlightLost(this ILogger logger, VmId vmId, int count, int senders);
 
+    [LoggerMessage(22, LogLevel.Error, "Unexpected error while {Activity}; the VM goes on")]
+    public static partial void Unexpected(this ILogger logger, string activity, Exception error);
+
     [LoggerMessage(60, LogLevel.Warning, "Mirrored VR {VrId}: its primary on VM {Primary} is gone; this replica takes over (asking {Others} other replicas for what they hold)")]
     public static partial void MirrorTakingOver(this ILogger logger, VrId vrId, VmId primary, int others);
 

@@ -9,7 +9,11 @@ namespace River;
 /// <see cref="MaxPerSource"/> from one address; past either, the oldest is cut to make room, so
 /// connections that stall cannot keep a VM with the key out (an honest handshake takes milliseconds).
 /// </summary>
-internal sealed class Admission(Socket listener, Action<Socket, string> handshake, Action<string, string> refuse, CancellationToken stop)
+/// <remarks>
+/// The handshake is given a function that takes its connection out of admission's hands before it is
+/// adopted: false when it was cut meanwhile (its socket is disposed, it must not carry frames).
+/// </remarks>
+internal sealed class Admission(Socket listener, Action<Socket, string, Func<bool>> handshake, Action<string, string> refuse, CancellationToken stop)
 {
     public static TimeSpan FirstBytesTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -102,15 +106,25 @@ internal sealed class Admission(Socket listener, Action<Socket, string> handshak
         {
             try
             {
-                handshake(socket, remote);
+                handshake(socket, remote, () => Leave(node));
             }
             finally
             {
-                lock (_handshaking)
-                    if (node.List is not null) _handshaking.Remove(node);
+                Leave(node);
             }
         }, 256 * 1024)
         { IsBackground = true, Name = "River handshake" }.Start();
+    }
+
+    /// <summary>Takes a handshake off the list admission may cut from; false when it was cut already.</summary>
+    private bool Leave(LinkedListNode<(Socket Socket, string Remote, string Source)> node)
+    {
+        lock (_handshaking)
+        {
+            if (node.List is null) return false;
+            _handshaking.Remove(node);
+            return true;
+        }
     }
 
     /// <summary>Ends a handshake to make room: its thread fails at once and ends.</summary>

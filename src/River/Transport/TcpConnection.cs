@@ -64,13 +64,16 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
             stream.Write(bytes);
             return true;
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (Exception e)
         {
+            // Whatever a write meets (a reset, a socket or key disposed by a Close racing it) is the connection's
+            // failure: writers run on the thread pool and on River's threads, where an exception ends the process.
             Close($"write failed: {e.Message}");
             return false;
         }
     }
 
+    /// <summary>Closes once, from any thread, racing writes, reads and other closes; never throws.</summary>
     public void Close(string reason)
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
@@ -80,10 +83,17 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            // already reset by the other side, or closed by a handshake deadline
+            // already reset by the other side, or disposed under us
         }
-        stream.Dispose();
-        transport.OnConnectionClosed(this, reason);
+        try
+        {
+            stream.Dispose();
+            transport.OnConnectionClosed(this, reason);
+        }
+        catch (Exception e)
+        {
+            transport.OnUnexpected("closing a connection", e);
+        }
     }
 
     /// <summary>How long a reader polls for the next frame before it blocks (waking a blocked thread costs tens of µs).</summary>

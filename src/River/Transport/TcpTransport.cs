@@ -70,7 +70,7 @@ internal sealed class TcpTransport : INetwork
     public void Start(RiverVm vm)
     {
         _vm = vm;
-        new Admission(_listener, (socket, remote) => Establish(socket, remote, outbound: false, expected: null), Refuse, _stop.Token).Start();
+        new Admission(_listener, (socket, remote, admitted) => Establish(socket, remote, outbound: false, expected: null, admitted: admitted), Refuse, _stop.Token).Start();
         new Thread(TickLoop) { IsBackground = true, Name = "River heartbeat" }.Start();
         _ = JoinSeedsAsync();
         if (Options.Multicast) _multicast = MulticastDiscovery.Start(this, vm, _logger);
@@ -91,6 +91,9 @@ internal sealed class TcpTransport : INetwork
         connection?.Close("the VM left");
         return dropped;
     }
+
+    /// <summary>The link to <paramref name="vm"/>, if any (tests close its connections under load).</summary>
+    internal PeerLink? LinkTo(VmId vm) => _links.GetValueOrDefault(vm);
 
     public void AcknowledgeAll()
     {
@@ -123,6 +126,9 @@ internal sealed class TcpTransport : INetwork
     }
 
     internal void OnFrameRejected(VmId from, string reason) => _logger.FrameRejected(from, reason);
+
+    /// <summary>Logs what a transport thread met that it did not expect; the thread and the VM go on.</summary>
+    internal void OnUnexpected(string activity, Exception e) => _logger.Unexpected(activity, e);
 
     internal void OnConnectionClosed(TcpConnection connection, string reason)
     {
@@ -211,8 +217,9 @@ internal sealed class TcpTransport : INetwork
         try
         {
             // A blocking connect, bounded by closing the socket when the handshake time is up.
-            using var deadline = new Timer(static s => ((Socket)s!).Dispose(), socket, Options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
+            using var deadline = new Deadline(socket, Options.HandshakeTimeout);
             socket.Connect(host, port);
+            if (!deadline.Complete()) return DialResult.Unreachable; // disposed by the deadline as it connected
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
@@ -225,9 +232,10 @@ internal sealed class TcpTransport : INetwork
     /// <summary>
     /// Authenticates a new connection and adopts it; any failure closes it with a log line. Runs on a
     /// thread of its own with blocking I/O; a deadline closes a connection that is too slow.
-    /// When the dial was for a <paramref name="seed"/>, its failure is remembered.
+    /// When the dial was for a <paramref name="seed"/>, its failure is remembered. An accepted connection is
+    /// adopted only when <paramref name="admitted"/> says admission has not cut it meanwhile.
     /// </summary>
-    private DialResult Establish(Socket socket, string remote, bool outbound, VmId? expected, bool seed = false)
+    private DialResult Establish(Socket socket, string remote, bool outbound, VmId? expected, bool seed = false, Func<bool>? admitted = null)
     {
         NetworkStream network;
         try
@@ -239,12 +247,7 @@ internal sealed class TcpTransport : INetwork
             return DialResult.Unreachable; // cut by admission before this thread began
         }
         Stream stream = network;
-        var timedOut = false;
-        using var deadline = new Timer(_ =>
-        {
-            timedOut = true;
-            network.Dispose();
-        }, null, Options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
+        using var deadline = new Deadline(network, Options.HandshakeTimeout);
         try
         {
             socket.NoDelay = true;
@@ -255,8 +258,9 @@ internal sealed class TcpTransport : INetwork
             var session = (outbound
                 ? Handshake.DialAsync(stream, Options, mine, binding, expected, CancellationToken.None, IsFenced)
                 : Handshake.AcceptAsync(stream, Options, mine, binding, CancellationToken.None, IsFenced)).GetAwaiter().GetResult();
-            deadline.Change(Timeout.Infinite, Timeout.Infinite);
-            if (timedOut) throw new IOException("the handshake deadline passed");
+            if (!deadline.Complete()) throw new IOException("the handshake deadline passed");
+            // Admission may have cut this connection to make room while it authenticated: it is adopted only if not.
+            if (admitted?.Invoke() == false) throw new IOException("cut by admission to make room");
             stream = session.Wrap(stream);
             if (outbound) _dialed[remote] = session.Theirs.Id;
             if (session.Theirs.Id == _vm.Id)
@@ -270,6 +274,7 @@ internal sealed class TcpTransport : INetwork
         catch (Exception e)
         {
             stream.Dispose();
+            var timedOut = deadline.HasExpired;
             var refused = e is HandshakeException or AuthenticationException;
             var reason = timedOut ? $"no handshake within {Options.HandshakeTimeout.TotalSeconds:0.#} s" : e.Message;
             if (seed) SeedFailures[remote] = refused ? $"refused: {reason}" : reason;
@@ -333,30 +338,42 @@ internal sealed class TcpTransport : INetwork
             var now = Environment.TickCount64;
             var stalled = now - last > Options.FailureTimeout.TotalMilliseconds / 2;
             last = now;
-            foreach (var link in _links.Values)
+            try
             {
-                // After a stall of our own (a long GC pause, SIGSTOP, swapping) silence is our fault, not theirs.
-                if (stalled) link.LastHeard = now;
-                var silent = now - Volatile.Read(ref link.LastHeard);
-                if (silent > Options.GracePeriod.TotalMilliseconds)
-                    Gone(link, now, $"nothing heard for {Options.GracePeriod.TotalSeconds:0.#} s (the grace period)");
-                else if (link.Suspected && link.Connection is null && now - (link.ClosedSince ?? now) > Options.FailureTimeout.TotalMilliseconds)
-                    Gone(link, now, $"nothing has listened at its address for {Options.FailureTimeout.TotalSeconds:0.#} s: its process is gone");
-                else if (silent > Options.FailureTimeout.TotalMilliseconds) Suspect(link, silent);
-                else if (link.Suspected)
-                {
-                    link.Suspected = false;
-                    _vm.RestoreMember(link.RemoteId);
-                }
-                if (link.Connection is null) continue;
-                if (now - Volatile.Read(ref link.LastSent) >= Options.HeartbeatInterval.TotalMilliseconds) link.Send(Heartbeat);
-                link.SendAck();
+                Tick(now, stalled, ref lastRedial);
             }
-            if (now - lastRedial >= 1000)
+            catch (Exception e)
             {
-                lastRedial = now;
-                Redial();
+                _logger.Unexpected("sending heartbeats", e); // the heartbeat is the failure detector: it must outlive a bad tick
             }
+        }
+    }
+
+    private void Tick(long now, bool stalled, ref long lastRedial)
+    {
+        foreach (var link in _links.Values)
+        {
+            // After a stall of our own (a long GC pause, SIGSTOP, swapping) silence is our fault, not theirs.
+            if (stalled) link.LastHeard = now;
+            var silent = now - Volatile.Read(ref link.LastHeard);
+            if (silent > Options.GracePeriod.TotalMilliseconds)
+                Gone(link, now, $"nothing heard for {Options.GracePeriod.TotalSeconds:0.#} s (the grace period)");
+            else if (link.Suspected && link.Connection is null && now - (link.ClosedSince ?? now) > Options.FailureTimeout.TotalMilliseconds)
+                Gone(link, now, $"nothing has listened at its address for {Options.FailureTimeout.TotalSeconds:0.#} s: its process is gone");
+            else if (silent > Options.FailureTimeout.TotalMilliseconds) Suspect(link, silent);
+            else if (link.Suspected)
+            {
+                link.Suspected = false;
+                _vm.RestoreMember(link.RemoteId);
+            }
+            if (link.Connection is null) continue;
+            if (now - Volatile.Read(ref link.LastSent) >= Options.HeartbeatInterval.TotalMilliseconds) link.Send(Heartbeat);
+            link.SendAck();
+        }
+        if (now - lastRedial >= 1000)
+        {
+            lastRedial = now;
+            Redial();
         }
     }
 

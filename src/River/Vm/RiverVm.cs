@@ -590,10 +590,17 @@ public sealed class RiverVm : IAsyncDisposable
     // VR counts change too often to announce each change; they are published at most every 200 ms.
     private void Housekeeping()
     {
-        RefreshInfo();
-        if (_local.Count != _vrCountAnnounced) Announce();
-        Router.ExpireLookups();
-        Monitors.Expire();
+        try
+        {
+            RefreshInfo();
+            if (_local.Count != _vrCountAnnounced) Announce();
+            Router.ExpireLookups();
+            Monitors.Expire();
+        }
+        catch (Exception e)
+        {
+            _logger.Unexpected("housekeeping", e); // a timer callback: an exception here would end the process
+        }
     }
 
     /// <summary>Tells peers goodbye, stops async VRs, wakes thread VRs blocked in <c>Recv</c> and releases every queue.</summary>

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Reflection.PortableExecutable;
 using System.Text.RegularExpressions;
 
 namespace River.Tests.Packaging;
@@ -33,6 +34,7 @@ public sealed partial class PackageTests : IDisposable
         using (var river = ZipFile.OpenRead(Path.Combine(artifacts, $"River.{version}.nupkg")))
         {
             Assert.Contains(river.Entries, e => e.FullName == "lib/net10.0/River.xml");
+            Assert.True(IsReadyToRun(river.GetEntry("lib/net10.0/River.dll")!), "River.dll in the package is not ReadyToRun-compiled");
             using var nuspec = new StreamReader(river.GetEntry("River.nuspec")!.Open());
             Assert.Matches("<repository [^>]*commit=\"[0-9a-f]{40}\"", await nuspec.ReadToEndAsync());   // SourceLink saw the commit
         }
@@ -83,6 +85,16 @@ public sealed partial class PackageTests : IDisposable
     {
         using var dotnet = ChildProcess.Start(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", args, directory, env);
         return await dotnet.WaitAsync(timeout);
+    }
+
+    /// <summary>True when the assembly carries native code (a ReadyToRun header), not IL alone.</summary>
+    private static bool IsReadyToRun(ZipArchiveEntry entry)
+    {
+        using var bytes = new MemoryStream();
+        using (var s = entry.Open()) s.CopyTo(bytes);
+        bytes.Position = 0;
+        using var pe = new PEReader(bytes);
+        return pe.PEHeaders.CorHeader?.ManagedNativeHeaderDirectory.Size > 0;
     }
 
     [GeneratedRegex("<VersionPrefix>([^<]+)</VersionPrefix>")]
