@@ -184,10 +184,16 @@ internal sealed class Mirrors
     /// <summary>The replica here became <paramref name="vr"/>'s primary: what its mirror held goes out, in order.</summary>
     public void SendHeld(VrId vr)
     {
-        foreach (var ((src, _), stream) in _streams)
-            if (src == vr)
+        foreach (var (key, stream) in _streams)
+            if (key.Src == vr && IsHeld(key))
                 lock (stream) SendHeld(stream, stream.Unacked.Count);
     }
+
+    /// <summary>
+    /// True when a mirrored VR's stream holds a mirror's copies (to a plain VR); a stream to another mirrored VR holds
+    /// copies its primary has not acknowledged, sent again by <see cref="Resend"/>.
+    /// </summary>
+    private bool IsHeld((VrId Src, VrId Dest) stream) => !_groups.ContainsKey(stream.Dest);
 
     /// <summary>A packet numbered by a mirrored sender was delivered here: its mirrors are told soon, all streams at once.</summary>
     private void Delivered(VrId src, VrId dest, long seq)
@@ -373,7 +379,7 @@ internal sealed class Mirrors
         {
             if (key.Src != id || !_streams.TryRemove(key, out _)) continue;
             // A mirror's replica ended: what it still holds goes now, as no later packet will carry it out.
-            if (mirrored)
+            if (mirrored && IsHeld(key))
                 lock (stream) SendHeld(stream, stream.Unacked.Count);
         }
     }
