@@ -522,6 +522,7 @@ internal sealed class MirrorGroup
         after.Add(() =>
         {
             _mirrors.Publish(view);
+            _mirrors.SendHeld(Id);
             _mirrors.Resend(Id);
             _pushLog.Request();
         });

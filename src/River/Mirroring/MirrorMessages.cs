@@ -39,6 +39,9 @@ internal sealed record MirrorLogAck(VrId Vr, long Epoch, long Upto) : IReplicaMe
 /// <summary>From a primary to a sending VM: the streams (src[i] → <paramref name="Vr"/>) are replicated up to seqs[i]; their copies may go.</summary>
 internal sealed record MirrorAck(VrId Vr, VrId[] Srcs, long[] Seqs);
 
+/// <summary>From a receiving VM to a mirror: the streams <paramref name="Vr"/> → dests[i] were delivered up to seqs[i]; the copies the mirror holds may go.</summary>
+internal sealed record MirrorDelivered(VrId Vr, VrId[] Dests, long[] Seqs);
+
 /// <summary>A replica taking over after the primary was lost asks the others for the log entries after <paramref name="After"/>.</summary>
 internal sealed record MirrorTailRequest(VrId Vr, long Epoch, long After) : IReplicaMessage
 {

@@ -11,8 +11,10 @@ namespace River;
 /// <list type="bullet">
 /// <item>packets to a mirrored VR are numbered per (src, dest) stream and go to its primary; the sending VM keeps a
 /// copy of each until the primary says every replica has it, and sends the copies again to a new primary;</item>
-/// <item>packets from a mirrored VR are numbered per (src, dest) stream too; each replica sends them, and the
-/// receiving VM delivers the first copy of each number and drops the others.</item>
+/// <item>packets from a mirrored VR are numbered per (src, dest) stream too; the primary's replica sends them, and a
+/// mirror's holds its copies until the receiving VM says it has the primary's (<see cref="MirrorDelivered"/>, every
+/// few ms), sending what it holds when it becomes the primary, or when it holds too many. The receiving VM delivers
+/// the first copy of each number and drops the others.</item>
 /// </list>
 /// The numbers travel in the frame (<see cref="Frames.SequencedKind"/>), so other packets are untouched.
 /// </summary>
@@ -24,13 +26,25 @@ internal sealed class Mirrors
     private readonly ConcurrentDictionary<(VrId Src, VrId Dest), OutStream> _streams = new();
     private readonly ConcurrentDictionary<(VrId Src, VrId Dest), StrongBox<long>> _seen = new();
     private readonly ConcurrentDictionary<long, TaskCompletionSource<string?>> _adds = new();
+    private readonly ConcurrentDictionary<(VrId Src, VrId Dest), long> _delivered = new();
+    private readonly Timer _tellDelivered;
+    private int _tellScheduled;
     private long _nextAdd;
     private volatile bool _active;
+
+    /// <summary>How long a receiving VM gathers what it delivered from mirrored VRs before telling their mirrors.</summary>
+    private const int TellDeliveredAfterMs = 10;
+
+    /// <summary>Past this many held copies on one stream, a mirror sends the oldest (receivers drop duplicates).</summary>
+    private const int MaxHeld = 8192;
 
     /// <summary>How long <see cref="AddMirror"/> waits for the primary to start the new replica.</summary>
     private static readonly TimeSpan AddTimeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>One (src, dest) stream sent from this VM: the last number given, and the copies not yet acknowledged (to a mirrored dest).</summary>
+    /// <summary>
+    /// One (src, dest) stream sent from this VM: the last number given, and the copies not yet acknowledged (to a
+    /// mirrored dest: by its primary; from a mirror's replica: by the receiving VM).
+    /// </summary>
     private sealed class OutStream
     {
         public long Next;
@@ -41,6 +55,7 @@ internal sealed class Mirrors
     {
         _vm = vm;
         _logger = logger;
+        _tellDelivered = new Timer(_ => TellDelivered());
         vm.VrStarted += (_, e) =>
         {
             if (_groups.TryGetValue(e.Id, out var group) && vm.TryGetLocal(e.Id, out var local)) group.Attach(local);
@@ -125,9 +140,90 @@ internal sealed class Mirrors
             SendTo(to, packet, wait);
             return true;
         }
-        // From a replica here: each replica sends it under the same number, and receivers keep the first.
-        if (_groups.ContainsKey(packet.Src)) packet.MirrorSeq = Interlocked.Increment(ref StreamOf(packet.Src, packet.Dest).Next);
-        return false;
+        // A copy a mirror held, sent now, already has its number.
+        return packet.MirrorSeq == 0 && _groups.TryGetValue(packet.Src, out var from) && SendFrom(from, packet);
+    }
+
+    /// <summary>
+    /// Numbers a packet from the replica here of <paramref name="group"/>; true when it is held (a mirror's copy), false
+    /// to let the router send it (the primary's). One VR sends on a stream, so a held copy is sent before any later one.
+    /// </summary>
+    private bool SendFrom(MirrorGroup group, Packet packet)
+    {
+        var stream = StreamOf(packet.Src, packet.Dest);
+        lock (stream)
+        {
+            packet.MirrorSeq = ++stream.Next;
+            if (group.Primary == _vm.Id)
+            {
+                SendHeld(stream, stream.Unacked.Count);
+                return false;
+            }
+            stream.Unacked.Enqueue((packet.MirrorSeq, Frames.Packet(_vm.Serializer, packet).ToArray()));
+            SendHeld(stream, stream.Unacked.Count - MaxHeld);
+            return true;
+        }
+    }
+
+    /// <summary>Sends the <paramref name="count"/> oldest copies <paramref name="stream"/> holds (caller holds its lock).</summary>
+    private void SendHeld(OutStream stream, int count)
+    {
+        for (; count > 0 && stream.Unacked.TryDequeue(out var held); count--)
+        {
+            try
+            {
+                _vm.Router.Send(_vm.ReadPacket(held.Frame));
+            }
+            catch (VmGoneException)
+            {
+                // Its receiver's VM is gone: the packet is as lost as the primary's copy was.
+            }
+        }
+    }
+
+    /// <summary>The replica here became <paramref name="vr"/>'s primary: what its mirror held goes out, in order.</summary>
+    public void SendHeld(VrId vr)
+    {
+        foreach (var (key, stream) in _streams)
+            if (key.Src == vr && IsHeld(key))
+                lock (stream) SendHeld(stream, stream.Unacked.Count);
+    }
+
+    /// <summary>
+    /// True when a mirrored VR's stream holds a mirror's copies (to a plain VR); a stream to another mirrored VR holds
+    /// copies its primary has not acknowledged, sent again by <see cref="Resend"/>.
+    /// </summary>
+    private bool IsHeld((VrId Src, VrId Dest) stream) => !_groups.ContainsKey(stream.Dest);
+
+    /// <summary>A packet numbered by a mirrored sender was delivered here: its mirrors are told soon, all streams at once.</summary>
+    private void Delivered(VrId src, VrId dest, long seq)
+    {
+        _delivered[(src, dest)] = seq;
+        if (Interlocked.Exchange(ref _tellScheduled, 1) == 0) _tellDelivered.Change(TellDeliveredAfterMs, Timeout.Infinite);
+    }
+
+    private void TellDelivered()
+    {
+        Volatile.Write(ref _tellScheduled, 0);
+        foreach (var bySrc in _delivered.ToArray().GroupBy(e => e.Key.Src))
+        {
+            foreach (var e in bySrc) _delivered.TryRemove(e); // unless a later number came meanwhile: told next time
+            if (!_groups.TryGetValue(bySrc.Key, out var group)) continue;
+            var told = new MirrorDelivered(bySrc.Key, [.. bySrc.Select(e => e.Key.Dest)], [.. bySrc.Select(e => e.Value)]);
+            foreach (var vm in group.Survivors().Skip(1))
+            {
+                if (vm == _vm.Id) OnDelivered(told);
+                else Tell(vm, told);
+            }
+        }
+        Corking.Flush();
+    }
+
+    /// <summary>The receivers hold the streams <paramref name="told"/> names up to its numbers: the copies held here go.</summary>
+    private void OnDelivered(MirrorDelivered told)
+    {
+        if (told.Dests.Length != told.Seqs.Length) throw new MessagePack.MessagePackSerializationException("a MirrorDelivered whose lists differ in length");
+        for (var i = 0; i < told.Dests.Length; i++) Acknowledge((told.Vr, told.Dests[i]), told.Seqs[i]);
     }
 
     private OutStream StreamOf(VrId src, VrId dest) => _streams.GetOrAdd((src, dest), static _ => new OutStream());
@@ -176,12 +272,14 @@ internal sealed class Mirrors
     public void OnAck(MirrorAck ack)
     {
         if (ack.Srcs.Length != ack.Seqs.Length) throw new MessagePack.MessagePackSerializationException("a MirrorAck whose lists differ in length");
-        for (var i = 0; i < ack.Srcs.Length; i++)
-        {
-            if (!_streams.TryGetValue((ack.Srcs[i], ack.Vr), out var stream)) continue;
-            lock (stream)
-                while (stream.Unacked.TryPeek(out var head) && head.Seq <= ack.Seqs[i]) stream.Unacked.Dequeue();
-        }
+        for (var i = 0; i < ack.Srcs.Length; i++) Acknowledge((ack.Srcs[i], ack.Vr), ack.Seqs[i]);
+    }
+
+    private void Acknowledge((VrId Src, VrId Dest) key, long upto)
+    {
+        if (!_streams.TryGetValue(key, out var stream)) return;
+        lock (stream)
+            while (stream.Unacked.TryPeek(out var head) && head.Seq <= upto) stream.Unacked.Dequeue();
     }
 
     /// <summary>
@@ -200,6 +298,7 @@ internal sealed class Mirrors
                 return true;
             }
             seen.Value = packet.MirrorSeq;
+            Delivered(packet.Src, local.Id, packet.MirrorSeq);
             return local.Mailbox.Post(packet);
         }
     }
@@ -222,6 +321,9 @@ internal sealed class Mirrors
                 break;
             case MirrorAck a:
                 OnAck(a);
+                break;
+            case MirrorDelivered d:
+                OnDelivered(d);
                 break;
             case IReplicaMessage m when _groups.TryGetValue(m.Vr, out var g):
                 m.Handle(g, from.RemoteId);
@@ -272,8 +374,14 @@ internal sealed class Mirrors
         if (_groups.TryGetValue(id, out var group)) group.Detach();
         foreach (var key in _seen.Keys)
             if (key.Dest == id) _seen.TryRemove(key, out _);
-        foreach (var key in _streams.Keys)
-            if (key.Src == id) _streams.TryRemove(key, out _);
+        var mirrored = _groups.ContainsKey(id);
+        foreach (var (key, stream) in _streams)
+        {
+            if (key.Src != id || !_streams.TryRemove(key, out _)) continue;
+            // A mirror's replica ended: what it still holds goes now, as no later packet will carry it out.
+            if (mirrored && IsHeld(key))
+                lock (stream) SendHeld(stream, stream.Unacked.Count);
+        }
     }
 
     /// <summary>For monitors: the VM of a replica of mirrored VR <paramref name="vr"/> that is neither gone nor suspected, other than <paramref name="lost"/>.</summary>

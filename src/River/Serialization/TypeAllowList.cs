@@ -41,7 +41,7 @@ internal sealed class TypeAllowList
         typeof(Announce), typeof(Members), typeof(Goodbye), typeof(DeployRequest), typeof(DeployReply), typeof(CodeUpload),
         typeof(Lookup), typeof(LookupReply), typeof(StatusRequest), typeof(StatusReply), typeof(KillRequest), typeof(KillReply),
         typeof(MonitorRequest), typeof(MonitorAnswer), typeof(DemonitorRequest), typeof(Down), typeof(UnlinkRequest), typeof(Credit),
-        typeof(MirrorView), typeof(MirrorEntry), typeof(MirrorLog), typeof(MirrorLogAck), typeof(MirrorAck), typeof(MirrorTailRequest), typeof(MirrorTail),
+        typeof(MirrorView), typeof(MirrorEntry), typeof(MirrorLog), typeof(MirrorLogAck), typeof(MirrorAck), typeof(MirrorDelivered), typeof(MirrorTailRequest), typeof(MirrorTail),
         typeof(MirrorAddRequest), typeof(MirrorAddReply),
         .. CheckpointWire.Types,
     ];

@@ -441,7 +441,7 @@ public sealed class RiverVm : IAsyncDisposable
                 break;
             case KillReply:
                 break; // a supervisor's kill of a sibling needs no answer
-            case MirrorView or MirrorLog or MirrorLogAck or MirrorAck or MirrorTailRequest or MirrorTail or MirrorAddRequest or MirrorAddReply:
+            case MirrorView or MirrorLog or MirrorLogAck or MirrorAck or MirrorDelivered or MirrorTailRequest or MirrorTail or MirrorAddRequest or MirrorAddReply:
                 Mirrors.OnControl(from, message);
                 break;
             case MonitorRequest or MonitorAnswer or DemonitorRequest or Down:
