@@ -57,6 +57,8 @@ internal abstract class Scenario
         new Scenarios.Reconnect(),
         new Scenarios.MirroredThroughput(),
         new Scenarios.Failover(),
+        new Scenarios.Checkpoint(),
+        new Scenarios.Recovery(),
         new Scenarios.MpiPingPong(),
         new Scenarios.MpiAllreduce(),
         new Scenarios.MpiBandwidth(),

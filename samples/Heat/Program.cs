@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using River;
 
 // 1-D heat equation, explicit stencil: `--cells N` cells (default 1000) cut into one block per VM.
@@ -29,6 +30,7 @@ public sealed class Heat : VirtualResource
         var initial = InitialTemperatures(cells);
         var vms = Discover();
         if (cells < vms.Count) throw new ArgumentException($"--cells must be at least the number of VMs ({vms.Count}).");
+        var clock = Stopwatch.StartNew();
         var workers = Deploy<Heat>(vms);
         for (var i = 0; i < workers.Count; i++)
         {
@@ -43,11 +45,13 @@ public sealed class Heat : VirtualResource
             });
         }
         var parallel = workers.SelectMany(w => Recv(new { tag = "result", src = w }).Get<double[]>("cells")).ToArray();
+        var elapsed = clock.Elapsed;
         var sequential = initial;
         for (var s = 0; s < steps; s++) sequential = Step(sequential, EdgeTemperature, EdgeTemperature);
 
         Console.WriteLine($"cells: {cells}, steps: {steps}, workers: {workers.Count}");
         Console.WriteLine($"checksum: {parallel.Sum():R}");
+        Console.WriteLine($"parallel run: {elapsed.TotalSeconds:0.000} s (deploy to results)");
         Console.WriteLine($"matches sequential: {parallel.Select(BitConverter.DoubleToInt64Bits).SequenceEqual(sequential.Select(BitConverter.DoubleToInt64Bits))}");
     }
 

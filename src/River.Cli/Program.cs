@@ -11,6 +11,7 @@ var root = new RootCommand("River for .NET: VMs, programs and the cluster they f
     StatusCommand.Create(),
     KillCommand.Create(),
     HashCommand.Create(),
+    CheckpointsCommand.Create(),
 };
 // `river vm` also takes its options from RIVER_* variables and river.json (flags win).
 if (args.FirstOrDefault() == vm.Name)

@@ -92,14 +92,18 @@ internal sealed class ChildProcess : IDisposable
     public static ChildProcess RiverVm(string name, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var temp = Directory.CreateTempSubdirectory("river-bench-vm-").FullName;
-        return Dotnet(name, RiverCliPath, ["vm", .. args], temp, environment);
+        return Dotnet(name, Built("RiverCli"), ["vm", .. args], temp, environment);
     }
 
-    /// <summary>River.Cli.dll in its build output (the bench's build embeds the path).</summary>
-    private static string RiverCliPath =>
-        typeof(ChildProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "RiverCli")?.Value is { Length: > 0 } path && File.Exists(path)
+    /// <summary>Starts the Heat sample (built with the bench) as a program of its own, with its own temp folder.</summary>
+    public static ChildProcess Heat(string name, params string[] args) =>
+        Dotnet(name, Built("Heat"), args, Directory.CreateTempSubdirectory("river-bench-heat-").FullName);
+
+    /// <summary>A program in its build output, River.Cli or Heat (the bench's build embeds their paths).</summary>
+    private static string Built(string program) =>
+        typeof(ChildProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == program)?.Value is { Length: > 0 } path && File.Exists(path)
             ? path
-            : throw new FileNotFoundException("River.Cli.dll was not found where the bench's build said it is; build bench/River.Bench again.");
+            : throw new FileNotFoundException($"{program}.dll was not found where the bench's build said it is; build bench/River.Bench again.");
 
     private static ChildProcess Dotnet(string name, string dll, string[] args, string? tempDirectory, IReadOnlyDictionary<string, string>? environment = null)
     {

@@ -100,13 +100,14 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     {
         if (!_vrs.TryGetValue(vr, out var state)) return; // no --checkpoint-dir: nothing to save
         if (vr.Killed) throw new OperationCanceledException("This VR is being rolled back to a checkpoint.");
+        var time = DateTime.UtcNow.Ticks; // before the fields are captured: a round's time counts capturing them
         var (names, fields) = VrFields.Capture(_vm.Serializer, vr.Instance);
         VrPart part;
         lock (state.Lock)
         {
             // Under the lock deliveries take, so the queue and the counts of what was queued agree.
             var queue = vr.Mailbox.Snapshot().Select(p => Frames.Packet(_vm.Serializer, p).ToArray()).ToArray();
-            part = new VrPart(state.Run.Id, IdentityOf(vr), ++state.Checkpoints, false, DateTime.UtcNow.Ticks, names, fields, queue,
+            part = new VrPart(state.Run.Id, IdentityOf(vr), ++state.Checkpoints, false, time, names, fields, queue,
                 Counts(state.Received), Counts(state.Sent), [.. state.Log]);
         }
         ToHome(state.Run, new PartTaken(state.Run.Id, state.Run.Epoch, vr.Id, part.Number, Serialize(part)));

@@ -154,27 +154,106 @@ internal sealed class CheckpointCoordinator
         {
             try
             {
-                var manifestBytes = await store.ReadAsync(ManifestName(round));
-                if (manifestBytes is null) continue;
-                var manifest = (RoundManifest)serializer.ReadValue(CheckpointFile.Open(manifestBytes, ManifestName(round)))!;
-                var parts = new List<VrPart>();
-                var raw = new List<byte[]>();
-                foreach (var (vr, ended) in manifest.Participants.Select(p => (p, false)).Concat(manifest.Ended.Select(p => (p, true))))
-                {
-                    var name = PartName(vr, round, ended);
-                    var file = await store.ReadAsync(name) ?? throw new InvalidDataException($"{name} is missing.");
-                    var payload = CheckpointFile.Open(file, name);
-                    parts.Add((VrPart)serializer.ReadValue(payload)!);
-                    raw.Add(payload.ToArray());
-                }
-                return (manifest, parts, raw);
+                if (await ReadWholeAsync(store, serializer, round) is { } read) return (read.Manifest, read.Parts, read.Raw);
             }
-            catch (Exception e) when (e is InvalidDataException or InvalidCastException or MessagePack.MessagePackSerializationException)
+            catch (InvalidDataException e)
             {
                 logger.RoundUnusable(round, e.Message);
             }
         }
         return (null, [], []);
+    }
+
+    /// <summary>A complete round as read back: its manifest, its parts (serialized too) and the bytes of its files.</summary>
+    private sealed record WholeRound(RoundManifest Manifest, List<VrPart> Parts, List<byte[]> Raw, long Bytes);
+
+    /// <summary>
+    /// Round <paramref name="round"/> read back whole: its manifest and every part it names, each checked against its
+    /// checksum and read through the serializer's allow-list; null when it has no manifest (it never completed).
+    /// </summary>
+    /// <exception cref="InvalidDataException">a file of the round is missing, torn, altered or not what its name says.</exception>
+    private static async Task<WholeRound?> ReadWholeAsync(ICheckpointStore store, RiverSerializer serializer, int round)
+    {
+        var manifestFile = await store.ReadAsync(ManifestName(round));
+        if (manifestFile is null) return null;
+        var manifest = Read<RoundManifest>(serializer, CheckpointFile.Open(manifestFile, ManifestName(round)), ManifestName(round));
+        var (parts, raw, bytes) = (new List<VrPart>(), new List<byte[]>(), (long)manifestFile.Length);
+        foreach (var (vr, ended) in manifest.Participants.Select(p => (p, false)).Concat(manifest.Ended.Select(p => (p, true))))
+        {
+            var name = PartName(vr, round, ended);
+            var (part, payload, length) = await ReadPartAsync(store, serializer, name) ?? throw new InvalidDataException($"{name} is missing.");
+            parts.Add(part);
+            raw.Add(payload);
+            bytes += length;
+        }
+        return new WholeRound(manifest, parts, raw, bytes);
+    }
+
+    /// <summary>The part stored under <paramref name="name"/>, its payload and its file's length; null when there is none.</summary>
+    /// <exception cref="InvalidDataException">the file fails its checksum or holds no part.</exception>
+    private static async Task<(VrPart Part, byte[] Payload, long Length)?> ReadPartAsync(ICheckpointStore store, RiverSerializer serializer, string name)
+    {
+        if (await store.ReadAsync(name) is not { } file) return null;
+        var payload = CheckpointFile.Open(file, name);
+        return (Read<VrPart>(serializer, payload, name), payload.ToArray(), file.Length);
+    }
+
+    private static T Read<T>(RiverSerializer serializer, ReadOnlyMemory<byte> payload, string name) where T : class
+    {
+        try
+        {
+            return serializer.ReadValue(payload) as T ?? throw new InvalidDataException($"{name} holds no {typeof(T).Name}.");
+        }
+        catch (MessagePack.MessagePackSerializationException e)
+        {
+            throw new InvalidDataException($"{name} cannot be read: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Every round in <paramref name="store"/>, oldest first, read as a recovery would read it (<c>river checkpoints</c>):
+    /// complete (a manifest, and every part reads back whole), partial (parts that read back whole, no manifest yet) or
+    /// corrupt (a file of it fails its checksum, is missing or cannot be read).
+    /// </summary>
+    public static async Task<List<RoundSummary>> ListRoundsAsync(ICheckpointStore store, RiverSerializer serializer)
+    {
+        var rounds = new List<RoundSummary>();
+        foreach (var files in store.List("round-").GroupBy(RoundOf).Where(g => g.Key > 0).OrderBy(g => g.Key))
+        {
+            var round = files.Key;
+            try
+            {
+                if (await ReadWholeAsync(store, serializer, round) is { } whole)
+                {
+                    var first = whole.Parts.Where(p => !p.Ended).Select(p => p.Time).DefaultIfEmpty(whole.Manifest.Time).Min();
+                    rounds.Add(new RoundSummary(round, RoundState.Complete, new DateTime(whole.Manifest.Time, DateTimeKind.Utc),
+                        TimeSpan.FromTicks(whole.Manifest.Time - first), [.. whole.Parts.Select(p => new RoundVr(p.Vr.Id, p.Vr.Type, p.Ended))],
+                        whole.Bytes, null));
+                    continue;
+                }
+                var parts = new List<VrPart>();
+                var bytes = 0L;
+                foreach (var name in files.Where(f => f.EndsWith(".part", StringComparison.Ordinal)))
+                {
+                    // Listed a moment ago; a run that goes on may have pruned it since.
+                    if (await ReadPartAsync(store, serializer, name) is not var (part, _, length)) continue;
+                    parts.Add(part);
+                    bytes += length;
+                }
+                rounds.Add(new RoundSummary(round, RoundState.Partial, parts.Count == 0 ? null : new DateTime(parts.Max(p => p.Time), DateTimeKind.Utc),
+                    null, [.. parts.Select(p => new RoundVr(p.Vr.Id, p.Vr.Type, false))], bytes, null));
+            }
+            catch (InvalidDataException e)
+            {
+                // Which VRs and how many bytes, as far as the names and sizes of its files tell.
+                var named = files.Select(f => Guid.TryParse(Path.GetFileNameWithoutExtension(f), out var id) && f.EndsWith(".part", StringComparison.Ordinal)
+                    ? new RoundVr(new VrId(id), null, false) : null).OfType<RoundVr>();
+                var bytes = 0L;
+                foreach (var f in files) bytes += (await store.ReadAsync(f))?.Length ?? 0;
+                rounds.Add(new RoundSummary(round, RoundState.Corrupt, null, null, [.. named], bytes, e.Message));
+            }
+        }
+        return rounds;
     }
 
     /// <summary>The newest complete round in <paramref name="store"/> (0 when none).</summary>

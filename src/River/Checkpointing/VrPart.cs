@@ -18,6 +18,28 @@ internal sealed record VrPart(
 internal sealed record RoundManifest(
     Guid Run, int Round, long Time, VrId Initiator, string InitiatorType, VrId[] Participants, VrId[] Ended, long Bytes, DeployRecord[] Deploys);
 
+/// <summary>How a round in a store reads back: <see cref="Complete"/> is one a recovery or <c>--restart</c> can use.</summary>
+internal enum RoundState
+{
+    /// <summary>Its manifest and every part it names read back whole.</summary>
+    Complete,
+
+    /// <summary>No manifest (the round was under way, or its home VM died before every part was in); its parts read back whole.</summary>
+    Partial,
+
+    /// <summary>A file of it fails its checksum, is missing or cannot be read.</summary>
+    Corrupt,
+}
+
+/// <summary>A VR of a round: its type (null when its part could not be read) and whether it had ended (its part stands for later rounds).</summary>
+internal sealed record RoundVr(VrId Id, string? Type, bool Ended);
+
+/// <summary>
+/// A round as <c>river checkpoints</c> lists it: when it completed (a partial one: its newest part), how long from the
+/// first part taken to the manifest written, its VRs, the bytes of its files, and why it cannot be used when corrupt.
+/// </summary>
+internal sealed record RoundSummary(int Round, RoundState State, DateTime? Time, TimeSpan? Took, RoundVr[] Vrs, long Bytes, string? Problem);
+
 /// <summary>The fields a checkpoint saves: every instance field of a VR's classes below River's, <c>[NonSerialized]</c> ones skipped.</summary>
 internal static class VrFields
 {

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using River.Bench.Remote;
+
+namespace River.Bench.Scenarios;
+
+/// <summary>
+/// Three <c>river vm</c> processes and the Heat sample run on them as a program of its own (its process joins as a
+/// fourth VM, and is the checkpointed run's home, where the parts are written), with a checkpoint directory of its own.
+/// </summary>
+internal sealed class HeatCluster : IDisposable
+{
+    private static readonly Regex Finished = new(@"^matches sequential: (?<ok>\w+)$", RegexOptions.Compiled);
+    private static readonly Regex Parallel = new(@"^parallel run: (?<s>[\d.]+) s", RegexOptions.Compiled);
+    private static readonly Regex Workers = new(@"^cells: \d+, steps: \d+, workers: (?<n>\d+)$", RegexOptions.Compiled);
+
+    private readonly RiverCluster _cluster = new();
+    private readonly List<(ChildProcess Process, int Port)> _vms = [];
+    private readonly TimeSpan _timeout;
+
+    public HeatCluster(TimeSpan timeout)
+    {
+        _timeout = timeout;
+        try
+        {
+            for (var i = 0; i < 3; i++)
+                _vms.Add(_cluster.StartVmAndWait($"river vm {i + 1}", timeout, [.. _vms.Take(1).Select(v => v.Port)]));
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Where the checkpointed runs keep their rounds (each run clears it first).</summary>
+    public string CheckpointDir { get; } = Directory.CreateTempSubdirectory("river-bench-checkpoints-").FullName;
+
+    public IReadOnlyList<ChildProcess> Vms => [.. _vms.Select(v => v.Process)];
+
+    /// <summary>Starts Heat with <paramref name="args"/> on the cluster (seeded with every <c>river vm</c>).</summary>
+    public ChildProcess Start(params string[] args) => ChildProcess.Heat("heat", [
+        .. args, "--seeds", string.Join(',', _vms.Select(v => $"127.0.0.1:{v.Port}")), "--cluster", _cluster.Name, "--key-file", _cluster.KeyFile, "--bind", "127.0.0.1",
+    ]);
+
+    /// <summary>Runs Heat to its end on all four VMs; its parallel part's seconds (it times deploy to results itself).</summary>
+    public double Run(params string[] args)
+    {
+        using var heat = Start(args);
+        var ok = heat.WaitFor(Finished, _timeout).Groups["ok"].Value;
+        Measure.Until(() => heat.HasExited, _timeout, "Heat to exit");
+        var lines = heat.Lines().Select(l => l.Text).ToList();
+        var workers = lines.Select(l => Workers.Match(l)).First(m => m.Success).Groups["n"].Value;
+        if (ok != "True" || workers != "4") throw new InvalidOperationException($"Heat ran on {workers} VMs (not 4) or did not match the sequential run ({ok}):\n{string.Join('\n', lines)}");
+        return double.Parse(lines.Select(l => Parallel.Match(l)).First(m => m.Success).Groups["s"].Value, CultureInfo.InvariantCulture);
+    }
+
+    public void Dispose()
+    {
+        ChildProcess.DisposeAll(_vms.Select(v => v.Process));
+        _cluster.Dispose();
+        Directory.Delete(CheckpointDir, recursive: true);
+    }
+}
+
+/// <summary>
+/// What checkpointing costs. (1) The Heat sample (a halo exchange) on four VMs with a round about every second,
+/// against the same run without <c>--checkpoint-dir</c>, alternating (target: at most 10% slower); also with one round
+/// only, which leaves the cost every packet of a checkpointed run pays (numbered, copied into its sender's log). (2) The time a
+/// round takes with 8 MiB of state per VR (Heat with 4 × 1 Mi cells; from the first part taken to the manifest
+/// durable, as <c>river checkpoints</c> reads it from the round's files), against a plain <see cref="FileStream"/>
+/// writing the same bytes as four files with fsync and rename (target: at most twice as long, i.e. ≥ 0.5× its rate).
+/// </summary>
+internal sealed class Checkpoint : Scenario
+{
+    public override string Name => "checkpoint";
+
+    public override IEnumerable<Result> Run(RunSettings s)
+    {
+        using var cluster = new HeatCluster(s.Timeout);
+        foreach (var r in Overhead(cluster, s)) yield return r;
+        foreach (var r in Rounds(cluster, s)) yield return r;
+    }
+
+    private IEnumerable<Result> Overhead(HeatCluster cluster, RunSettings s)
+    {
+        var (cells, steps) = (40_000, s.Pick(4_000, 8_000));
+        string[] plain = ["--cells", $"{cells}", "--steps", $"{steps}"];
+        cluster.Run(plain); // warm-up: the code shipped to the VMs and cached there
+        var without = new List<double> { cluster.Run(plain) };
+        var every = Math.Max(1, (int)(steps / without[0])); // about one round a second
+        string[] Checkpointed(int k) => [.. plain, "--checkpoint-dir", cluster.CheckpointDir, "--checkpoint-every", $"{k}"];
+        var (with, once) = (new List<double>(), new List<double>());
+        for (var rep = 0; rep < s.Pick(2, 4); rep++)
+        {
+            with.Add(cluster.Run(Checkpointed(every)));
+            once.Add(cluster.Run(Checkpointed(steps)));
+            without.Add(cluster.Run(plain));
+        }
+        var rounds = (steps + every - 1) / every;
+        s.Log($"  a round every {every} steps: {string.Join(", ", with.Select(x => $"{x:0.00}"))} s; one round: {string.Join(", ", once.Select(x => $"{x:0.00}"))} s; " +
+              $"none: {string.Join(", ", without.Select(x => $"{x:0.00}"))} s; {rounds} rounds a run");
+        var what = $"Heat, {cells:N0} cells × {steps:N0} steps on 4 VMs";
+        yield return new Result(Name, $"{what}, a round every {every} steps (≈1 s)", "s", Stats.Of(with), "no --checkpoint-dir", Stats.Of(without), Target.RatioAtMost(1.1));
+        // One round (at step 0) leaves what every packet of a checkpointed run costs: its number, and its copy in the sender's log.
+        yield return new Result(Name, $"{what}, one round (at step 0)", "s", Stats.Of(once), "no --checkpoint-dir", Stats.Of(without));
+    }
+
+    private IEnumerable<Result> Rounds(HeatCluster cluster, RunSettings s)
+    {
+        const int Vrs = 4, CellsPerVr = 1 << 20; // 8 MiB of doubles each
+        var (took, written) = (new List<double>(), new List<double>());
+        var baseline = Directory.CreateTempSubdirectory("river-bench-filestream-").FullName;
+        try
+        {
+            for (var rep = 0; rep < s.Pick(2, 4); rep++)
+            {
+                cluster.Run("--cells", $"{Vrs * CellsPerVr}", "--steps", "40", "--checkpoint-every", "10", "--checkpoint-dir", cluster.CheckpointDir);
+                var store = new DirectoryCheckpointStore(cluster.CheckpointDir);
+                var complete = CheckpointCoordinator.ListRoundsAsync(store, new RiverSerializer()).GetAwaiter().GetResult().Where(r => r.State == RoundState.Complete).ToList();
+                if (complete.Count == 0) throw new InvalidOperationException($"no complete round in {cluster.CheckpointDir}");
+                foreach (var round in complete)
+                {
+                    took.Add(round.Took!.Value.TotalMilliseconds);
+                    written.Add(WriteFiles(baseline, Vrs, round.Bytes / Vrs));
+                }
+                s.Log($"  rounds of {complete[0].Bytes:N0} bytes: {string.Join(", ", complete.Select(r => $"{r.Took!.Value.TotalMilliseconds:0}"))} ms");
+            }
+        }
+        finally
+        {
+            Directory.Delete(baseline, recursive: true);
+        }
+        yield return new Result(Name, $"one round, {Vrs} VRs × 8 MiB: first part taken to the manifest durable", "ms", Stats.Of(took),
+            "FileStream: the same bytes, 4 files, fsync + rename", Stats.Of(written), Target.RatioAtMost(2));
+    }
+
+    /// <summary>Milliseconds to write <paramref name="files"/> files of <paramref name="bytes"/> each as a store does: temporary file, fsync, rename.</summary>
+    private static double WriteFiles(string dir, int files, long bytes)
+    {
+        var data = new byte[bytes];
+        Random.Shared.NextBytes(data);
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < files; i++)
+        {
+            var path = Path.Combine(dir, $"{i}.part");
+            using (var file = new FileStream(path + ".tmp", FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                file.Write(data);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(path + ".tmp", path, overwrite: true);
+        }
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+}
+
+/// <summary>
+/// How soon a checkpointed run computes again after a VM dies: Heat on four VMs checkpoints every 100 steps; once a
+/// round is complete one <c>river vm</c> process (holding a worker) is SIGKILLed. Measured: SIGKILL to the home VM's
+/// "Recovered from the loss of VM" line (the lost worker restarted elsewhere, every worker released). Target: the
+/// failure detector's bound (3 s) + 1 s. Also the home VM's own figure: from declaring the VM gone to that line.
+/// </summary>
+internal sealed class Recovery : Scenario
+{
+    private const double TargetMs = 4000;
+
+    public override string Name => "recovery";
+
+    public override IEnumerable<Result> Run(RunSettings s)
+    {
+        var (toResumed, fromGone) = (new List<double>(), new List<double>());
+        for (var rep = 0; rep < s.Pick(2, 5); rep++)
+        {
+            using var cluster = new HeatCluster(s.Timeout);
+            var (total, own) = Once(cluster, s.Timeout);
+            s.Log($"  SIGKILL to resumed: {total:0} ms (gone to resumed: {own:0} ms)");
+            toResumed.Add(total);
+            fromGone.Add(own);
+        }
+        yield return new Result(Name, "SIGKILL of a VM process to the run resumed (Heat, 4 VMs)", "ms", Stats.Of(toResumed),
+            "target", new Stats(TargetMs, TargetMs, TargetMs), Target.ValueBelow(TargetMs, "ms"));
+        yield return new Result(Name, "the VM declared gone to the run resumed (the home VM's log)", "ms", Stats.Of(fromGone), "none", Stats.None);
+    }
+
+    private static (double Total, double Own) Once(HeatCluster cluster, TimeSpan timeout)
+    {
+        var victim = cluster.Vms[1];
+        var id = victim.WaitFor(RiverCluster.Listening, timeout).Groups["id"].Value;
+        using var heat = cluster.Start("--cells", "40000", "--steps", "1000000", "--checkpoint-every", "100", "--checkpoint-dir", cluster.CheckpointDir);
+        // Any round's manifest: an early one may be pruned before a poll sees it.
+        var manifest = Path.GetFileName(CheckpointCoordinator.ManifestName(1));
+        Measure.Until(() =>
+        {
+            heat.CheckAlive();
+            return Directory.EnumerateFiles(cluster.CheckpointDir, manifest, SearchOption.AllDirectories).Any();
+        }, timeout, "a complete checkpoint round");
+        Thread.Sleep(500);
+        var killed = Stopwatch.GetTimestamp();
+        victim.Signal(ChildProcess.Sigkill);
+        var recovered = new Regex($@"Recovered from the loss of VM {id} in (?<ms>\d+) ms");
+        var own = double.Parse(heat.WaitFor(recovered, timeout).Groups["ms"].Value, CultureInfo.InvariantCulture);
+        var at = heat.Lines().First(l => recovered.IsMatch(l.Text)).At;
+        return (Stopwatch.GetElapsedTime(killed, at).TotalMilliseconds, own);
+    }
+}
