@@ -50,8 +50,27 @@ internal sealed class RecordStream : Stream
     /// <summary>Verified bytes waiting to be read.</summary>
     private int Buffered => _plainEnd - _plainAt;
 
-    /// <summary>True when a read returns at once without touching the socket: verified bytes, or a whole record, wait here.</summary>
-    public bool HasReadable => Buffered > 0 || WholeRecord(out _);
+    /// <summary>
+    /// True when a read returns at once without touching the socket: verified bytes, or a whole record, wait here.
+    /// Threads that do not hold the read look at it (to decide whether to take it): the reading thread publishes it
+    /// after each read, so they never read the buffer while it changes.
+    /// </summary>
+    public bool HasReadable => _readable;
+
+    private volatile bool _readable;
+
+    private bool ReadableNow => Buffered > 0 || WholeRecord(out _);
+
+    /// <summary>Publishes <see cref="HasReadable"/> as this read leaves the buffer, and returns <paramref name="n"/>.</summary>
+    private int Published(int n)
+    {
+        var have = _end - _at;
+        // A bad length counts as readable: the next read throws for it on the reading thread.
+        _readable = Buffered > 0 || (have >= HeaderSize
+            && BinaryPrimitives.ReadInt32LittleEndian(_raw.AsSpan(_at)) is var length
+            && (length is < 1 or > MaxPayload || have - HeaderSize - TagSize >= length));
+        return n;
+    }
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -65,8 +84,8 @@ internal sealed class RecordStream : Stream
     public override int Read(Span<byte> buffer)
     {
         if (buffer.IsEmpty) return 0;
-        if (HasReadable) return HandOutAll(buffer);
-        if (!Fill(HeaderSize)) return 0;
+        if (ReadableNow) return Published(HandOutAll(buffer));
+        if (!Fill(HeaderSize)) return Published(0);
         var length = PayloadLength();
         if (length >= DirectRead && buffer.Length >= length && _end - _at < HeaderSize + length)
         {
@@ -78,10 +97,10 @@ internal sealed class RecordStream : Stream
             Span<byte> tag = stackalloc byte[TagSize];
             _inner.ReadExactly(tag);
             Verify(buffer[..length], tag);
-            return length;
+            return Published(length);
         }
         if (!Fill(HeaderSize + length + TagSize)) throw new EndOfStreamException("the connection ended inside a record");
-        return HandOutAll(buffer);
+        return Published(HandOutAll(buffer));
     }
 
     /// <summary>
@@ -90,14 +109,14 @@ internal sealed class RecordStream : Stream
     /// </summary>
     public int ReadAvailable(Span<byte> buffer, int available)
     {
-        if (HasReadable) return HandOutAll(buffer);
+        if (ReadableNow) return Published(HandOutAll(buffer));
         if (available > 0)
         {
             var take = Math.Min(available, HeaderSize + MaxPayload + TagSize);
             Reserve(_end - _at + take);
             _end += _inner.Read(_raw.AsSpan(_end, take));
         }
-        return HandOutAll(buffer);
+        return Published(HandOutAll(buffer));
     }
 
     /// <summary>True when a whole record waits at <c>_at</c>; its payload's <paramref name="length"/>.</summary>

@@ -42,6 +42,30 @@ public sealed class RecordStreamTests
     }
 
     [Fact]
+    public async Task Another_thread_may_look_at_HasReadable_while_the_reader_reads()
+    {
+        // A VR's thread asks whether a record waits before it takes the read; the buffer it looks at moves under it.
+        var random = new Random(7);
+        var writes = Enumerable.Range(0, 3000).Select(_ => RandomNumberGenerator.GetBytes(random.Next(1, 3000))).ToList();
+        using var receiver = Receiver(Seal(writes));
+        using var done = new CancellationTokenSource();
+        var looking = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var looker = Task.Run(() =>
+        {
+            looking.SetResult();
+            while (!done.IsCancellationRequested) _ = receiver.HasReadable;
+        });
+        await looking.Task;
+        var buffer = new byte[5000];
+        long total = 0;
+        int n;
+        while ((n = receiver.Read(buffer.AsSpan(0, random.Next(1, buffer.Length)))) > 0) total += n;
+        done.Cancel();
+        await looker.WaitAsync(TimeSpan.FromSeconds(30)); // throws what the looking thread met
+        Assert.Equal(writes.Sum(w => (long)w.Length), total);
+    }
+
+    [Fact]
     public void A_flipped_bit_anywhere_is_refused_before_any_byte_of_its_record_is_handed_out()
     {
         var wire = Seal([RandomNumberGenerator.GetBytes(1000)]);
