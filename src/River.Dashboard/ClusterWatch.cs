@@ -10,7 +10,7 @@ namespace River.Dashboard;
 /// <param name="options">The cluster's name and key.</param>
 public sealed class ClusterWatch(IEnumerable<string> seeds, ClusterOptions options)
 {
-    private const int MaxFailures = 50;
+    private const int MaxFailures = 50, MaxGone = 16;
 
     private readonly string[] _seeds = [.. seeds];
     private readonly Dictionary<VmId, (VmStatus Status, DateTimeOffset At)> _last = [];
@@ -46,6 +46,7 @@ public sealed class ClusterWatch(IEnumerable<string> seeds, ClusterOptions optio
             _gone[id] = new GoneView(id.ToString(), $"{last.Status.Vm.Host}:{last.Status.Vm.Port}", now);
             Note(new FailureReport(now, FailureKind.VmLost, id.ToString(), "it stopped answering the dashboard"), null);
         }
+        foreach (var old in _gone.Values.OrderByDescending(g => g.Since).Skip(MaxGone).ToList()) _gone.Remove(VmId.Parse(old.Id));
         foreach (var status in statuses) _last[status.Vm.Id] = (status, now);
         var failures = _failures.Values.OrderByDescending(f => f.Time).Take(MaxFailures).ToList();
         return new ClusterView(now, vms, [.. _gone.Values], failures);

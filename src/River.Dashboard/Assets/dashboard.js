@@ -1,6 +1,6 @@
 // River dashboard: renders each cluster view the server pushes (/events). Data is set as text, never as HTML.
 "use strict";
-const history = new Map();   // "vm>peer" -> frames/s sent, newest last
+const graphs = new Map();   // "vm>peer" -> { h: frames/s sent, newest last, and its elements }
 const keep = 120;
 
 function el(tag, attrs, ...children) {
@@ -18,6 +18,7 @@ function svg(tag, attrs, text) {
 }
 
 const short = id => id.slice(0, 8);
+const time = t => new Date(t).toLocaleTimeString([], { hour12: false });
 const num = x => x >= 100 ? Math.round(x).toString() : x.toFixed(1);
 const bytes = b => { const n = Number(b); return n >= 2 ** 30 ? (n / 2 ** 30).toFixed(1) + " GiB" : n >= 2 ** 20 ? (n / 2 ** 20).toFixed(0) + " MiB" : String(b ?? ""); };
 const builtIn = new Set(["cores", "os", "memory", "load", "vrs"]);
@@ -42,15 +43,15 @@ function renderVms(view) {
 
 function renderTopology(view) {
   const topo = document.getElementById("topology");
-  const r = 95, at = new Map();
-  view.vms.forEach((vm, i) => {
-    const a = 2 * Math.PI * i / view.vms.length - Math.PI / 2;
-    at.set(vm.id, [r * Math.cos(a), r * Math.sin(a)]);
+  const r = 95, at = new Map(), all = [...view.vms.map(vm => vm.id), ...view.gone.map(g => g.id)];
+  all.forEach((id, i) => {
+    const a = 2 * Math.PI * i / all.length - Math.PI / 2;
+    at.set(id, [r * Math.cos(a), r * Math.sin(a)]);
   });
   const lines = [], seen = new Set();
   for (const vm of view.vms) for (const l of vm.links) {
     const key = [vm.id, l.peer].sort().join();
-    if (!at.has(l.peer) || seen.has(key)) continue;
+    if (!at.has(l.peer) || seen.has(key) || view.gone.some(g => g.id === l.peer)) continue;
     seen.add(key);
     const [[x1, y1], [x2, y2]] = [at.get(vm.id), at.get(l.peer)];
     const width = 1 + Math.min(5, Math.log10(1 + l.framesSentRate + l.framesReceivedRate));
@@ -61,33 +62,41 @@ function renderTopology(view) {
     return [svg("circle", { cx: x, cy: y, r: 7 + Math.min(8, vm.vrs.length), "data-vm": vm.id }),
       svg("text", { x, y: y + (y < 0 ? -18 : 26) }, `${short(vm.id)} (${vm.vrs.length})`)];
   });
-  topo.replaceChildren(...lines, ...nodes);
+  const gone = view.gone.flatMap(g => {
+    const [x, y] = at.get(g.id);
+    return [svg("circle", { cx: x, cy: y, r: 7, class: "gone", "data-gone": g.id }), svg("text", { x, y: y + (y < 0 ? -18 : 26) }, `${short(g.id)} gone`)];
+  });
+  topo.replaceChildren(...lines, ...nodes, ...gone);
 }
 
 function renderLinks(view) {
-  const live = new Set();
+  const box = document.getElementById("links"), current = new Set();
   for (const vm of view.vms) for (const l of vm.links) {
     const key = `${vm.id}>${l.peer}`;
-    live.add(key);
-    const h = history.get(key) || [];
-    h.push(l.framesSentRate);
-    if (h.length > keep) h.shift();
-    history.set(key, h);
+    current.add(key);
+    let link = graphs.get(key);
+    if (!link) {
+      const canvas = el("canvas", { height: 60 }), rate = el("span", { class: "rate" });
+      const node = el("div", { class: "link", "data-link": key },
+        el("div", {}, el("span", { class: "id" }, `${short(vm.id)} \u2192 ${short(l.peer)}`), " ", rate, "/s ", el("span", { class: "state" })), canvas);
+      link = { h: [], node, canvas, rate };
+      graphs.set(key, link);
+      box.append(node);
+      canvas.width = canvas.clientWidth || 240;
+    }
+    link.h.push(l.framesSentRate);
+    if (link.h.length > keep) link.h.shift();
+    link.rate.textContent = num(l.framesSentRate);
+    link.node.querySelector(".state").textContent = l.state === "connected" ? "" : l.state;
+    draw(link.canvas, link.h);
   }
-  for (const key of [...history.keys()]) if (!live.has(key)) history.delete(key);
-  const box = document.getElementById("links");
-  box.replaceChildren(...[...history].map(([key, h]) => {
-    const [from, to] = key.split(">");
-    const canvas = el("canvas", { width: 240, height: 60 });
-    draw(canvas, h);
-    return el("div", { class: "link", "data-link": key },
-      el("div", {}, el("span", { class: "id" }, `${short(from)} \u2192 ${short(to)}`), ` ${num(h[h.length - 1])}/s`), canvas);
-  }));
+  for (const [key, link] of [...graphs]) if (!current.has(key)) { link.node.remove(); graphs.delete(key); }
 }
 
 function draw(canvas, h) {
   const g = canvas.getContext("2d"), w = canvas.width, ht = canvas.height;
   const max = Math.max(1, ...h);
+  g.clearRect(0, 0, w, ht);
   g.strokeStyle = "#457b9d";
   g.lineWidth = 1.5;
   g.beginPath();
@@ -103,12 +112,12 @@ function draw(canvas, h) {
 
 function renderFailures(view) {
   document.getElementById("gone").replaceChildren(...view.gone.map(g =>
-    el("li", { "data-gone": g.id }, `VM ${short(g.id)} at ${g.address} gone since ${new Date(g.since).toLocaleTimeString()}`)));
+    el("li", { "data-gone": g.id }, `VM ${short(g.id)} at ${g.address} gone since ${time(g.since)}`)));
   const list = document.getElementById("failures");
   if (view.failures.length === 0) { list.replaceChildren(el("li", { class: "empty" }, "none")); return; }
   list.replaceChildren(...view.failures.map(f =>
     el("li", { "data-subject": f.subject, "data-kind": f.kind },
-      `${new Date(f.time).toLocaleTimeString()} `, el("span", { class: `kind ${f.kind}` }, f.kind), " ",
+      `${time(f.time)} `, el("span", { class: `kind ${f.kind}` }, f.kind), " ",
       el("span", { class: "id", title: f.subject }, short(f.subject)), `: ${f.detail} (seen by ${f.seenBy === "dashboard" ? "the dashboard" : short(f.seenBy)})`)));
 }
 

@@ -461,7 +461,7 @@ public sealed class RiverVm : IAsyncDisposable
             case Goodbye g when g.Id != from.RemoteId:
                 throw new MessagePackSerializationException($"a Goodbye for VM {g.Id} on the link of VM {from.RemoteId}");
             case Goodbye g:
-                RemoveMember(g.Id, "it said goodbye");
+                RemoveMember(g.Id, "it said goodbye", failed: false);
                 break;
             default:
                 throw new MessagePackSerializationException($"unexpected control message {message?.GetType().Name ?? "null"}");
@@ -495,12 +495,12 @@ public sealed class RiverVm : IAsyncDisposable
             if (m.Info.Id != joined.Id) m.Peer?.Send(news);
     }
 
-    internal void RemoveMember(VmId id, string reason)
+    internal void RemoveMember(VmId id, string reason, bool failed = true)
     {
         var dropped = Network?.Forget(id) ?? [];
         if (!Membership.Remove(id)) return;
         _logger.MemberLeft(id, reason);
-        _failures.Add(FailureKind.VmLost, id, reason);
+        if (failed) _failures.Add(FailureKind.VmLost, id, reason);
         Router.OnMemberLeft(id, reason);
         Monitors.OnVmLost(id);
         Mirrors.OnVmGone(id);
