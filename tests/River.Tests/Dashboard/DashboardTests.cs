@@ -23,7 +23,7 @@ public sealed class DashboardTests(ITestOutputHelper output) : ProcessTest(outpu
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: this test needs Debian's chromium (apt-get install -y chromium; .ci/run installs it).");
         _vms.AddRange(await VmProcess.StartManyAsync(_cluster, 3));
-        var (idle, failing) = await DeployAsync();
+        var (idle, doomed, failing) = await DeployAsync();
         using var dashboard = ChildProcess.Dotnet(Built.RiverCli, ["dashboard", "--port", "0", "--interval", "0.5", "--seeds", _vms[0].Address, .. _cluster.Args]);
         var url = (await dashboard.WaitForStdoutAsync(l => l.StartsWith("River dashboard", StringComparison.Ordinal), Bound)).Split(' ')[^1];
 
@@ -35,7 +35,8 @@ public sealed class DashboardTests(ITestOutputHelper output) : ProcessTest(outpu
         // Every VM, its VRs and the queue the test filled; the failed VR; every link's graph; a link with traffic.
         await Assertions.Expect(page.Locator("#vms tbody tr[data-vm]")).ToHaveCountAsync(3, Count);
         foreach (var vm in _vms) await Assertions.Expect(page.Locator($"#vms tr[data-vm='{vm.Id}']")).ToBeVisibleAsync(Visible);
-        await Assertions.Expect(page.Locator($"#vms tr[data-vm='{_vms[1].Id}'] [data-vr='{idle}'] .queued")).ToHaveTextAsync("3", new() { Timeout = Count.Timeout });
+        await Assertions.Expect(page.Locator($"#vms tr[data-vm='{_vms[0].Id}'] [data-vr='{idle}'] .queued")).ToHaveTextAsync("3", new() { Timeout = Count.Timeout });
+        await Assertions.Expect(page.Locator($"#vms tr[data-vm='{_vms[1].Id}'] [data-vr='{doomed}']")).ToBeVisibleAsync(Visible);
         await Assertions.Expect(page.Locator($"#failures li[data-kind='VrFailed'][data-subject='{failing}']")).ToBeVisibleAsync(Visible);
         await Assertions.Expect(page.Locator("#links .link")).ToHaveCountAsync(6, Count);
         await Assertions.Expect(page.Locator("#topology circle[data-vm]")).ToHaveCountAsync(3, Count);
@@ -46,7 +47,8 @@ public sealed class DashboardTests(ITestOutputHelper output) : ProcessTest(outpu
         _vms[1].Kill();
         await Assertions.Expect(page.Locator("#vms tbody tr[data-vm]")).ToHaveCountAsync(2, Count);
         await Assertions.Expect(page.Locator($"#vms tr[data-vm='{_vms[1].Id}']")).ToHaveCountAsync(0);
-        await Assertions.Expect(page.Locator($"[data-vr='{idle}']")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator($"[data-vr='{doomed}']")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator($"[data-vr='{idle}']")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator($"#gone li[data-gone='{_vms[1].Id}']")).ToBeVisibleAsync(Visible);
         await Assertions.Expect(page.Locator($"#topology circle.gone[data-gone='{_vms[1].Id}']")).ToHaveCountAsync(1);
         await Assertions.Expect(page.Locator($"#failures li[data-kind='VmLost'][data-subject='{_vms[1].Id}']").First).ToBeVisibleAsync(Visible);
@@ -59,25 +61,27 @@ public sealed class DashboardTests(ITestOutputHelper output) : ProcessTest(outpu
     }
 
     /// <summary>
-    /// From a VM in this process, which then leaves: an idle VR on VM 1 with 3 packets it never takes, a VR on VM 2
-    /// that fails, and a ticker on VM 0 that keeps a link busy with an echo on VM 2.
+    /// From a VM in this process, which then leaves: an idle VR on VM 0 with 3 packets it never takes, an idle VR on
+    /// VM 1 (the VM the test kills), a VR on VM 2 that fails, and a ticker on VM 0 that keeps a link busy with an echo
+    /// on VM 2.
     /// </summary>
-    private async Task<(VrId Idle, VrId Failing)> DeployAsync()
+    private async Task<(VrId Idle, VrId Doomed, VrId Failing)> DeployAsync()
     {
         var options = _cluster.Options();
         options.Seeds.Add(_vms[0].Address);
         await using var local = await RiverVm.JoinAsync(options);
-        VrId idle = default, failing = default;
+        VrId idle = default, doomed = default, failing = default;
         await Probe.Run(local, me =>
         {
             var vms = me.Discover(wait: Bound).Where(v => v.Id != local.Id).ToList();
             VmInfo On(int i) => vms.Single(v => v.Id.ToString() == _vms[i].Id);
-            idle = me.Deploy<Idle>(On(1));
+            idle = me.Deploy<Idle>(On(0));
+            doomed = me.Deploy<Idle>(On(1));
             for (var i = 0; i < 3; i++) me.Send(idle, new { tag = "later", i });
             failing = me.Deploy<Failing>(On(2));
             me.Deploy<Ticker>(On(0), me.Deploy<Echo>(On(2)));
         }).WaitAsync(Bound);
-        return (idle, failing);
+        return (idle, doomed, failing);
     }
 
     /// <summary>Waits for a packet nobody sends: what it was sent stays queued.</summary>
