@@ -25,8 +25,8 @@ const builtIn = new Set(["cores", "os", "memory", "load", "vrs"]);
 
 function renderVms(view) {
   const body = document.querySelector("#vms tbody");
+  const max = Math.max(1, ...view.vms.flatMap(vm => vm.vrs.map(v => v.queued)));   // one scale for every queue
   body.replaceChildren(...view.vms.map(vm => {
-    const max = Math.max(1, ...vm.vrs.map(v => v.queued));
     const vrs = vm.vrs.length === 0 ? el("span", { class: "empty" }, "none") : el("div", {}, ...vm.vrs.map(v =>
       el("div", { class: "vr", "data-vr": v.id, title: v.id },
         el("span", { class: "id" }, short(v.id)), el("span", {}, v.type.split(".").pop()),
