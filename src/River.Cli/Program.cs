@@ -10,6 +10,7 @@ var root = new RootCommand("River for .NET: VMs, programs and the cluster they f
     MpirunCommand.Create(),
     StatusCommand.Create(),
     KillCommand.Create(),
+    DashboardCommand.Create(),
     HashCommand.Create(),
     CheckpointsCommand.Create(),
 };

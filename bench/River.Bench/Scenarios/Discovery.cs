@@ -99,8 +99,7 @@ internal sealed partial class Discovery : Scenario
         var options = new ClusterOptions { Name = cluster.Name, Key = ClusterOptions.ReadKeyFile(cluster.KeyFile), HandshakeTimeout = s.Timeout };
         foreach (var v in views)
         {
-            using var client = ClusterClient.Connect("127.0.0.1", v.Port, options);
-            var members = client.Ask<StatusReply>(new StatusRequest()).Members.Select(m => m.Id.ToString()).ToHashSet();
+            var members = ClusterStatus.Ask("127.0.0.1", v.Port, options).Members.Select(m => m.Id.ToString()).ToHashSet();
             if (!members.SetEquals(v.Members)) throw new InvalidOperationException($"VM {v.Id} lists {members.Count} members, its log {v.Members.Count}.");
         }
     }

@@ -21,8 +21,7 @@ internal static class KillCommand
             }
             var vr = new VrId(guid);
             var (host, port) = SeedAddress.Parse(cluster.SeedList(parse).DefaultIfEmpty("127.0.0.1:7700").First());
-            using var seed = ClusterClient.Connect(host, port, options);
-            var status = seed.Ask<StatusReply>(new StatusRequest());
+            var status = ClusterStatus.Ask(host, port, options);
             foreach (var vm in status.Members.Prepend(status.Vm))
             {
                 using var client = ClusterClient.Connect(vm.Host, vm.Port, options);

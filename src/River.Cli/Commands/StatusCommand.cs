@@ -15,7 +15,8 @@ internal static class StatusCommand
         command.SetAction(parse =>
         {
             var options = cluster.Read(parse);
-            var replies = Collect(options, cluster.SeedList(parse).DefaultIfEmpty("127.0.0.1:7700"));
+            var replies = ClusterStatus.Collect(cluster.SeedList(parse).DefaultIfEmpty("127.0.0.1:7700"), options,
+                (address, e) => Console.Error.WriteLine($"river: {address}: {e.Message}"));
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(replies.Select(ToJson), new JsonSerializerOptions { WriteIndented = true }));
             else Print(replies);
             return replies.Count > 0 ? 0 : 1;
@@ -23,32 +24,7 @@ internal static class StatusCommand
         return command;
     }
 
-    /// <summary>Asks the seeds, then every member they name, once each.</summary>
-    private static List<StatusReply> Collect(ClusterOptions options, IEnumerable<string> seeds)
-    {
-        var replies = new Dictionary<VmId, StatusReply>();
-        var todo = new Queue<string>(seeds);
-        var asked = new HashSet<string>();
-        while (todo.TryDequeue(out var address))
-        {
-            if (!asked.Add(address)) continue;
-            try
-            {
-                var (host, port) = SeedAddress.Parse(address);
-                using var client = ClusterClient.Connect(host, port, options);
-                var reply = client.Ask<StatusReply>(new StatusRequest());
-                replies[reply.Vm.Id] = reply;
-                foreach (var m in reply.Members) todo.Enqueue($"{m.Host}:{m.Port}");
-            }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or HandshakeException)
-            {
-                Console.Error.WriteLine($"river: {address}: {e.Message}");
-            }
-        }
-        return [.. replies.Values];
-    }
-
-    private static object ToJson(StatusReply r) => new
+    private static object ToJson(VmStatus r) => new
     {
         id = r.Vm.Id.ToString(),
         address = $"{r.Vm.Host}:{r.Vm.Port}",
@@ -59,14 +35,14 @@ internal static class StatusCommand
         vrs = r.Vrs.Select(v => new { id = v.Id.ToString(), type = v.Type, parent = v.Parent?.ToString(), queued = v.Queued }),
     };
 
-    private static void Print(List<StatusReply> replies)
+    private static void Print(IReadOnlyList<VmStatus> replies)
     {
         Console.WriteLine($"{"VM",-36}  {"address",-21}  {"cores",5}  {"vrs",5}  {"in",9}  {"out",9}  attributes");
         foreach (var r in replies)
         {
             var a = r.Vm.Attributes;
             var user = string.Join(' ', a.Where(kv => kv.Key is not (VmInfo.Cores or VmInfo.Vrs or VmInfo.Os or VmInfo.Memory)).Select(kv => $"{kv.Key}={kv.Value}"));
-            Console.WriteLine($"{r.Vm.Id,-36}  {r.Vm.Host + ":" + r.Vm.Port,-21}  {a.GetValueOrDefault(VmInfo.Cores),5}  {r.Vrs.Length,5}  {r.PacketsIn,9}  {r.PacketsOut,9}  {user}");
+            Console.WriteLine($"{r.Vm.Id,-36}  {r.Vm.Host + ":" + r.Vm.Port,-21}  {a.GetValueOrDefault(VmInfo.Cores),5}  {r.Vrs.Count,5}  {r.PacketsIn,9}  {r.PacketsOut,9}  {user}");
         }
         var vrs = replies.SelectMany(r => r.Vrs.Select(v => (Vm: r.Vm.Id, Vr: v))).ToList();
         if (vrs.Count == 0) return;

@@ -28,9 +28,7 @@ internal sealed record Members(VmInfo[] Vms);
 /// <summary>Asks a VM for its state (<c>river status</c>); answered with a <see cref="StatusReply"/>.</summary>
 internal sealed record StatusRequest;
 
-internal sealed record VrStatus(VrId Id, string Type, VrId? Parent, int Queued);
-
-internal sealed record StatusReply(VmInfo Vm, VrStatus[] Vrs, long PacketsIn, long PacketsOut, long Undeliverable, VmInfo[] Members);
+internal sealed record StatusReply(VmStatus Status);
 
 /// <summary>Ends a VR (<c>river kill</c>): its queue closes, so its next receive throws, and an async VR's token fires.</summary>
 internal sealed record KillRequest(VrId Id);

@@ -20,8 +20,9 @@ internal sealed class RiverTypesResolver : IFormatterResolver
     private static class Cache<T>
     {
         // A constructed generic type or an array belongs to the assembly of its definition or element: not River's.
+        // An enum is a number: MessagePack's own formatter is safe for it.
         public static readonly IMessagePackFormatter<T>? Formatter =
-            typeof(T).IsArray || typeof(T).IsGenericType || typeof(T).Assembly != River ? null : new PublicMembersFormatter<T>();
+            typeof(T).IsArray || typeof(T).IsGenericType || typeof(T).IsEnum || typeof(T).Assembly != River ? null : new PublicMembersFormatter<T>();
     }
 
     /// <summary>

@@ -37,7 +37,7 @@ internal sealed class TypeAllowList
     /// </summary>
     public static readonly HashSet<Type> RiverWireTypes =
     [
-        typeof(VrId), typeof(VmId), typeof(VmInfo), typeof(CodeRef), typeof(VrStatus),
+        typeof(VrId), typeof(VmId), typeof(VmInfo), typeof(CodeRef), typeof(VmStatus), typeof(VrStatus), typeof(LinkStatus), typeof(FailureReport), typeof(FailureKind),
         typeof(Announce), typeof(Members), typeof(Goodbye), typeof(DeployRequest), typeof(DeployReply), typeof(CodeUpload),
         typeof(Lookup), typeof(LookupReply), typeof(StatusRequest), typeof(StatusReply), typeof(KillRequest), typeof(KillReply),
         typeof(MonitorRequest), typeof(MonitorAnswer), typeof(DemonitorRequest), typeof(Down), typeof(UnlinkRequest), typeof(Credit),

@@ -26,6 +26,7 @@ public sealed class RiverVm : IAsyncDisposable
     private readonly RiverVmOptions _options;
     private readonly ILogger _logger;
     private readonly Timer _announcer;
+    private readonly FailureLog _failures = new();
     private int _vrCountAnnounced;
 
     /// <summary>Creates a VM; it knows no other VM until a cluster or transport connects it.</summary>
@@ -346,7 +347,11 @@ public sealed class RiverVm : IAsyncDisposable
         context.Mailbox.Close();
         Router.Ended(context);
         Deployer.Release(context.Run);
-        if (error is not null && !stopped) _logger.VrFailed(context.Id, context.Instance.GetType().FullName!, error);
+        if (error is not null && !stopped)
+        {
+            _logger.VrFailed(context.Id, context.Instance.GetType().FullName!, error);
+            _failures.Add(FailureKind.VrFailed, context.Id, $"{context.Instance.GetType().FullName}: {error.GetType().Name}: {error.Message}");
+        }
         VrEnded?.Invoke(this, new VrLifecycleEventArgs(context.Id, context.Instance.GetType(), context.Parent, error));
         if (error is null || stopped) context.Ended.TrySetResult();
         else context.Ended.TrySetException(error);
@@ -434,7 +439,7 @@ public sealed class RiverVm : IAsyncDisposable
                 Router.OnCredit(c, from);
                 break;
             case StatusRequest:
-                from.Send(Frames.Control(Serializer, Status()));
+                from.Send(Frames.Control(Serializer, new StatusReply(Status())));
                 break;
             case KillRequest k:
                 from.Send(Frames.Control(Serializer, new KillReply(k.Id, Kill(k.Id))));
@@ -456,18 +461,21 @@ public sealed class RiverVm : IAsyncDisposable
             case Goodbye g when g.Id != from.RemoteId:
                 throw new MessagePackSerializationException($"a Goodbye for VM {g.Id} on the link of VM {from.RemoteId}");
             case Goodbye g:
-                RemoveMember(g.Id, "it said goodbye");
+                RemoveMember(g.Id, "it said goodbye", failed: false);
                 break;
             default:
                 throw new MessagePackSerializationException($"unexpected control message {message?.GetType().Name ?? "null"}");
         }
     }
 
-    private StatusReply Status() => new(
+    /// <summary>This VM's state now: its VRs and their queues, its links and their counters, the members it knows, its recent failures.</summary>
+    public VmStatus Status() => new(
         Info,
         [.. _local.Values.Select(v => new VrStatus(v.Id, v.Instance.GetType().FullName!, v.Parent, v.Mailbox.Count))],
+        [.. Membership.Peers().OfType<PeerLink>().Select(l => new LinkStatus(l.RemoteId, l.State, l.FramesSent, l.FramesReceived, l.BytesSent, l.BytesReceived))],
         PacketsIn, PacketsOut, Undeliverable,
-        [.. Membership.Snapshot().Select(m => m.Info)]);
+        [.. Membership.Snapshot().Select(m => m.Info)],
+        _failures.Snapshot());
 
     /// <summary>Ends a VR on this VM: its queue closes (its next receive throws) and an async VR's token fires.</summary>
     public bool Kill(VrId id)
@@ -487,11 +495,12 @@ public sealed class RiverVm : IAsyncDisposable
             if (m.Info.Id != joined.Id) m.Peer?.Send(news);
     }
 
-    internal void RemoveMember(VmId id, string reason)
+    internal void RemoveMember(VmId id, string reason, bool failed = true)
     {
         var dropped = Network?.Forget(id) ?? [];
         if (!Membership.Remove(id)) return;
         _logger.MemberLeft(id, reason);
+        if (failed) _failures.Add(FailureKind.VmLost, id, reason);
         Router.OnMemberLeft(id, reason);
         Monitors.OnVmLost(id);
         Mirrors.OnVmGone(id);
@@ -504,6 +513,7 @@ public sealed class RiverVm : IAsyncDisposable
     {
         if (!Membership.Suspect(id, true)) return;
         _logger.MemberSuspected(id, reason);
+        _failures.Add(FailureKind.VmSuspected, id, reason);
         Monitors.OnVmLost(id);
     }
 
