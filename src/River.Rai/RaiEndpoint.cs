@@ -7,14 +7,8 @@ internal sealed class RaiTarget(VrId host)
 {
     public VrId Host { get; } = host;
 
-    /// <summary>Set once, under the target's lock; a call registers under the same lock, so none waits for a reply that cannot come.</summary>
+    /// <summary>Set once, under the endpoint's call table lock; a call registers under the same lock, so none waits for a reply that cannot come.</summary>
     public string? Gone { get; set; }
-}
-
-/// <summary>One call waiting for its reply.</summary>
-internal sealed class RaiCall() : TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously)
-{
-    public RaiTarget? Target { get; set; }
 }
 
 /// <summary>
@@ -27,8 +21,9 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
 {
     private static readonly ConcurrentDictionary<VrId, RaiEndpoint> OfCaller = new();
 
-    private readonly ConcurrentDictionary<long, RaiCall> _calls = new();
+    private readonly Dictionary<long, IRaiCall> _calls = []; // also the lock for targets' Gone
     private readonly Dictionary<VrId, RaiTarget> _targets = [];
+    private readonly RaiCompletions _completions = new();
     private string? _closed;
     private long _lastId;
 
@@ -60,36 +55,43 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
     }
 
     /// <summary>A call whose reply is expected under a number of its own, not yet tied to a target.</summary>
-    public (long Id, RaiCall Call) Expect()
+    public long Expect(IRaiCall call)
     {
         var id = Interlocked.Increment(ref _lastId);
-        var call = new RaiCall();
-        _calls[id] = call;
-        return (id, call);
+        lock (_calls) _calls.Add(id, call);
+        return id;
     }
 
     /// <summary>Ties an expected reply to its target: it fails when the target goes.</summary>
-    public void Link(long id, RaiCall call, RaiTarget target)
+    public void Link(long id, IRaiCall call, RaiTarget target)
     {
-        lock (target)
+        lock (_calls)
         {
             if (target.Gone is null) call.Target = target;
-            else if (_calls.TryRemove(id, out _)) call.TrySetException(new RaiObjectGoneException(target.Host, target.Gone));
+            else if (_calls.Remove(id)) call.Fail(new RaiObjectGoneException(target.Host, target.Gone));
         }
     }
 
-    /// <summary>Gives up on an expected reply.</summary>
-    public void Forget(long id) => _calls.TryRemove(id, out _);
-
-    /// <summary>Calls method <paramref name="method"/> of <paramref name="target"/>; completes with its result or the remote exception.</summary>
-    public Task<object?> Call(RaiTarget target, int method, object?[] args)
+    /// <summary>Gives up on an expected reply; false when it came (or failed) already.</summary>
+    public bool Forget(long id)
     {
+        lock (_calls) return _calls.Remove(id);
+    }
+
+    /// <summary>Calls method <paramref name="method"/> of <paramref name="target"/>; <paramref name="call"/> completes with its result or the remote exception.</summary>
+    public void Call(RaiTarget target, int method, object?[] args, IRaiCall call)
+    {
+        call.Target = target;
         var id = Interlocked.Increment(ref _lastId);
-        var call = new RaiCall { Target = target };
-        lock (target)
+        lock (_calls)
         {
-            if (target.Gone is { } gone) return Task.FromException<object?>(new RaiObjectGoneException(target.Host, gone));
-            _calls[id] = call;
+            // Failed here, before the proxy hands out its task: no continuation can run on this thread yet.
+            if (target.Gone is { } gone)
+            {
+                call.Fail(new RaiObjectGoneException(target.Host, gone));
+                return;
+            }
+            _calls.Add(id, call);
         }
         try
         {
@@ -105,15 +107,21 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
         }
         catch (Exception e)
         {
-            if (_calls.TryRemove(id, out _)) call.TrySetException(e);
+            if (Forget(id)) call.Fail(e);
         }
-        return call.Task;
+    }
+
+    /// <summary>Waits for a blocking method's call and returns its value (or throws its exception).</summary>
+    public static object? Block(IRaiCall call)
+    {
+        if (!call.Task.IsCompleted) RaiCompletions.BeforeBlocking();
+        return ((RaiCall<object?>)call).Task.GetAwaiter().GetResult();
     }
 
     /// <summary>Releases the object: its host ends, and every caller's later calls fail at once.</summary>
     public void Release(RaiTarget target)
     {
-        lock (target)
+        lock (_calls)
         {
             if (target.Gone is not null) return;
             target.Gone = "released";
@@ -134,11 +142,11 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
                 switch (tag)
                 {
                     case "rai.ret":
-                        if (_calls.TryRemove(p.Get<long>("id"), out var done)) done.TrySetResult(p["value"]);
+                        if (Take(p.Get<long>("id")) is { } done) _completions.Complete(done, p["value"]);
                         break;
                     case "rai.err":
-                        if (_calls.TryRemove(p.Get<long>("id"), out var failed))
-                            failed.TrySetException(new RaiRemoteException(p.Get<string>("type"), p.Get<string>("message"), p.Get<string?>("stack")));
+                        if (Take(p.Get<long>("id")) is { } failed)
+                            _completions.Fail(failed, new RaiRemoteException(p.Get<string>("type"), p.Get<string>("message"), p.Get<string?>("stack")));
                         break;
                     case "river.down" when p.Src == Parent:
                         return;
@@ -164,9 +172,19 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
                 all = [.. _targets.Values];
             }
             foreach (var t in all) Gone(t.Host, why);
-            foreach (var id in _calls.Keys)
-                if (_calls.TryRemove(id, out var call)) call.TrySetException(new RaiObjectGoneException(call.Target?.Host ?? default, why));
+            List<IRaiCall> left;
+            lock (_calls)
+            {
+                left = [.. _calls.Values];
+                _calls.Clear();
+            }
+            foreach (var call in left) _completions.Fail(call, new RaiObjectGoneException(call.Target?.Host ?? default, why));
         }
+    }
+
+    private IRaiCall? Take(long id)
+    {
+        lock (_calls) return _calls.Remove(id, out var call) ? call : null;
     }
 
     private static string Reason(string reason, string? error) => reason switch
@@ -183,8 +201,13 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
         RaiTarget? target;
         lock (_targets) _targets.Remove(host, out target); // proxies keep their target; a new Bind monitors afresh
         if (target is null) return;
-        lock (target) target.Gone ??= reason;
-        foreach (var (id, call) in _calls)
-            if (call.Target == target && _calls.TryRemove(id, out _)) call.TrySetException(new RaiObjectGoneException(host, target.Gone));
+        List<IRaiCall> failed = [];
+        lock (_calls)
+        {
+            target.Gone ??= reason;
+            foreach (var (id, call) in _calls)
+                if (call.Target == target && _calls.Remove(id)) failed.Add(call);
+        }
+        foreach (var call in failed) _completions.Fail(call, new RaiObjectGoneException(host, target.Gone));
     }
 }
