@@ -3,6 +3,9 @@ namespace River;
 /// <summary>One call waiting for its reply, whatever the type of its result.</summary>
 internal interface IRaiCall
 {
+    /// <summary>The call's number, which its reply names.</summary>
+    long Id { get; set; }
+
     /// <summary>The object called; null until a creation's reply is tied to its object.</summary>
     RaiTarget? Target { get; set; }
 
@@ -26,6 +29,8 @@ internal interface IRaiCall
 /// </summary>
 internal sealed class RaiCall<T> : TaskCompletionSource<T>, IRaiCall
 {
+    public long Id { get; set; }
+
     public RaiTarget? Target { get; set; }
 
     Task IRaiCall.Task => Task;

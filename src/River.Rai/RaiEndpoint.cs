@@ -5,10 +5,15 @@ namespace River;
 /// <summary>A remote object as one calling VR sees it: its host, and why it is gone once it is.</summary>
 internal sealed class RaiTarget(VrId host)
 {
+    private string? _gone;
+
     public VrId Host { get; } = host;
 
-    /// <summary>Set once, under the endpoint's call table lock; a call registers under the same lock, so none waits for a reply that cannot come.</summary>
-    public string? Gone { get; set; }
+    /// <summary>Why the object is gone, once it is.</summary>
+    public string? Gone => Volatile.Read(ref _gone);
+
+    /// <summary>Marks the object gone, once; false when it was already. A full fence either way (see <see cref="RaiEndpoint.Call"/>).</summary>
+    public bool SetGone(string reason) => Interlocked.CompareExchange(ref _gone, reason, null) is null;
 }
 
 /// <summary>
@@ -21,7 +26,7 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
 {
     private static readonly ConcurrentDictionary<VrId, RaiEndpoint> OfCaller = new();
 
-    private readonly Dictionary<long, IRaiCall> _calls = []; // also the lock for targets' Gone
+    private readonly RaiCallTable _calls = new();
     private readonly Dictionary<VrId, RaiTarget> _targets = [];
     private readonly RaiCompletions _completions = new();
     private string? _closed;
@@ -47,9 +52,10 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
         lock (_targets)
         {
             if (_targets.TryGetValue(host, out var known)) return known;
-            var target = new RaiTarget(host) { Gone = _closed };
+            var target = new RaiTarget(host);
             _targets[host] = target;
-            if (_closed is null) Monitor(host);
+            if (_closed is { } closed) target.SetGone(closed);
+            else Monitor(host);
             return target;
         }
     }
@@ -58,40 +64,34 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
     public long Expect(IRaiCall call)
     {
         var id = Interlocked.Increment(ref _lastId);
-        lock (_calls) _calls.Add(id, call);
+        _calls.Add(id, call);
         return id;
     }
 
     /// <summary>Ties an expected reply to its target: it fails when the target goes.</summary>
     public void Link(long id, IRaiCall call, RaiTarget target)
     {
-        lock (_calls)
-        {
-            if (target.Gone is null) call.Target = target;
-            else if (_calls.Remove(id)) call.Fail(new RaiObjectGoneException(target.Host, target.Gone));
-        }
+        call.Target = target;
+        Interlocked.MemoryBarrier(); // as in Call: Gone either sees the target set, or it is seen here
+        if (target.Gone is { } gone && Forget(id)) call.Fail(new RaiObjectGoneException(target.Host, gone));
     }
 
     /// <summary>Gives up on an expected reply; false when it came (or failed) already.</summary>
-    public bool Forget(long id)
-    {
-        lock (_calls) return _calls.Remove(id);
-    }
+    public bool Forget(long id) => _calls.Take(id) is not null;
 
     /// <summary>Calls method <paramref name="method"/> of <paramref name="target"/>; <paramref name="call"/> completes with its result or the remote exception.</summary>
     public void Call(RaiTarget target, int method, object?[] args, IRaiCall call)
     {
         call.Target = target;
         var id = Interlocked.Increment(ref _lastId);
-        lock (_calls)
+        // Added, then the target looked at; Gone marks the target, then takes its calls (both steps full fences):
+        // whichever comes second sees the other, so no call waits for a reply that cannot come. A call failed
+        // here fails before the proxy hands out its task: no continuation runs on this thread.
+        _calls.Add(id, call);
+        if (target.Gone is { } gone)
         {
-            // Failed here, before the proxy hands out its task: no continuation can run on this thread yet.
-            if (target.Gone is { } gone)
-            {
-                call.Fail(new RaiObjectGoneException(target.Host, gone));
-                return;
-            }
-            _calls.Add(id, call);
+            if (Forget(id)) call.Fail(new RaiObjectGoneException(target.Host, gone));
+            return;
         }
         try
         {
@@ -121,11 +121,7 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
     /// <summary>Releases the object: its host ends, and every caller's later calls fail at once.</summary>
     public void Release(RaiTarget target)
     {
-        lock (_calls)
-        {
-            if (target.Gone is not null) return;
-            target.Gone = "released";
-        }
+        if (!target.SetGone("released")) return;
         Send(target.Host, new { tag = "rai.release" });
     }
 
@@ -142,10 +138,10 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
                 switch (tag)
                 {
                     case "rai.ret":
-                        if (Take(p.Get<long>("id")) is { } done) _completions.Complete(done, p["value"]);
+                        if (_calls.Take(p.Get<long>("id")) is { } done) _completions.Complete(done, p["value"]);
                         break;
                     case "rai.err":
-                        if (Take(p.Get<long>("id")) is { } failed)
+                        if (_calls.Take(p.Get<long>("id")) is { } failed)
                             _completions.Fail(failed, new RaiRemoteException(p.Get<string>("type"), p.Get<string>("message"), p.Get<string?>("stack")));
                         break;
                     case "river.down" when p.Src == Parent:
@@ -172,19 +168,8 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
                 all = [.. _targets.Values];
             }
             foreach (var t in all) Gone(t.Host, why);
-            List<IRaiCall> left;
-            lock (_calls)
-            {
-                left = [.. _calls.Values];
-                _calls.Clear();
-            }
-            foreach (var call in left) _completions.Fail(call, new RaiObjectGoneException(call.Target?.Host ?? default, why));
+            foreach (var call in _calls.TakeAll()) _completions.Fail(call, new RaiObjectGoneException(call.Target?.Host ?? default, why));
         }
-    }
-
-    private IRaiCall? Take(long id)
-    {
-        lock (_calls) return _calls.Remove(id, out var call) ? call : null;
     }
 
     private static string Reason(string reason, string? error) => reason switch
@@ -201,13 +186,7 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
         RaiTarget? target;
         lock (_targets) _targets.Remove(host, out target); // proxies keep their target; a new Bind monitors afresh
         if (target is null) return;
-        List<IRaiCall> failed = [];
-        lock (_calls)
-        {
-            target.Gone ??= reason;
-            foreach (var (id, call) in _calls)
-                if (call.Target == target && _calls.Remove(id)) failed.Add(call);
-        }
-        foreach (var call in failed) _completions.Fail(call, new RaiObjectGoneException(host, target.Gone));
+        target.SetGone(reason);
+        foreach (var call in _calls.TakeAll(c => c.Target == target)) _completions.Fail(call, new RaiObjectGoneException(host, target.Gone!));
     }
 }

@@ -48,6 +48,8 @@ internal static class AkkaHeat
         {
             while (_result is not null && _step < _steps && Ghost(_left, fromLeft: true, out var left) && Ghost(_right, fromLeft: false, out var right))
             {
+                _early.Remove((_step, true));
+                _early.Remove((_step, false));
                 _cells = Classics.HeatStep(_cells, left, right);
                 _step++;
                 SendEdges();
@@ -57,7 +59,7 @@ internal static class AkkaHeat
         private bool Ghost(IActorRef? neighbour, bool fromLeft, out double value)
         {
             value = Classics.EdgeTemperature;
-            return neighbour is null || _early.Remove((_step, fromLeft), out value);
+            return neighbour is null || _early.TryGetValue((_step, fromLeft), out value);
         }
     }
 
