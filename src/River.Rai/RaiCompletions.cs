@@ -81,7 +81,7 @@ internal sealed class RaiCompletions : IThreadPoolWorkItem
         var done = Interlocked.Read(ref _done);
         if (_queue.IsEmpty)
         {
-            Volatile.Write(ref _armed, 0);
+            Interlocked.Exchange(ref _armed, 0); // a full fence: the look below must come after it
             // A reply queued between the look and the reset saw the watchdog armed: look again.
             if (_queue.IsEmpty || Interlocked.Exchange(ref _armed, 1) != 0) return;
         }
