@@ -7,9 +7,10 @@ namespace River;
 /// continuations of every reply queued so far, one after another, where one item per reply set a sender
 /// running on every core at once, all fighting over the same locks and queues (that, not the packets, was
 /// most of a call's cost). A continuation that blocks must not hold up the replies queued behind it, since
-/// it may wait for one of them: a blocking Rai call hands the queue to a new drainer before it waits, and a
-/// watchdog starts another drainer when queued replies made no progress for <see cref="Patience"/>, as the
-/// thread pool adds threads when its items stall. So a call's continuation may block, as with one hop per reply.
+/// it may wait for one of them: a blocking Rai call hands its drainer's place to a new one before it waits, and
+/// a watchdog starts another drainer when queued replies made no progress for <see cref="Patience"/>, as the
+/// thread pool adds threads when its items stall. So a call's continuation may block, as with one hop per reply
+/// (one that stays blocked on something else keeps its place, so later replies wait for the watchdog).
 /// </summary>
 internal sealed class RaiCompletions : IThreadPoolWorkItem
 {
@@ -17,6 +18,9 @@ internal sealed class RaiCompletions : IThreadPoolWorkItem
 
     [ThreadStatic]
     private static RaiCompletions? t_draining;
+
+    [ThreadStatic]
+    private static bool t_handedOff;
 
     private readonly ConcurrentQueue<(IRaiCall Call, object? Value, Exception? Error)> _queue = new();
     private readonly Timer _watchdog;
@@ -41,8 +45,9 @@ internal sealed class RaiCompletions : IThreadPoolWorkItem
     public static void BeforeBlocking()
     {
         if (t_draining is not { } mine) return;
-        t_draining = null; // once is enough: this drainer counts as an extra one until it returns to its loop
-        mine.StartDrainer();
+        // The new drainer takes this one's place in the count; this one leaves when its continuation returns.
+        (t_draining, t_handedOff) = (null, true);
+        ThreadPool.UnsafeQueueUserWorkItem(mine, preferLocal: false);
     }
 
     private void Enqueue((IRaiCall, object?, Exception?) item)
@@ -69,6 +74,11 @@ internal sealed class RaiCompletions : IThreadPoolWorkItem
                 if (item.Error is null) item.Call.Complete(item.Value);
                 else item.Call.Fail(item.Error);
                 Interlocked.Increment(ref _done);
+                if (t_handedOff)
+                {
+                    (t_draining, t_handedOff) = (null, false);
+                    return;
+                }
             }
             t_draining = null;
             // Leave, unless a reply came after the queue looked empty and its sender saw this drainer still counted.
