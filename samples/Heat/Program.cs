@@ -11,9 +11,6 @@ return await RiverApp.RunAsync<Heat>(args);
 
 public sealed class Heat : VirtualResource
 {
-    private const double Rate = 0.25;        // alpha * dt / dx^2; stable below 0.5
-    private const double EdgeTemperature = 0; // the fixed cells just outside both ends of the rod
-
     protected override void Main()
     {
         if (Parent is null) RunAndCheck(Args.Option("--cells", 1000), Args.Option("--steps", 500));
@@ -27,7 +24,7 @@ public sealed class Heat : VirtualResource
 
     private void RunAndCheck(int cells, int steps)
     {
-        var initial = InitialTemperatures(cells);
+        var initial = Classics.InitialTemperatures(cells);
         var vms = Discover();
         if (cells < vms.Count) throw new ArgumentException($"--cells must be at least the number of VMs ({vms.Count}).");
         var clock = Stopwatch.StartNew();
@@ -45,14 +42,7 @@ public sealed class Heat : VirtualResource
             });
         }
         var parallel = workers.SelectMany(w => Recv(new { tag = "result", src = w }).Get<double[]>("cells")).ToArray();
-        var elapsed = clock.Elapsed;
-        var sequential = initial;
-        for (var s = 0; s < steps; s++) sequential = Step(sequential, EdgeTemperature, EdgeTemperature);
-
-        Console.WriteLine($"cells: {cells}, steps: {steps}, workers: {workers.Count}");
-        Console.WriteLine($"checksum: {parallel.Sum():R}");
-        Console.WriteLine($"parallel run: {elapsed.TotalSeconds:0.000} s (deploy to results)");
-        Console.WriteLine($"matches sequential: {parallel.Select(BitConverter.DoubleToInt64Bits).SequenceEqual(sequential.Select(BitConverter.DoubleToInt64Bits))}");
+        Classics.PrintHeat(initial, steps, workers.Count, parallel, elapsed: clock.Elapsed);
     }
 
     private void Work()
@@ -71,30 +61,11 @@ public sealed class Heat : VirtualResource
             if (_left is { } l) Send(l, new { tag = "halo", step = _step, side = "right", value = _cells[0] });
             if (_right is { } r) Send(r, new { tag = "halo", step = _step, side = "left", value = _cells[^1] });
             // A neighbour may already be a step ahead; matching on the step keeps its next halo queued.
-            var leftGhost = _left is null ? EdgeTemperature : Recv(new { tag = "halo", step = _step, side = "left" }).Get<double>("value");
-            var rightGhost = _right is null ? EdgeTemperature : Recv(new { tag = "halo", step = _step, side = "right" }).Get<double>("value");
-            _cells = Step(_cells, leftGhost, rightGhost);
+            var leftGhost = _left is null ? Classics.EdgeTemperature : Recv(new { tag = "halo", step = _step, side = "left" }).Get<double>("value");
+            var rightGhost = _right is null ? Classics.EdgeTemperature : Recv(new { tag = "halo", step = _step, side = "right" }).Get<double>("value");
+            _cells = Classics.HeatStep(_cells, leftGhost, rightGhost);
         }
         Send(Parent!.Value, new { tag = "result", cells = _cells });
     }
 
-    /// <summary>One explicit step of a block between two ghost cells; the parallel and sequential runs share it, so they agree bit for bit.</summary>
-    private static double[] Step(double[] u, double leftGhost, double rightGhost)
-    {
-        var next = new double[u.Length];
-        for (var i = 0; i < u.Length; i++)
-        {
-            var before = i > 0 ? u[i - 1] : leftGhost;
-            var after = i < u.Length - 1 ? u[i + 1] : rightGhost;
-            next[i] = u[i] + Rate * (before - 2 * u[i] + after);
-        }
-        return next;
-    }
-
-    // Random, not smooth, temperatures: every block edge carries heat from the first step on.
-    private static double[] InitialTemperatures(int cells)
-    {
-        var random = new Random(1);
-        return [.. Enumerable.Range(0, cells).Select(_ => 100 * random.NextDouble())];
-    }
 }

@@ -18,27 +18,13 @@ public sealed class Pi : VirtualResource
             foreach (var w in workers) Send(w, new { tag = "n", n = samples });
             long hits = 0;
             foreach (var w in workers) hits += Recv(new { tag = "hits", src = w }).Get<long>("value");
-            var total = (long)samples * workers.Count;
-            var pi = 4.0 * hits / total;
-            Console.WriteLine($"samples: {total}, workers: {workers.Count}");
-            Console.WriteLine($"pi = {pi:F6} (error {Math.Abs(pi - Math.PI):E2})");
+            Classics.PrintPi(hits, samples, workers.Count);
         }
         else
         {
             var n = Recv(new { tag = "n" }).Get<int>("n");
-            Send(Parent.Value, new { tag = "hits", value = CountHits(n, seed: (int)DeployArgs[0]!) });
+            Send(Parent.Value, new { tag = "hits", value = Classics.CountHits(n, seed: (int)DeployArgs[0]!) });
         }
     }
 
-    private static long CountHits(int n, int seed)
-    {
-        var random = new Random(seed);
-        long hits = 0;
-        for (var i = 0; i < n; i++)
-        {
-            double x = random.NextDouble(), y = random.NextDouble();
-            if (x * x + y * y <= 1) hits++;
-        }
-        return hits;
-    }
 }

@@ -40,7 +40,8 @@ public static class Rai
             throw new ArgumentException($"{impl.FullName} is not a concrete class implementing {typeof(TInterface).FullName}.", nameof(impl));
         RaiInterface.Of(typeof(TInterface)); // an interface that cannot be called remotely fails here, not at its first call
         var endpoint = RaiEndpoint.Of(caller);
-        var (id, ready) = endpoint.Expect();
+        var ready = new RaiCall<object?>();
+        var id = endpoint.Expect(ready);
         VrId host;
         try
         {
@@ -53,7 +54,7 @@ public static class Rai
         }
         var target = endpoint.Target(host);
         endpoint.Link(id, ready, target);
-        ready.Task.GetAwaiter().GetResult();
+        RaiEndpoint.Block(ready);
         return RaiProxy.Create<TInterface>(endpoint, target);
     }
 

@@ -5,16 +5,15 @@ namespace River;
 /// <summary>A remote object as one calling VR sees it: its host, and why it is gone once it is.</summary>
 internal sealed class RaiTarget(VrId host)
 {
+    private string? _gone;
+
     public VrId Host { get; } = host;
 
-    /// <summary>Set once, under the target's lock; a call registers under the same lock, so none waits for a reply that cannot come.</summary>
-    public string? Gone { get; set; }
-}
+    /// <summary>Why the object is gone, once it is.</summary>
+    public string? Gone => Volatile.Read(ref _gone);
 
-/// <summary>One call waiting for its reply.</summary>
-internal sealed class RaiCall() : TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously)
-{
-    public RaiTarget? Target { get; set; }
+    /// <summary>Marks the object gone, once; false when it was already. A full fence either way (see <see cref="RaiEndpoint.Call"/>).</summary>
+    public bool SetGone(string reason) => Interlocked.CompareExchange(ref _gone, reason, null) is null;
 }
 
 /// <summary>
@@ -27,8 +26,9 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
 {
     private static readonly ConcurrentDictionary<VrId, RaiEndpoint> OfCaller = new();
 
-    private readonly ConcurrentDictionary<long, RaiCall> _calls = new();
+    private readonly RaiCallTable _calls = new();
     private readonly Dictionary<VrId, RaiTarget> _targets = [];
+    private readonly RaiCompletions _completions = new();
     private string? _closed;
     private long _lastId;
 
@@ -52,44 +52,46 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
         lock (_targets)
         {
             if (_targets.TryGetValue(host, out var known)) return known;
-            var target = new RaiTarget(host) { Gone = _closed };
+            var target = new RaiTarget(host);
             _targets[host] = target;
-            if (_closed is null) Monitor(host);
+            if (_closed is { } closed) target.SetGone(closed);
+            else Monitor(host);
             return target;
         }
     }
 
     /// <summary>A call whose reply is expected under a number of its own, not yet tied to a target.</summary>
-    public (long Id, RaiCall Call) Expect()
+    public long Expect(IRaiCall call)
     {
         var id = Interlocked.Increment(ref _lastId);
-        var call = new RaiCall();
-        _calls[id] = call;
-        return (id, call);
+        _calls.Add(id, call);
+        return id;
     }
 
     /// <summary>Ties an expected reply to its target: it fails when the target goes.</summary>
-    public void Link(long id, RaiCall call, RaiTarget target)
+    public void Link(long id, IRaiCall call, RaiTarget target)
     {
-        lock (target)
-        {
-            if (target.Gone is null) call.Target = target;
-            else if (_calls.TryRemove(id, out _)) call.TrySetException(new RaiObjectGoneException(target.Host, target.Gone));
-        }
+        call.Target = target;
+        Interlocked.MemoryBarrier(); // as in Call: Gone either sees the target set, or it is seen here
+        if (target.Gone is { } gone && Forget(id)) call.Fail(new RaiObjectGoneException(target.Host, gone));
     }
 
-    /// <summary>Gives up on an expected reply.</summary>
-    public void Forget(long id) => _calls.TryRemove(id, out _);
+    /// <summary>Gives up on an expected reply; false when it came (or failed) already.</summary>
+    public bool Forget(long id) => _calls.Take(id) is not null;
 
-    /// <summary>Calls method <paramref name="method"/> of <paramref name="target"/>; completes with its result or the remote exception.</summary>
-    public Task<object?> Call(RaiTarget target, int method, object?[] args)
+    /// <summary>Calls method <paramref name="method"/> of <paramref name="target"/>; <paramref name="call"/> completes with its result or the remote exception.</summary>
+    public void Call(RaiTarget target, int method, object?[] args, IRaiCall call)
     {
+        call.Target = target;
         var id = Interlocked.Increment(ref _lastId);
-        var call = new RaiCall { Target = target };
-        lock (target)
+        // Added, then the target looked at; Gone marks the target, then takes its calls (both steps full fences):
+        // whichever comes second sees the other, so no call waits for a reply that cannot come. A call failed
+        // here fails before the proxy hands out its task: no continuation runs on this thread.
+        _calls.Add(id, call);
+        if (target.Gone is { } gone)
         {
-            if (target.Gone is { } gone) return Task.FromException<object?>(new RaiObjectGoneException(target.Host, gone));
-            _calls[id] = call;
+            if (Forget(id)) call.Fail(new RaiObjectGoneException(target.Host, gone));
+            return;
         }
         try
         {
@@ -105,19 +107,21 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
         }
         catch (Exception e)
         {
-            if (_calls.TryRemove(id, out _)) call.TrySetException(e);
+            if (Forget(id)) call.Fail(e);
         }
-        return call.Task;
+    }
+
+    /// <summary>Waits for a blocking method's call and returns its value (or throws its exception).</summary>
+    public static object? Block(IRaiCall call)
+    {
+        if (!call.Task.IsCompleted) RaiCompletions.BeforeBlocking();
+        return ((RaiCall<object?>)call).Task.GetAwaiter().GetResult();
     }
 
     /// <summary>Releases the object: its host ends, and every caller's later calls fail at once.</summary>
     public void Release(RaiTarget target)
     {
-        lock (target)
-        {
-            if (target.Gone is not null) return;
-            target.Gone = "released";
-        }
+        if (!target.SetGone("released")) return;
         Send(target.Host, new { tag = "rai.release" });
     }
 
@@ -134,11 +138,11 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
                 switch (tag)
                 {
                     case "rai.ret":
-                        if (_calls.TryRemove(p.Get<long>("id"), out var done)) done.TrySetResult(p["value"]);
+                        if (_calls.Take(p.Get<long>("id")) is { } done) _completions.Complete(done, p["value"]);
                         break;
                     case "rai.err":
-                        if (_calls.TryRemove(p.Get<long>("id"), out var failed))
-                            failed.TrySetException(new RaiRemoteException(p.Get<string>("type"), p.Get<string>("message"), p.Get<string?>("stack")));
+                        if (_calls.Take(p.Get<long>("id")) is { } failed)
+                            _completions.Fail(failed, new RaiRemoteException(p.Get<string>("type"), p.Get<string>("message"), p.Get<string?>("stack")));
                         break;
                     case "river.down" when p.Src == Parent:
                         return;
@@ -164,8 +168,7 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
                 all = [.. _targets.Values];
             }
             foreach (var t in all) Gone(t.Host, why);
-            foreach (var id in _calls.Keys)
-                if (_calls.TryRemove(id, out var call)) call.TrySetException(new RaiObjectGoneException(call.Target?.Host ?? default, why));
+            foreach (var call in _calls.TakeAll()) _completions.Fail(call, new RaiObjectGoneException(call.Target?.Host ?? default, why));
         }
     }
 
@@ -183,8 +186,7 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
         RaiTarget? target;
         lock (_targets) _targets.Remove(host, out target); // proxies keep their target; a new Bind monitors afresh
         if (target is null) return;
-        lock (target) target.Gone ??= reason;
-        foreach (var (id, call) in _calls)
-            if (call.Target == target && _calls.TryRemove(id, out _)) call.TrySetException(new RaiObjectGoneException(host, target.Gone));
+        target.SetGone(reason);
+        foreach (var call in _calls.TakeAll(c => c.Target == target)) _completions.Fail(call, new RaiObjectGoneException(host, target.Gone!));
     }
 }

@@ -64,7 +64,14 @@ internal abstract class RaiHost : AsyncVirtualResource
         object? returned;
         try
         {
-            returned = method.Info.Invoke(target, Arguments(p, method.Arity));
+            returned = method.Arity switch
+            {
+                0 => method.Invoker.Invoke(target),
+                1 => method.Invoker.Invoke(target, p["a0"]),
+                2 => method.Invoker.Invoke(target, p["a0"], p["a1"]),
+                3 => method.Invoker.Invoke(target, p["a0"], p["a1"], p["a2"]),
+                _ => method.Invoker.Invoke(target, p.Get<object?[]>("args")),
+            };
         }
         catch (Exception e)
         {
@@ -75,17 +82,6 @@ internal abstract class RaiHost : AsyncVirtualResource
         if (task is null) Send(p.Src, new { tag = "rai.ret", id, value = returned });
         else if (task.IsCompletedSuccessfully) Send(p.Src, new { tag = "rai.ret", id, value = method.ResultOf(task) }); // no hop for what is done
         else _ = ReplyWhenDone(p.Src, id, method, task);
-    }
-
-    private static readonly string[] ArgumentNames = ["a0", "a1", "a2"];
-
-    /// <summary>A call's arguments: attributes a0 to a2 for up to three (see <see cref="RaiEndpoint.Call"/>), else one array.</summary>
-    private static object?[] Arguments(Packet p, int arity)
-    {
-        if (arity > ArgumentNames.Length) return p.Get<object?[]>("args");
-        var args = new object?[arity];
-        for (var i = 0; i < arity; i++) args[i] = p[ArgumentNames[i]];
-        return args;
     }
 
     private async Task ReplyWhenDone(VrId caller, long id, RaiMethod method, Task task)

@@ -18,9 +18,9 @@ internal enum RaiReturn
 internal sealed class RaiMethod
 {
     // Delegates made once per method from generic helpers: a call's result is then carried without reflection.
-    private readonly Func<Task, object?>? _result;         // Task<T>.Result, read on the host once the task completed
-    private readonly Func<object, Task>? _asTask;          // ValueTask<T>.AsTask, on the host
-    private readonly Func<Task<object?>, object>? _wrap;   // the caller's Task<T> or ValueTask<T> made from the call's Task<object?>
+    private readonly Func<Task, object?>? _result;            // Task<T>.Result, read on the host once the task completed
+    private readonly Func<object, Task>? _asTask;             // ValueTask<T>.AsTask, on the host
+    private readonly Func<IRaiCall> _newCall = NewCallOf<object?>; // the caller's call, typed by the result for Task<T> and ValueTask<T>
 
     public RaiMethod(int number, MethodInfo method)
     {
@@ -30,6 +30,7 @@ internal sealed class RaiMethod
             throw new NotSupportedException($"{method.DeclaringType!.Name}.{method.Name} takes '{byRef.Name}' by reference: remote methods take values only.");
         Number = number;
         Info = method;
+        Invoker = MethodInvoker.Create(method);
         Arity = method.GetParameters().Length;
         var r = method.ReturnType;
         var open = r.IsGenericType ? r.GetGenericTypeDefinition() : null;
@@ -43,7 +44,7 @@ internal sealed class RaiMethod
         {
             var t = r.GetGenericArguments()[0];
             _result = Helper(nameof(ResultOfTask), t).CreateDelegate<Func<Task, object?>>();
-            _wrap = Helper(Return == RaiReturn.TaskOf ? nameof(Cast) : nameof(CastValueTask), t).CreateDelegate<Func<Task<object?>, object>>();
+            _newCall = Helper(nameof(NewCallOf), t).CreateDelegate<Func<IRaiCall>>();
             if (Return == RaiReturn.ValueTaskOf) _asTask = Helper(nameof(AsTask), t).CreateDelegate<Func<object, Task>>();
         }
     }
@@ -51,6 +52,9 @@ internal sealed class RaiMethod
     public int Number { get; }
 
     public MethodInfo Info { get; }
+
+    /// <summary>Calls the method on the host without an argument array for up to four arguments (a reflection call made once per method, not checked again each time).</summary>
+    public MethodInvoker Invoker { get; }
 
     public RaiReturn Return { get; }
 
@@ -60,13 +64,15 @@ internal sealed class RaiMethod
     /// <summary>True when the caller gets an awaitable back and is not blocked.</summary>
     public bool IsAsync => Return is not (RaiReturn.Value or RaiReturn.Void);
 
-    /// <summary>On the caller's side: what the proxy returns for a call under way.</summary>
-    public object? Returned(Task<object?> call) => Return switch
+    /// <summary>On the caller's side: a new call of this method, whose task is what the proxy hands out.</summary>
+    public IRaiCall NewCall() => _newCall();
+
+    /// <summary>On the caller's side: what the proxy of an awaitable method returns for a call under way.</summary>
+    public object Returned(IRaiCall call) => Return switch
     {
-        RaiReturn.Task => call,
-        RaiReturn.ValueTask => new ValueTask(call),
-        RaiReturn.TaskOf or RaiReturn.ValueTaskOf => _wrap!(call),
-        _ => call.GetAwaiter().GetResult(),
+        RaiReturn.ValueTask => new ValueTask(call.Task),
+        RaiReturn.ValueTaskOf => call.AsValueTask(),
+        _ => call.Task,
     };
 
     /// <summary>On the host: the awaitable a method returned, as a task; null for a blocking method.</summary>
@@ -84,9 +90,7 @@ internal sealed class RaiMethod
     private static MethodInfo Helper(string name, Type t) =>
         typeof(RaiMethod).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(t);
 
-    private static async Task<T> Cast<T>(Task<object?> call) => (T)(await call.ConfigureAwait(false))!;
-
-    private static object CastValueTask<T>(Task<object?> call) => new ValueTask<T>(Cast<T>(call));
+    private static IRaiCall NewCallOf<T>() => new RaiCall<T>();
 
     private static object? ResultOfTask<T>(Task done) => ((Task<T>)done).Result;
 

@@ -37,12 +37,12 @@ public class RaiProxy : DispatchProxy, IDisposable, IAsyncDisposable
         }
         if (targetMethod.DeclaringType == typeof(IAsyncDisposable)) return DisposeAsync();
         var method = _interface[targetMethod];
+        var call = method.NewCall();
         if (Volatile.Read(ref _disposed) != 0)
-        {
-            var e = new ObjectDisposedException(_interface.Type.Name, $"This proxy of {_interface.Type.Name} (VR {Host}) was disposed, and its object released.");
-            return method.IsAsync ? method.Returned(Task.FromException<object?>(e)) : throw e;
-        }
-        return method.Returned(_endpoint.Call(_target, method.Number, args ?? []));
+            call.Fail(new ObjectDisposedException(_interface.Type.Name, $"This proxy of {_interface.Type.Name} (VR {Host}) was disposed, and its object released."));
+        else
+            _endpoint.Call(_target, method.Number, args ?? [], call);
+        return method.IsAsync ? method.Returned(call) : RaiEndpoint.Block(call);
     }
 
     /// <summary>Releases the remote object: its host ends, and later calls through any proxy of it fail at once.</summary>

@@ -39,6 +39,27 @@ public sealed class RaiTests
     });
 
     [Fact]
+    public Task A_continuation_of_a_call_may_make_blocking_calls_of_its_own() => Run(2, (me, there) =>
+    {
+        // Continuations run on the thread that completes replies: a blocking call there hands that work on first.
+        // Few chains: each blocks a pool thread, and a pool short of threads adds them slowly (as with any sync-over-async).
+        var calc = Rai.Create<ICalc, Calc>(me, there);
+        var chains = Enumerable.Range(0, 4).Select(i => calc.AddAsync(i, 1).ContinueWith(t => calc.Add(t.Result, 1), TaskContinuationOptions.ExecuteSynchronously));
+        Assert.Equal(Enumerable.Range(2, 4), Task.WhenAll(chains).WaitAsync(Bound).GetAwaiter().GetResult());
+    });
+
+    [Fact]
+    public Task A_continuation_that_blocks_on_a_later_reply_does_not_hold_up_that_reply() => Run(2, (me, there) =>
+    {
+        // The first continuation waits on the second call's task, not through Rai: only the watchdog can see it is stuck.
+        var calc = Rai.Create<ICalc, Calc>(me, there);
+        var second = new TaskCompletionSource<Task<int>>();
+        var first = calc.AddAsync(1, 1).ContinueWith(t => t.Result + second.Task.Result.Result, TaskContinuationOptions.ExecuteSynchronously);
+        second.SetResult(calc.AddAsync(2, 2));
+        Assert.Equal(6, first.WaitAsync(Bound).GetAwaiter().GetResult());
+    });
+
+    [Fact]
     public Task An_exception_comes_back_with_the_remote_type_message_and_stack() => Run(2, (me, there) =>
     {
         var calc = Rai.Create<ICalc, Calc>(me, there);
