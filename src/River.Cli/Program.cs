@@ -13,6 +13,8 @@ var root = new RootCommand("River for .NET: VMs, programs and the cluster they f
     DashboardCommand.Create(),
     HashCommand.Create(),
     CheckpointsCommand.Create(),
+    UpCommand.Create(),
+    DownCommand.Create(),
 };
 // `river vm` also takes its options from RIVER_* variables and river.json (flags win).
 if (args.FirstOrDefault() == vm.Name)
