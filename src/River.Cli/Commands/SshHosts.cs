@@ -140,6 +140,12 @@ internal sealed class SshArguments
             return 2;
         }
         var first = firstAlone ? [await RunAsync(parse, hosts[0], script(hosts[0], 0), cancel)] : Array.Empty<int>();
+        if (first is [not 0])
+        {
+            // The others would have no seed to join.
+            await Console.Error.WriteLineAsync($"river: {what} failed on {hosts[0].Destination}; the other hosts were left alone");
+            return 1;
+        }
         int[] codes = [.. first, .. await Task.WhenAll(hosts.Skip(first.Length).Select((h, i) => RunAsync(parse, h, script(h, first.Length + i), cancel)))];
         var failed = hosts.Where((_, i) => codes[i] != 0).Select(h => h.Destination).ToList();
         if (failed.Count > 0) await Console.Error.WriteLineAsync($"river: {what} failed on {string.Join(", ", failed)}");
