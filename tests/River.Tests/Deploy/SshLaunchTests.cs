@@ -21,4 +21,26 @@ public sealed class SshLaunchTests(ITestOutputHelper output)
         Assert.Contains("root@10.77.0.1: stopped the VM on 10.77.0.1:7700", result.Stdout);
         Assert.Contains("root@10.77.0.2: stopped the VM on 10.77.0.2:7700", result.Stdout);
     }
+
+    [Theory]
+    [InlineData("root@10.0.0.1:ssh\n", "hosts.txt:1: 'root@10.0.0.1:ssh' has no valid ssh port after ':'.")]
+    [InlineData("# a comment\n\nroot@node1\n", "hosts.txt:3: 'node1' is not an IP address: give the VM's address with --bind.")]
+    [InlineData("root@10.0.0.1 --port\n", "hosts.txt:1: --port has no value.")]
+    [InlineData("# nothing\n", "names no host.")]
+    public async Task A_bad_hosts_file_is_refused_with_its_line_before_any_ssh(string hosts, string message)
+    {
+        var dir = Directory.CreateTempSubdirectory("river-hosts");
+        try
+        {
+            var file = Path.Combine(dir.FullName, "hosts.txt");
+            await File.WriteAllTextAsync(file, hosts);
+            var run = await RiverCli.RunAsync("up", "--hosts", file);
+            Assert.Equal(2, run.ExitCode);
+            Assert.Contains(message, run.Stderr);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
 }
