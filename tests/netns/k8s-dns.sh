@@ -76,29 +76,17 @@ for i in $(seq 1 $pods); do wait_listening "$i" "10.77.0.$i:$port" $bound; done
 log "VMs listening on 10.77.0.1-$pods:$port with the StatefulSet's environment: ${vm_literal[*]}"
 
 # The three must be one cluster: status through the Service's name lists each, with its pod attribute.
-deadline=$((SECONDS + bound))
-while true; do
-    in_host $hosts timeout 15 "$dotnet" "$cli" status --json --seeds "$service:$port" --cluster "$cluster" --key-file "$key" \
-        > "$work/status.json" 2>>"$work/status.log" || true
-    found=$(grep -c '"address"' "$work/status.json" || true)
-    [ "$found" -eq $pods ] && break
-    [ $SECONDS -lt $deadline ] || { log "FAIL: status lists $found VMs after $bound s, expected $pods"; cat "$work/status.json"; exit 1; }
-    sleep 0.5
-done
+wait_status $pods $bound in_host $hosts timeout 15 "$dotnet" "$cli" status --json --seeds "$service:$port" --cluster "$cluster" --key-file "$key"
 for i in $(seq 1 $pods); do
     grep -q "\"pod\": \"$service-$((i - 1))\"" "$work/status.json" || { log "FAIL: no VM with pod=$service-$((i - 1))"; cat "$work/status.json"; exit 1; }
 done
-log "status through $service:$port lists $found VMs, pods $service-0..$((pods - 1))"
+log "status through $service:$port lists $pods VMs, pods $service-0..$((pods - 1))"
 
 # The Job: Pi on h4 with job.yaml's environment; it joins through the Service's name and deploys on every VM.
 mapfile -t job_literal < <(manifest_env job.yaml | grep -v '^RIVER_KEY_FILE=')
 in_host $hosts env "${job_literal[@]}" RIVER_KEY_FILE="$key" RIVER_BIND="$dns" timeout 60 "$dotnet" "$pi" --samples 200000 \
     > "$work/pi.out" 2> "$work/pi.log" || { log "FAIL: Pi exited with $?"; cat "$work/pi.out"; exit 1; }
-cat "$work/pi.out"
-workers=$(sed -n 's/^samples: [0-9]*, workers: \([0-9]*\)$/\1/p' "$work/pi.out")
-estimate=$(sed -n 's/^pi = \([0-9.]*\) .*/\1/p' "$work/pi.out")
-[ "$workers" = $((pods + 1)) ] || { log "FAIL: Pi ran on ${workers:-?} workers, expected $((pods + 1))"; exit 1; }
-awk -v p="$estimate" 'BEGIN { exit !(p > 3.13159 && p < 3.15159) }' || { log "FAIL: pi = $estimate is not within 0.01 of pi"; exit 1; }
+check_pi "$work/pi.out" $((pods + 1))
 for i in $(seq 1 $pods); do
     grep -q "Deployed Pi as" "$work/vm$i.log" || { log "FAIL: the VM of pod $service-$((i - 1)) hosted no Pi worker"; exit 1; }
 done

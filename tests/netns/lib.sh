@@ -116,3 +116,29 @@ wait_output() {
         sleep 0.1
     done
 }
+
+# wait_status N SECONDS COMMAND...: runs COMMAND (a `river status --json`) until it lists N VMs; exit 1 past
+# SECONDS. The last listing stays in $work/status.json.
+wait_status() {
+    local want=$1 seconds=$2 found
+    shift 2
+    local deadline=$((SECONDS + seconds))
+    while true; do
+        "$@" > "$work/status.json" 2>>"$work/status.log" || true
+        found=$(grep -c '"address"' "$work/status.json" || true)
+        [ "$found" -eq "$want" ] && return
+        [ $SECONDS -lt $deadline ] || { log "FAIL: status lists $found VMs after $seconds s, expected $want"; cat "$work/status.json"; exit 1; }
+        sleep 0.5
+    done
+}
+
+# check_pi OUT WORKERS: the Pi sample's output OUT reports WORKERS workers and an estimate within 0.01 of pi
+# (left in $workers and $estimate for the PASS line).
+check_pi() {
+    local out=$1 want=$2
+    cat "$out"
+    workers=$(sed -n 's/^samples: [0-9]*, workers: \([0-9]*\)$/\1/p' "$out")
+    estimate=$(sed -n 's/^pi = \([0-9.]*\) .*/\1/p' "$out")
+    [ "$workers" = "$want" ] || { log "FAIL: Pi ran on ${workers:-?} workers, expected $want"; exit 1; }
+    awk -v p="$estimate" 'BEGIN { exit !(p > 3.13159 && p < 3.15159) }' || { log "FAIL: pi = $estimate is not within 0.01 of pi"; exit 1; }
+}

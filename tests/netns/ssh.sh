@@ -87,26 +87,15 @@ fi
 grep -q "runs already" "$work/up2.out" || { log "FAIL: the second river up did not say why it failed"; cat "$work/up2.out"; exit 1; }
 
 # One cluster: status through the first host lists both VMs with their attribute.
-deadline=$((SECONDS + bound))
-while true; do
-    river status --json --seeds 10.77.0.1:7700 --cluster $cluster --key-file "$key" > "$work/status.json" 2>>"$work/status.log" || true
-    found=$(grep -c '"address"' "$work/status.json" || true)
-    [ "$found" -eq $vm_hosts ] && break
-    [ $SECONDS -lt $deadline ] || { log "FAIL: status lists $found VMs after $bound s, expected $vm_hosts"; cat "$work/status.json"; exit 1; }
-    sleep 0.5
-done
+wait_status $vm_hosts $bound river status --json --seeds 10.77.0.1:7700 --cluster $cluster --key-file "$key"
 for i in $(seq 1 $vm_hosts); do
     grep -q "\"ssh-host\": \"h$i\"" "$work/status.json" || { log "FAIL: status has no VM with ssh-host=h$i"; cat "$work/status.json"; exit 1; }
 done
-log "status lists $found VMs started over ssh"
+log "status lists $vm_hosts VMs started over ssh"
 
 in_host $operator env RIVER_SEEDS=10.77.0.1:7700 RIVER_CLUSTER=$cluster RIVER_KEY_FILE="$key" RIVER_BIND=10.77.0.$operator \
     timeout 60 "$dotnet" "$pi" --samples 200000 > "$work/pi.out" 2> "$work/pi.log" || { log "FAIL: Pi exited with $?"; cat "$work/pi.out"; exit 1; }
-cat "$work/pi.out"
-workers=$(sed -n 's/^samples: [0-9]*, workers: \([0-9]*\)$/\1/p' "$work/pi.out")
-estimate=$(sed -n 's/^pi = \([0-9.]*\) .*/\1/p' "$work/pi.out")
-[ "$workers" = $((vm_hosts + 1)) ] || { log "FAIL: Pi ran on ${workers:-?} workers, expected $((vm_hosts + 1))"; exit 1; }
-awk -v p="$estimate" 'BEGIN { exit !(p > 3.13159 && p < 3.15159) }' || { log "FAIL: pi = $estimate is not within 0.01 of pi"; exit 1; }
+check_pi "$work/pi.out" $((vm_hosts + 1))
 for i in $(seq 1 $vm_hosts); do
     grep -q "Deployed Pi as" "$work/run/vm-10.77.0.$i-7700.log" || { log "FAIL: the VM on h$i hosted no Pi worker"; exit 1; }
 done

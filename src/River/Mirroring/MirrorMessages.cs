@@ -2,8 +2,11 @@ namespace River;
 
 // Control messages of mirror groups (see Mirrors). Serialized like values (type-tagged, allow-listed).
 
+/// <summary>A control message of mirroring: the VM hands it to <see cref="Mirrors.OnControl"/>.</summary>
+internal interface IMirrorMessage;
+
 /// <summary>A message between the replicas of mirrored VR <see cref="Vr"/>: the receiving VM's <see cref="MirrorGroup"/> of it handles it.</summary>
-internal interface IReplicaMessage
+internal interface IReplicaMessage : IMirrorMessage
 {
     VrId Vr { get; }
 
@@ -15,7 +18,7 @@ internal interface IReplicaMessage
 /// Who runs mirrored VR <paramref name="Vr"/>: the VMs of its live replicas in order of succession (the first is
 /// the primary). Only a primary publishes a view; a higher <paramref name="Epoch"/> replaces a lower one.
 /// </summary>
-internal sealed record MirrorView(VrId Vr, VmId[] Vms, long Epoch);
+internal sealed record MirrorView(VrId Vr, VmId[] Vms, long Epoch) : IMirrorMessage;
 
 /// <summary>
 /// One entry of a mirror group's ordered log: a packet for the VR (<paramref name="Frame"/>, a numbered packet frame),
@@ -37,10 +40,10 @@ internal sealed record MirrorLogAck(VrId Vr, long Epoch, long Upto) : IReplicaMe
 }
 
 /// <summary>From a primary to a sending VM: the streams (src[i] → <paramref name="Vr"/>) are replicated up to seqs[i]; their copies may go.</summary>
-internal sealed record MirrorAck(VrId Vr, VrId[] Srcs, long[] Seqs);
+internal sealed record MirrorAck(VrId Vr, VrId[] Srcs, long[] Seqs) : IMirrorMessage;
 
 /// <summary>From a receiving VM to a mirror: the streams <paramref name="Vr"/> → dests[i] were delivered up to seqs[i]; the copies the mirror holds may go.</summary>
-internal sealed record MirrorDelivered(VrId Vr, VrId[] Dests, long[] Seqs);
+internal sealed record MirrorDelivered(VrId Vr, VrId[] Dests, long[] Seqs) : IMirrorMessage;
 
 /// <summary>A replica taking over after the primary was lost asks the others for the log entries after <paramref name="After"/>.</summary>
 internal sealed record MirrorTailRequest(VrId Vr, long Epoch, long After) : IReplicaMessage
@@ -55,7 +58,7 @@ internal sealed record MirrorTail(VrId Vr, long Epoch, long First, MirrorEntry[]
 }
 
 /// <summary>To a primary: start a replica of <paramref name="Vr"/> on VM <paramref name="Vm"/>, brought up to date by replaying the log.</summary>
-internal sealed record MirrorAddRequest(long RequestId, VrId Vr, VmId Vm);
+internal sealed record MirrorAddRequest(long RequestId, VrId Vr, VmId Vm) : IMirrorMessage;
 
 /// <summary>The new replica started (no error), or why not.</summary>
-internal sealed record MirrorAddReply(long RequestId, string? Error);
+internal sealed record MirrorAddReply(long RequestId, string? Error) : IMirrorMessage;

@@ -311,7 +311,7 @@ internal sealed class Mirrors
         ledger.Taken(packet.QueueCost, box);
     }
 
-    public void OnControl(IPeer from, object message)
+    public void OnControl(IPeer from, IMirrorMessage message)
     {
         switch (message)
         {

@@ -446,8 +446,8 @@ public sealed class RiverVm : IAsyncDisposable
                 break;
             case KillReply:
                 break; // a supervisor's kill of a sibling needs no answer
-            case MirrorView or MirrorLog or MirrorLogAck or MirrorAck or MirrorDelivered or MirrorTailRequest or MirrorTail or MirrorAddRequest or MirrorAddReply:
-                Mirrors.OnControl(from, message);
+            case IMirrorMessage m:
+                Mirrors.OnControl(from, m);
                 break;
             case MonitorRequest or MonitorAnswer or DemonitorRequest or Down:
                 Monitors.OnControl(from, message);
