@@ -27,12 +27,17 @@ public interface ICalc
 
     /// <summary>Never completes: a call under way while its object goes.</summary>
     Task HangAsync();
+
+    /// <summary>Adds once <see cref="Calc.Open"/> opens <paramref name="gate"/>: a reply the caller holds back (embedded clusters only).</summary>
+    Task<int> AddWhenOpenAsync(string gate, int a, int b);
 }
 
 public sealed class Calc : ICalc, IDisposable
 {
     /// <summary>Tokens of the objects disposed in this process (the host disposes an object when it is released).</summary>
     public static readonly ConcurrentDictionary<string, bool> Disposed = new();
+
+    private static readonly ConcurrentDictionary<string, TaskCompletionSource> Gates = new();
 
     private readonly string _token;
     private long _total;
@@ -76,6 +81,17 @@ public sealed class Calc : ICalc, IDisposable
     }
 
     public Task HangAsync() => new TaskCompletionSource().Task;
+
+    /// <summary>Lets the calls waiting at <paramref name="gate"/> go on.</summary>
+    public static void Open(string gate) => Gate(gate).TrySetResult();
+
+    public async Task<int> AddWhenOpenAsync(string gate, int a, int b)
+    {
+        await Gate(gate).Task;
+        return a + b;
+    }
+
+    private static TaskCompletionSource Gate(string name) => Gates.GetOrAdd(name, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
 
     public void Dispose() => Disposed[_token] = true;
 }

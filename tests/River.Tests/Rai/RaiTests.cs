@@ -51,12 +51,28 @@ public sealed class RaiTests
     [Fact]
     public Task A_continuation_that_blocks_on_a_later_reply_does_not_hold_up_that_reply() => Run(2, (me, there) =>
     {
-        // The first continuation waits on the second call's task, not through Rai: only the watchdog can see it is stuck.
         var calc = Rai.Create<ICalc, Calc>(me, there);
+        // The first continuation waits on the second call's task, not through Rai: only the watchdog can see it is stuck.
+        // The first reply is held until the continuation is attached (so it cannot run inline here), and the second
+        // call goes out once the continuation runs (so its reply queues behind it).
+        var gate = Guid.NewGuid().ToString("N");
         var second = new TaskCompletionSource<Task<int>>();
-        var first = calc.AddAsync(1, 1).ContinueWith(t => t.Result + second.Task.Result.Result, TaskContinuationOptions.ExecuteSynchronously);
+        using var running = new ManualResetEventSlim();
+        var caller = Environment.CurrentManagedThreadId;
+        var ranOn = 0;
+        var first = calc.AddWhenOpenAsync(gate, 1, 1).ContinueWith(
+            t =>
+            {
+                ranOn = Environment.CurrentManagedThreadId;
+                running.Set();
+                return t.Result + second.Task.Result.Result;
+            },
+            TaskContinuationOptions.ExecuteSynchronously);
+        Calc.Open(gate);
+        Assert.True(running.Wait(Bound));
         second.SetResult(calc.AddAsync(2, 2));
         Assert.Equal(6, first.WaitAsync(Bound).GetAwaiter().GetResult());
+        Assert.NotEqual(caller, ranOn);
     });
 
     [Fact]
