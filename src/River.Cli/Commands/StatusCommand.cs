@@ -33,6 +33,8 @@ internal static class StatusCommand
         packetsOut = r.PacketsOut,
         undeliverable = r.Undeliverable,
         vrs = r.Vrs.Select(v => new { id = v.Id.ToString(), type = v.Type, parent = v.Parent?.ToString(), queued = v.Queued }),
+        members = r.Members.Select(m => $"{m.Host}:{m.Port}"),
+        links = r.Links.Select(l => new { peer = l.Peer.ToString(), state = l.State }),
     };
 
     private static void Print(IReadOnlyList<VmStatus> replies)

@@ -7,7 +7,9 @@ namespace River;
 /// arrive: one thread accepts and watches every silent connection, and closes those silent for
 /// <see cref="FirstBytesTimeout"/>. At most <see cref="MaxHandshaking"/> handshakes run at once, and
 /// <see cref="MaxPerSource"/> from one address; past either, the oldest is cut to make room, so
-/// connections that stall cannot keep a VM with the key out (an honest handshake takes milliseconds).
+/// connections that stall cannot keep a VM with the key out (an honest handshake takes milliseconds once
+/// its code is compiled; a fresh `river status` on a machine loaded by 32 starting VMs took over a second to
+/// send its first bytes, hence 5 s: a silent connection costs a socket, not a thread).
 /// </summary>
 /// <remarks>
 /// The handshake is given a function that takes its connection out of admission's hands before it is
@@ -15,7 +17,7 @@ namespace River;
 /// </remarks>
 internal sealed class Admission(Socket listener, Action<Socket, string, Func<bool>> handshake, Action<string, string> refuse, CancellationToken stop)
 {
-    public static TimeSpan FirstBytesTimeout { get; set; } = TimeSpan.FromSeconds(1);
+    public static TimeSpan FirstBytesTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     private const int MaxHandshaking = 64, MaxPerSource = 16, MaxSilent = 1024;
 

@@ -19,6 +19,9 @@ internal sealed class ClusterClient : IDisposable
 
     public static ClusterClient Connect(string host, int port, ClusterOptions options)
     {
+        // Made before connecting: a VM closes a connection that stays silent too long, and a cold process is slow.
+        var hello = new Handshake.Hello(ClusterOptions.ProtocolVersion, VmId.New(), Handshake.NewNonce(), "tool", 0, Handshake.FlagsFor(options));
+        var certificate = TlsChannel.Load(options);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
@@ -34,8 +37,7 @@ internal sealed class ClusterClient : IDisposable
         {
             client._network.ReadTimeout = client._network.WriteTimeout = (int)options.HandshakeTimeout.TotalMilliseconds;
             using var timeout = new CancellationTokenSource(options.HandshakeTimeout);
-            var hello = new Handshake.Hello(ClusterOptions.ProtocolVersion, VmId.New(), Handshake.NewNonce(), "tool", 0, Handshake.FlagsFor(options));
-            var (stream, binding) = TlsChannel.Secure(client._network, outbound: true, TlsChannel.Load(options));
+            var (stream, binding) = TlsChannel.Secure(client._network, outbound: true, certificate);
             var session = Handshake.DialAsync(stream, options, hello, binding, null, timeout.Token).GetAwaiter().GetResult();
             client._stream = session.Wrap(stream);
             client.Write([Frames.ResumeKind, 0, 0, 0, 0, 0, 0, 0, 0]); // nothing received before: the VM writes once it hears where to resume

@@ -12,7 +12,8 @@ public sealed class WireFuzzTests(ITestOutputHelper output)
 
     private const int Inputs = 10_000;
     private const int Connections = 8;   // at once
-    private static readonly TimeSpan FuzzBound = TimeSpan.FromSeconds(50);
+    // Generous: a machine loaded far past CI's (a load average of 250) managed 1,758 inputs in 50 s.
+    private static readonly TimeSpan FuzzBound = TimeSpan.FromSeconds(150);
     // The VM closes a connection once it has judged the input, and drops a stalled handshake after 5 s.
     private static readonly TimeSpan CloseBound = TimeSpan.FromSeconds(7);
 
