@@ -20,7 +20,11 @@ public static class RiverTelemetry
     public static MeterProviderBuilder AddRiverInstrumentation(this MeterProviderBuilder builder) =>
         builder.AddMeter(RiverMetrics.MeterName);
 
-    /// <summary>Collects River's spans (<see cref="RiverMetrics.ActivitySourceName"/>).</summary>
+    /// <summary>
+    /// Collects River's spans (<see cref="RiverMetrics.ActivitySourceName"/>): <c>river.deploy</c>, and <c>river.send</c> /
+    /// <c>river.receive</c> per sampled packet. Sample with <c>SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(0.01)))</c>
+    /// to keep one packet trace in a hundred.
+    /// </summary>
     public static TracerProviderBuilder AddRiverInstrumentation(this TracerProviderBuilder builder) =>
         builder.AddSource(RiverMetrics.ActivitySourceName);
 
@@ -40,7 +44,9 @@ public static class RiverTelemetry
         if (options.OtlpEndpoint is { } endpoint)
         {
             metrics.AddOtlpExporter(o => o.Endpoint = endpoint);
-            traces = Sdk.CreateTracerProviderBuilder().ConfigureResource(r => r.AddService(options.ServiceName)).AddRiverInstrumentation().AddOtlpExporter(o => o.Endpoint = endpoint).Build();
+            traces = Sdk.CreateTracerProviderBuilder().ConfigureResource(r => r.AddService(options.ServiceName)).AddRiverInstrumentation()
+                .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(options.TraceSampleRatio)))
+                .AddOtlpExporter(o => o.Endpoint = endpoint).Build();
         }
         return new Providers(metrics.Build(), traces);
     }

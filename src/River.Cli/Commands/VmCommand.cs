@@ -23,20 +23,32 @@ internal static class VmCommand
         var noDeploy = new Option<bool>("--no-deploy") { Description = "Refuse every deploy and shipped code from other VMs." };
         var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve Prometheus metrics at http://BIND:PORT/metrics (BIND: the --bind address)." };
         var otlp = new Option<Uri?>("--otlp-endpoint") { Description = "Send metrics and spans to this OpenTelemetry collector (OTLP)." };
+        var traceSample = new Option<double>("--trace-sample")
+        {
+            Description = "With --otlp-endpoint: the share of packet traces kept (0 to 1) when no sender decided; a packet sent in a sampled span is always traced.",
+            DefaultValueFactory = _ => 1,
+        };
         var config = new Option<FileInfo?>(ConfigurationArguments.ConfigOption) { Description = $"A JSON file of options (default: {ConfigurationArguments.DefaultFile} here, if present); flags win, then RIVER_* variables, then the file." };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error.", DefaultValueFactory = _ => LogLevel.Information };
         var command = new Command("vm", "Run a River VM: it joins its cluster and hosts the VRs programs deploy on it.");
         cluster.AddTo(command);
-        foreach (var o in new Option[] { port, attrs, noMulticast, maxFrame, allowProgram, noDeploy, metricsPort, otlp, config, logLevel }) command.Options.Add(o);
+        foreach (var o in new Option[] { port, attrs, noMulticast, maxFrame, allowProgram, noDeploy, metricsPort, otlp, traceSample, config, logLevel }) command.Options.Add(o);
         command.SetAction(async (parse, cancel) =>
         {
             var options = cluster.Read(parse);
             options.Port = parse.GetValue(port);
             options.Multicast = !parse.GetValue(noMulticast);
             options.MaxFrameSize = parse.GetValue(maxFrame);
+            var telemetryOptions = new TelemetryOptions
+            {
+                PrometheusPort = parse.GetValue(metricsPort),
+                PrometheusHost = options.Bind.ToString(),
+                OtlpEndpoint = parse.GetValue(otlp),
+            };
             try
             {
                 options.Validate();
+                telemetryOptions.TraceSampleRatio = parse.GetValue(traceSample);
             }
             catch (Exception e) when (e is InvalidOperationException or ArgumentOutOfRangeException)
             {
@@ -63,12 +75,7 @@ internal static class VmCommand
                 if (eq <= 0) throw new ArgumentException($"--attr takes k=v, not '{a}'.");
                 vmOptions.Attributes[a[..eq]] = a[(eq + 1)..];
             }
-            using var telemetry = RiverTelemetry.Export(new TelemetryOptions
-            {
-                PrometheusPort = parse.GetValue(metricsPort),
-                PrometheusHost = options.Bind.ToString(),
-                OtlpEndpoint = parse.GetValue(otlp),
-            });
+            using var telemetry = RiverTelemetry.Export(telemetryOptions);
             var stop = new TaskCompletionSource();
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
             {

@@ -153,7 +153,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         lock (state.Lock)
         {
             var seq = state.Sent[packet.Dest] = state.Sent.GetValueOrDefault(packet.Dest) + 1;
-            var stamped = new Packet(packet.Src, packet.Dest, StampedNames.GetValue(packet.AttributeNames, static n => [.. n, SeqAttribute]), [.. packet.AttributeValues, seq]);
+            var stamped = new Packet(packet.Src, packet.Dest, StampedNames.GetValue(packet.AttributeNames, static n => [.. n, SeqAttribute]), [.. packet.AttributeValues, seq]) { Trace = packet.Trace };
             state.Log.Add(new LoggedPacket(packet.Dest, seq, Frames.Packet(_vm.Serializer, stamped).ToArray()));
             return stamped;
         }
@@ -164,7 +164,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         var names = packet.AttributeNames;
         if (names is not [.., SeqAttribute]) return to.Mailbox.Post(packet);
         var seq = (long)packet.AttributeValues[^1]!;
-        var plain = new Packet(packet.Src, packet.Dest, names[..^1], packet.AttributeValues[..^1]) { QueueCost = packet.QueueCost, Ledger = packet.Ledger };
+        var plain = new Packet(packet.Src, packet.Dest, names[..^1], packet.AttributeValues[..^1]) { QueueCost = packet.QueueCost, Ledger = packet.Ledger, Trace = packet.Trace };
         if (!_vrs.TryGetValue(to, out var state)) return to.Mailbox.Post(plain);
         lock (state.Lock)
         {

@@ -250,7 +250,7 @@ internal sealed class Mailbox : FlowGate
         if (!Blocked) ReturnHeldCredit(); // the last take may have come just before
     }
 
-    /// <summary>Accounting after a packet left the queue, outside the receiver's lock: room for local senders, credit for remote ones.</summary>
+    /// <summary>Accounting after a packet left the queue, outside the receiver's lock: room for local senders, credit for remote ones, and a traced packet's receive span.</summary>
     private Packet Taken(Packet e)
     {
         if (_bounded)
@@ -265,6 +265,7 @@ internal sealed class Mailbox : FlowGate
             e.Ledger = null; // a packet the VR keeps must not keep the ledger alive
             ledger.Taken(e.QueueCost, this);
         }
+        if (e.Trace is { } trace) PacketTracing.Received(e, trace);
         return e;
     }
 

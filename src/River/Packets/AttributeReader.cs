@@ -11,9 +11,10 @@ namespace River;
 internal static class AttributeReader
 {
     private const string SrcReserved = "Attribute 'src' is set by the runtime to the sender's id; choose another name.";
+    private const string TraceReserved = "Attributes 'river.trace' and 'river.tracestate' carry the trace context (Packet.TraceParent); choose another name.";
     private static readonly ConcurrentDictionary<Type, TypeShape> Shapes = new();
 
-    /// <summary>Reads attributes to send: <c>src</c> is refused, <c>dest</c> is taken out.</summary>
+    /// <summary>Reads attributes to send: <c>src</c> and the trace attributes are refused, <c>dest</c> is taken out.</summary>
     public static void Read(object attributes, out string[] names, out object?[] values, out VrId? dest)
     {
         ArgumentNullException.ThrowIfNull(attributes);
@@ -34,6 +35,7 @@ internal static class AttributeReader
         for (var i = 0; i < names.Length; i++)
         {
             if (names[i] == Packet.SrcAttribute) throw new ArgumentException(SrcReserved);
+            if (names[i] is Packet.TraceAttribute or Packet.TraceStateAttribute) throw new ArgumentException(TraceReserved);
             if (names[i] == Packet.DestAttribute) destAt = i;
         }
         if (destAt < 0) return;

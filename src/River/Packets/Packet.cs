@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Dynamic;
 
@@ -20,6 +21,15 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
     /// <summary>The attribute that names the receiver.</summary>
     public const string DestAttribute = "dest";
 
+    /// <summary>
+    /// The reserved attribute that carries <see cref="TraceParent"/> between VMs (W3C <c>traceparent</c>); the receiving VM
+    /// takes it out, so a VR never sees it among the attributes, and a send that names it is refused.
+    /// </summary>
+    public const string TraceAttribute = "river.trace";
+
+    /// <summary>The reserved attribute that carries <see cref="TraceState"/> (W3C <c>tracestate</c>), when there is one.</summary>
+    public const string TraceStateAttribute = "river.tracestate";
+
     // Names may be shared with other packets (one array per anonymous type); never mutated.
     internal readonly string[] AttributeNames;
     internal readonly object?[] AttributeValues;
@@ -35,6 +45,9 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
     // Mirroring (see Mirroring/): the packet's number in its (src, dest) stream when either end is a mirrored VR, else 0;
     // and in a replica's queue, its position in the mirror group's log (how recorded outcomes name it).
     internal long MirrorSeq, MirrorPosition;
+
+    // The trace context the packet carries (Diagnostics/PacketTracing.cs); null for nearly every packet.
+    internal PacketTrace? Trace;
 
     internal Packet(VrId src, VrId dest, string[] names, object?[] values)
     {
@@ -56,6 +69,25 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
 
     /// <summary>The receiver.</summary>
     public VrId Dest { get; }
+
+    /// <summary>
+    /// The W3C <c>traceparent</c> of the span the packet was sent in: River's <c>river.send</c> span when something listens to
+    /// <see cref="RiverMetrics.ActivitySourceName"/>, else the sender's own <see cref="Activity.Current"/>; null when neither was there.
+    /// </summary>
+    public string? TraceParent => Trace?.Parent;
+
+    /// <summary>The W3C <c>tracestate</c> that came with <see cref="TraceParent"/>, if any.</summary>
+    public string? TraceState => Trace?.State;
+
+    /// <summary>
+    /// <see cref="TraceParent"/> and <see cref="TraceState"/> as a remote parent for the receiver's own spans; <c>default</c>
+    /// when the packet carries none (or one that is not valid W3C).
+    /// </summary>
+    /// <example><code>
+    /// var p = Recv(new { tag = "job" });
+    /// using var span = MySource.StartActivity("job", ActivityKind.Consumer, p.TraceContext);   // same trace as the sender's
+    /// </code></example>
+    public ActivityContext TraceContext => Trace?.Context ?? default;
 
     /// <summary>The number of attributes, <c>src</c> and <c>dest</c> included.</summary>
     public int Count => AttributeNames.Length + 2;

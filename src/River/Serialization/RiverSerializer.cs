@@ -294,21 +294,56 @@ internal sealed class RiverSerializer
     private static ReadOnlySpan<byte> ReadBlock(ref MessagePackReader r) =>
         r.ReadBytes() is { } bytes ? (bytes.IsSingleSegment ? bytes.FirstSpan : bytes.ToArray()) : throw new MessagePackSerializationException("An array value is nil.");
 
-    /// <summary>Writes a packet: src, dest, the attribute count, then (name, value) pairs.</summary>
+    /// <summary>
+    /// Writes a packet: src, dest, the attribute count, then (name, value) pairs; a trace context first, as the reserved
+    /// attributes <see cref="Packet.TraceAttribute"/> and <see cref="Packet.TraceStateAttribute"/> (a peer that does not know
+    /// them reads two more string attributes).
+    /// </summary>
     public void WritePacket(IBufferWriter<byte> output, Packet packet)
     {
         var names = packet.AttributeNames;
         var values = packet.AttributeValues;
+        var trace = packet.Trace;
         var s = output.GetSpan(2 * 18 + 9);
         var n = WireSpan.WriteGuid(s, packet.Src.Value);
         n += WireSpan.WriteGuid(s[n..], packet.Dest.Value);
-        n += WireSpan.WriteInt(s[n..], names.Length);
+        n += WireSpan.WriteInt(s[n..], names.Length + (trace is null ? 0 : trace.State is null ? 1 : 2));
         output.Advance(n);
+        if (trace is not null)
+        {
+            WriteTraceAttribute(output, Packet.TraceAttribute, trace.Parent);
+            if (trace.State is { } state) WriteTraceAttribute(output, Packet.TraceStateAttribute, state);
+        }
         for (var i = 0; i < names.Length; i++)
         {
             WireSpan.WriteString(output, names[i]);
             WriteValue(output, names[i], values[i]);
         }
+    }
+
+    private static readonly byte[] TraceName = Encoding.ASCII.GetBytes(Packet.TraceAttribute), TraceStateName = Encoding.ASCII.GetBytes(Packet.TraceStateAttribute);
+
+    private static void WriteTraceAttribute(IBufferWriter<byte> output, string name, string value)
+    {
+        WireSpan.WriteString(output, name);
+        WriteCode(output, Code.String);
+        WireSpan.WriteString(output, value);
+    }
+
+    /// <summary>
+    /// Reads the reserved trace attribute <paramref name="name"/> if it is next (<paramref name="count"/> attributes left);
+    /// its value must be a string.
+    /// </summary>
+    private string? ReadTraceAttribute(ReadOnlySpan<byte> s, ref int pos, ref int count, ReadOnlySpan<byte> name)
+    {
+        // Its name as MessagePack writes it: a fixstr header (both names are under 32 bytes), then the bytes.
+        if (count == 0 || s.Length - pos <= name.Length || s[pos] != (0xa0 | name.Length) || !s.Slice(pos + 1, name.Length).SequenceEqual(name)) return null;
+        pos += 1 + name.Length;
+        count--;
+        var at = pos;
+        if (!TryReadCommon(s, _strings, ref pos, out var value) || value is not string text)
+            throw new MessagePackSerializationException($"Attribute '{Encoding.UTF8.GetString(name)}' at offset {at} does not hold a string.");
+        return text;
     }
 
     /// <summary>
@@ -369,6 +404,9 @@ internal sealed class RiverSerializer
         // Each attribute takes at least two bytes: a claim beyond that is a lie, refused before allocating for it.
         if (count < 0 || count > (s.Length - pos) / 2)
             throw new MessagePackSerializationException($"A packet claims {count} attributes in {s.Length} bytes.");
+        PacketTrace? trace = null;
+        if (ReadTraceAttribute(s, ref pos, ref count, TraceName) is { } parent)
+            trace = PacketTrace.Arrived(parent, ReadTraceAttribute(s, ref pos, ref count, TraceStateName));
         var (last, lastValues) = (t_lastNames, t_lastValues);
         var names = last?.Length == count ? last : new string[count];
         var values = new object?[count];
@@ -390,7 +428,7 @@ internal sealed class RiverSerializer
             values[i] = value;
         }
         (t_lastNames, t_lastValues) = (names, values);
-        return new Packet(src, dest, names, values);
+        return new Packet(src, dest, names, values) { Trace = trace };
     }
 
     private static byte[] ReadTail(ReadOnlySpan<byte> s, ref int pos, byte[] tail) =>

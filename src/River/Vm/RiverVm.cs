@@ -240,12 +240,21 @@ public sealed class RiverVm : IAsyncDisposable
 
     private Func<VrId, AssemblyLoadContext?>? _contextOf; // one delegate, not one per packet read
 
-    internal void Send(VrId src, VrId? dest, object attributes, TimeSpan? wait = null) => Router.Send(Sending(MakePacket(src, dest, attributes)), wait);
+    // A VR's sends go through PacketTracing when someone listens to River's spans or the sender is in a span of its own.
+    internal void Send(VrId src, VrId? dest, object attributes, TimeSpan? wait = null)
+    {
+        var packet = MakePacket(src, dest, attributes);
+        if (PacketTracing.Active) PacketTracing.Send(this, packet, wait);
+        else Router.Send(Sending(packet), wait);
+    }
 
-    internal ValueTask SendAsync(VrId src, VrId? dest, object attributes, TimeSpan wait, CancellationToken cancel) =>
-        Router.SendAsync(Sending(MakePacket(src, dest, attributes)), wait, cancel);
+    internal ValueTask SendAsync(VrId src, VrId? dest, object attributes, TimeSpan wait, CancellationToken cancel)
+    {
+        var packet = MakePacket(src, dest, attributes);
+        return PacketTracing.Active ? PacketTracing.SendAsync(this, packet, wait, cancel) : Router.SendAsync(Sending(packet), wait, cancel);
+    }
 
-    private Packet Sending(Packet packet) => Hooks is { } hooks ? hooks.Sending(packet) : packet;
+    internal Packet Sending(Packet packet) => Hooks is { } hooks ? hooks.Sending(packet) : packet;
 
     private static Packet MakePacket(VrId src, VrId? dest, object attributes)
     {

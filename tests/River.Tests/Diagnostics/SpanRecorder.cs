@@ -1,0 +1,40 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace River.Tests.Diagnostics;
+
+/// <summary>
+/// An <see cref="ActivityListener"/> on River's source and the tests' own (<see cref="User"/>). Listeners are global and
+/// other tests send packets meanwhile, so it samples only spans started in a flow a test marked as its own
+/// (<see cref="Mark"/> at the top of each VR body): others' packets stay untraced, as with no listener.
+/// </summary>
+public sealed class SpanRecorder : IDisposable
+{
+    /// <summary>The tests' own source: a user's spans around and after River's.</summary>
+    public static readonly ActivitySource User = new("River.Tests.Tracing");
+
+    private static readonly AsyncLocal<bool> Marked = new();
+    private readonly ActivityListener _listener;
+
+    public SpanRecorder()
+    {
+        _listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == RiverMetrics.ActivitySourceName || s == User,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => Marked.Value ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.None,
+            ActivityStopped = a => Stopped.Enqueue(a),
+        };
+        ActivitySource.AddActivityListener(_listener);
+    }
+
+    /// <summary>Spans made from here on in this flow (a VR body, and what it starts) are sampled.</summary>
+    public static void Mark() => Marked.Value = true;
+
+    public ConcurrentQueue<Activity> Stopped { get; } = new();
+
+    /// <summary>The one stopped span named <paramref name="name"/> of a packet to <paramref name="dest"/>.</summary>
+    public Activity Of(string name, VrId dest) =>
+        Assert.Single(Stopped, a => a.OperationName == name && (string?)a.GetTagItem("river.dest") == dest.ToString());
+
+    public void Dispose() => _listener.Dispose();
+}
