@@ -46,6 +46,7 @@ internal abstract class Scenario
         new Scenarios.SelectiveRecv(),
         new Scenarios.Spawn(),
         new Scenarios.Alloc(),
+        new Scenarios.PacketSpans(),
         new Scenarios.RemotePingPong(),
         new Scenarios.RemoteThroughput(),
         new Scenarios.RemoteThroughputCold(),
