@@ -102,17 +102,28 @@ internal static class PacketTracing
         }
     }
 
-    /// <summary>The receiving VR took <paramref name="packet"/>, which carries <paramref name="trace"/>: its <c>river.receive</c> span.</summary>
+    /// <summary>
+    /// The receiving VR took <paramref name="packet"/>, which carries <paramref name="trace"/>: its <c>river.receive</c> span.
+    /// The packet has left the queue already, so a listener that throws must not make the receive throw: the packet would be lost.
+    /// </summary>
     public static void Received(Packet packet, PacketTrace trace)
     {
         if (!Source.HasListeners()) return;
         var parent = trace.Context;
         if (parent == default) return;
-        using var span = Source.StartActivity(ReceiveSpan, ActivityKind.Consumer, parent, startTime: trace.Since);
-        if (span is not { IsAllDataRequested: true }) return;
-        span.SetTag("messaging.system", "river");
-        span.SetTag("messaging.operation.type", "receive");
-        Describe(span, packet);
+        var previous = Activity.Current;
+        try
+        {
+            using var span = Source.StartActivity(ReceiveSpan, ActivityKind.Consumer, parent, startTime: trace.Since);
+            if (span is not { IsAllDataRequested: true }) return;
+            span.SetTag("messaging.system", "river");
+            span.SetTag("messaging.operation.type", "receive");
+            Describe(span, packet);
+        }
+        catch (Exception)
+        {
+            Activity.Current = previous; // the span may not have ended
+        }
     }
 
     private static Activity? Start(RiverVm vm, Packet packet)

@@ -157,6 +157,33 @@ public sealed class PacketTracingTests
     }
 
     [Fact]
+    public async Task A_listener_that_throws_on_a_receive_span_loses_no_packet_and_leaves_the_current_activity_alone()
+    {
+        using var spans = new SpanRecorder();
+        using var faulty = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == RiverMetrics.ActivitySourceName,
+            ActivityStarted = a =>
+            {
+                if (a.OperationName == "river.receive" && SpanRecorder.IsMarked) throw new InvalidOperationException("a listener's bug");
+            },
+        };
+        ActivitySource.AddActivityListener(faulty);
+        await using var vm = new RiverVm();
+        Packet? received = null;
+        await Probe.Run(vm, me =>
+        {
+            SpanRecorder.Mark();
+            using var outer = SpanRecorder.User.StartActivity("outer");
+            me.Send(me.Id, new { tag = "self", n = 3 });
+            received = me.Recv(new { tag = "self" }, Bound);
+            Assert.Same(outer, Activity.Current);
+        }).WaitAsync(Bound);
+        Assert.Equal(3, received!.Get<int>("n"));
+        Assert.NotNull(received.TraceParent);
+    }
+
+    [Fact]
     public void A_send_that_names_a_trace_attribute_is_refused()
     {
         var e = Assert.Throws<ArgumentException>(() => Packet.From(new Dictionary<string, object?> { [Packet.TraceAttribute] = Parent }));

@@ -30,6 +30,8 @@ public sealed class SpanRecorder : IDisposable
     /// <summary>Spans made from here on in this flow (a VR body, and what it starts) are sampled.</summary>
     public static void Mark() => Marked.Value = true;
 
+    public static bool IsMarked => Marked.Value;
+
     public ConcurrentQueue<Activity> Stopped { get; } = new();
 
     /// <summary>The one stopped span named <paramref name="name"/> of a packet to <paramref name="dest"/>.</summary>
