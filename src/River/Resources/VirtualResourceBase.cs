@@ -40,8 +40,15 @@ public abstract class VirtualResourceBase
     /// <summary>The VMs known now, this one included; <paramref name="where"/> filters on VM attributes like a <c>Recv</c> match.</summary>
     /// <param name="where">a match object on VM attributes, e.g. <c>new { os = "linux" }</c>.</param>
     /// <param name="wait">wait up to this long for at least one matching VM.</param>
-    public IReadOnlyList<VmInfo> Discover(object? where = null, TimeSpan? wait = null) =>
-        Context.Checked.Replica is { } replica ? replica.Discover(() => Context.Vm.Discover(where, wait)) : Context.Vm.Discover(where, wait);
+    public IReadOnlyList<VmInfo> Discover(object? where = null, TimeSpan? wait = null) => Discover(1, wait ?? TimeSpan.Zero, where);
+
+    /// <summary>
+    /// The VMs known once at least <paramref name="atLeast"/> match <paramref name="where"/> (this one counts), or when
+    /// <paramref name="wait"/> has passed, whichever comes first: a program that needs N VMs waits for them to join.
+    /// </summary>
+    /// <example><code>var vms = Discover(4, TimeSpan.FromSeconds(10)); // this VM and three others, or fewer after 10 s</code></example>
+    public IReadOnlyList<VmInfo> Discover(int atLeast, TimeSpan wait, object? where = null) =>
+        Context.Checked.Replica is { } replica ? replica.Discover(() => Context.Vm.Discover(where, wait, atLeast)) : Context.Vm.Discover(where, wait, atLeast);
 
     /// <summary>Starts one <typeparamref name="TVr"/> on each VM; returns their ids in the same order.</summary>
     /// <exception cref="ArgumentException"><typeparamref name="TVr"/> has no parameterless constructor, or an argument cannot be carried.</exception>

@@ -265,7 +265,7 @@ public sealed class RiverVm : IAsyncDisposable
         return new Packet(src, to, names, values);
     }
 
-    internal IReadOnlyList<VmInfo> Discover(object? where, TimeSpan? wait)
+    internal IReadOnlyList<VmInfo> Discover(object? where, TimeSpan? wait, int atLeast = 1)
     {
         var match = Matcher.From(where);
         var deadline = DateTime.UtcNow + (wait ?? TimeSpan.Zero);
@@ -274,7 +274,7 @@ public sealed class RiverVm : IAsyncDisposable
             var changed = Membership.Changed;
             List<VmInfo> found = [.. Membership.Snapshot().Select(m => m.Info).Where(i => i.Id != Id).Prepend(Info).Where(i => match.Matches(i.Attributes))];
             var left = deadline - DateTime.UtcNow;
-            if (found.Count > 0 || left <= TimeSpan.Zero) return found;
+            if (found.Count >= atLeast || left <= TimeSpan.Zero) return found;
             changed.Wait(left);
         }
     }

@@ -15,6 +15,9 @@ public abstract class ProcessTest(ITestOutputHelper? output = null) : IDisposabl
     protected readonly List<VmProcess> _vms = [];
     protected readonly List<ChildProcess> _programs = [];
 
+    /// <summary>The test's output, for lines of its own.</summary>
+    protected ITestOutputHelper? Output => output;
+
     public virtual void Dispose()
     {
         foreach (var p in _programs) p.Dispose();

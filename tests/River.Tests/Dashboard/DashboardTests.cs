@@ -73,7 +73,7 @@ public sealed class DashboardTests(ITestOutputHelper output) : ProcessTest(outpu
         VrId idle = default, doomed = default, failing = default;
         await Probe.Run(local, me =>
         {
-            var vms = me.Discover(wait: Bound).Where(v => v.Id != local.Id).ToList();
+            var vms = me.Discover(4, Bound).Where(v => v.Id != local.Id).ToList(); // two are learned from the seed, after the join
             VmInfo On(int i) => vms.Single(v => v.Id.ToString() == _vms[i].Id);
             idle = me.Deploy<Idle>(On(0));
             doomed = me.Deploy<Idle>(On(1));

@@ -104,7 +104,7 @@ public sealed class MonitorTests
         {
             await Probe.Run(a, me =>
             {
-                var worker = me.Deploy<Probe>(me.Discover().Single(v => v.Id == b.Id), Worker());
+                var worker = me.Deploy<Probe>(me.Discover(2, Bound).Single(v => v.Id == b.Id), Worker());
                 me.Monitor(worker);
                 b.DisposeAsync().AsTask().Wait(Bound); // its VM goes away with it
                 Assert.Equal(("lost", null), Down(me, worker));

@@ -18,7 +18,7 @@ public sealed class RaiProcessTests(Xunit.Abstractions.ITestOutputHelper output)
         await using var local = await RiverVm.JoinAsync(options);
         await Probe.Run(local, me =>
         {
-            var all = me.Discover(wait: Bound);
+            var all = me.Discover(3, Bound); // the second VM process is learned from the first, after the join
             VmInfo On(VmProcess p) => all.Single(v => v.Id.ToString() == p.Id);
             var calc = Rai.Create<ICalc, Calc>(me, On(_vms[0]), "far", 1L);
             Assert.Equal(_vms[0].Pid.ToString(CultureInfo.InvariantCulture), calc.WhereAmI());

@@ -15,6 +15,35 @@ public class TcpClusterTests
     }
 
     [Fact]
+    public async Task Discover_with_a_count_waits_for_a_VM_that_joins_later_and_returns_what_it_has_when_time_runs_out()
+    {
+        var name = "t" + Guid.NewGuid().ToString("N");
+        await using var a = await RiverVm.JoinAsync(Options(name));
+        RiverVm? b = null;
+        try
+        {
+            var found = new List<VmInfo>();
+            var shortWait = TimeSpan.Zero;
+            await Probe.Run(a, me =>
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                Assert.Single(me.Discover(2, TimeSpan.FromMilliseconds(300))); // alone: the wait runs out
+                shortWait = clock.Elapsed;
+                var joining = Task.Run(async () => b = await RiverVm.JoinAsync(Options(name, a)));
+                found.AddRange(me.Discover(2, Bound));
+                joining.Wait(Bound);
+            }).WaitAsync(Bound);
+            Assert.True(shortWait >= TimeSpan.FromMilliseconds(250), $"returned after {shortWait.TotalMilliseconds} ms, before its wait");
+            Assert.Equal(2, found.Count);
+            Assert.Contains(found, v => v.Id == b!.Id);
+        }
+        finally
+        {
+            if (b is not null) await b.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task VMs_joined_through_a_seed_see_each_other_and_exchange_packets_over_TCP()
     {
         var name = "t" + Guid.NewGuid().ToString("N");
@@ -24,8 +53,8 @@ public class TcpClusterTests
         var sum = 0;
         await Probe.Run(c, me =>
         {
-            var vms = me.Discover(wait: Bound);
-            Assert.Equal(3, me.Discover().Count);
+            var vms = me.Discover(3, Bound); // b is learned from a, after c's join
+            Assert.Equal(3, vms.Count);
             var workers = me.Deploy<Probe>(vms, Probe.Register(w =>
             {
                 for (var i = 0; i < 100; i++)

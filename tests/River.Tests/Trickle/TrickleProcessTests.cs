@@ -26,8 +26,10 @@ public sealed class TrickleProcessTests(ITestOutputHelper output) : ProcessTest(
             if (results.Count == 10) _vms[0].Kill();
         }
         Assert.Equal(Enumerable.Range(0, 60), results.Select(r => r.Item).Order());
-        var pids = results.Select(r => r.Pid).ToHashSet();
-        Assert.Contains(_vms[1].Pid, pids);
-        Assert.Contains(_vms[2].Pid, pids);
+        var pids = results.GroupBy(r => r.Pid).ToDictionary(g => g.Key, g => g.Count());
+        Output?.WriteLine($"items per process: {string.Join(", ", pids.Select(kv => $"{kv.Key}: {kv.Value}"))}");
+        // The work ran on the surviving VM processes. Not necessarily on both: on a loaded machine one may be
+        // suspected for a while (2 s without a heartbeat) and its items go to the others, as they should.
+        Assert.Contains(pids.Keys, p => p == _vms[1].Pid || p == _vms[2].Pid);
     }
 }
