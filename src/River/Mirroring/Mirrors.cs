@@ -114,7 +114,7 @@ internal sealed class Mirrors
             var target = _vm.Membership.Snapshot().Select(m => m.Info).Append(_vm.Info).FirstOrDefault(i => i.Id == vm)
                 ?? throw new InvalidOperationException($"VM {vm} is not a live member of the cluster");
             var template = group.Local ?? throw new InvalidOperationException("the primary's replica has ended");
-            Publish(group.AddMirror(vm)); // on its link the view goes before the deploy: the new VM knows it is a replica
+            group.Announce(group.AddMirror(vm)); // on its link the view goes before the log and the deploy: the new VM knows it is a replica
             try
             {
                 _vm.Deployer.Deploy(template.Instance.GetType(), [target], template, template.DeployArgs, group.Id, template.Parent);
