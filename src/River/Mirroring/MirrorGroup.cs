@@ -186,7 +186,8 @@ internal sealed class MirrorGroup
             _ackSenders.Request();
             return false;
         }
-        frame ??= Frames.Packet(_vm.Serializer, packet).ToArray();
+        frame ??= packet.ArrivedFrame.IsEmpty ? Frames.Packet(_vm.Serializer, packet).ToArray() : packet.ArrivedFrame.ToArray();
+        packet.ArrivedFrame = default;
         Append(new Entry(new MirrorEntry(frame), src, seq, packet));
         packet.MirrorPosition = _applied;
         return true;

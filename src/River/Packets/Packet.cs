@@ -36,6 +36,10 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
     // and in a replica's queue, its position in the mirror group's log (how recorded outcomes name it).
     internal long MirrorSeq, MirrorPosition;
 
+    // A numbered packet's frame as it arrived, valid only while its arrival is handled: a primary logs these bytes as
+    // they are instead of writing the packet again (MirrorGroup copies them, then clears this).
+    internal ReadOnlyMemory<byte> ArrivedFrame;
+
     internal Packet(VrId src, VrId dest, string[] names, object?[] values)
     {
         Src = src;
