@@ -44,7 +44,6 @@ internal sealed class MirrorGroup
     private readonly Queue<MirrorEntry> _outcomes = [];
     private bool _takingOver;
     private long _published; // the epoch of the last view announced: no log of a newer one goes out before its view
-
     private HashSet<VmId> _tailsAwaited = [];
     private long _epoch;
 
