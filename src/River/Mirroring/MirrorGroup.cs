@@ -28,7 +28,7 @@ internal sealed class MirrorGroup
     private readonly Coalescer _pushLog, _ackLog, _ackSenders;
 
     private VrContext? _local;
-    private bool _ended;
+    private bool _ended, _stopped; // _stopped: the replica here was stopped (its VM stopping, or killed), not the VR ended
     private readonly List<Packet> _early = []; // applied before the replica here started
 
     // The log: entry g is _log[g - _logBase - 1]. Entries up to _stable are on every replica; a primary lets its
@@ -43,6 +43,7 @@ internal sealed class MirrorGroup
     private readonly Dictionary<VmId, long> _acked = [], _sentTo = [];
     private readonly Queue<MirrorEntry> _outcomes = [];
     private bool _takingOver;
+    private long _published; // the epoch of the last view announced: no log of a newer one goes out before its view
     private HashSet<VmId> _tailsAwaited = [];
     private long _epoch;
 
@@ -60,7 +61,7 @@ internal sealed class MirrorGroup
         _mirrors = mirrors;
         _logger = logger;
         View = view;
-        _epoch = view.Epoch;
+        _epoch = _published = view.Epoch;
         _pushLog = new Coalescer(PushLog, Failed);
         _ackLog = new Coalescer(AckLog, Failed);
         _ackSenders = new Coalescer(AckSenders, Failed);
@@ -110,6 +111,7 @@ internal sealed class MirrorGroup
     {
         lock (_lock)
         {
+            _stopped = _local is { Stopping.IsCancellationRequested: true };
             _local = null;
             _ended = true;
             Monitor.PulseAll(_lock);
@@ -154,6 +156,9 @@ internal sealed class MirrorGroup
 
     private bool Accept(Packet packet, VmId from, byte[]? frame)
     {
+        // A stopped replica's VM still reads its links for a while: what comes now is neither logged nor acknowledged
+        // (its sender keeps the packet for the next primary), unlike a packet for a VR that ended.
+        if (_stopped) return false;
         var src = packet.Src;
         var seq = packet.MirrorSeq;
         if (seq != 0)
@@ -180,7 +185,8 @@ internal sealed class MirrorGroup
             _ackSenders.Request();
             return false;
         }
-        frame ??= Frames.Packet(_vm.Serializer, packet).ToArray();
+        frame ??= packet.ArrivedFrame.IsEmpty ? Frames.Packet(_vm.Serializer, packet).ToArray() : packet.ArrivedFrame.ToArray();
+        packet.ArrivedFrame = default;
         Append(new Entry(new MirrorEntry(frame), src, seq, packet));
         packet.MirrorPosition = _applied;
         return true;
@@ -236,7 +242,8 @@ internal sealed class MirrorGroup
         var sends = new List<(VmId To, MirrorLog Log)>();
         lock (_lock)
         {
-            if (!IsPrimary) return;
+            // A mirror drops a log of an epoch it has not seen: the view goes first, on the same links (see Announce).
+            if (!IsPrimary || _published < View.Epoch) return;
             foreach (var m in View.Vms.Skip(1))
             {
                 var first = _sentTo.GetValueOrDefault(m) + 1;
@@ -400,7 +407,7 @@ internal sealed class MirrorGroup
     /// <summary>
     /// The primary takes VM <paramref name="vm"/> into the view as a mirror that holds nothing yet: the whole log goes to
     /// it (its replica replays it from the start; what it sends again is dropped as duplicates), and entries are stable
-    /// once it has them too. Returns the view to publish, or throws when the log was trimmed or the VM cannot take it.
+    /// once it has them too. Returns the view to <see cref="Announce"/>, or throws when the log was trimmed or the VM cannot take it.
     /// </summary>
     public MirrorView AddMirror(VmId vm)
     {
@@ -412,9 +419,20 @@ internal sealed class MirrorGroup
             if (View.Vms.Contains(vm) || _gone.Contains(vm)) throw new InvalidOperationException($"VM {vm} already runs a replica of {Id}, or is gone");
             View = new MirrorView(Id, [.. View.Vms, vm], _epoch = Math.Max(_epoch, View.Epoch) + 1);
             _acked[vm] = _sentTo[vm] = 0;
-            _pushLog.Request();
             return View;
         }
+    }
+
+    /// <summary>
+    /// The primary publishes its new <paramref name="view"/> (outside the lock: a link may block), and only then sends the
+    /// log under it: a log sent first, from the pool, could reach a mirror before the view, be dropped there, and never be
+    /// sent again, so nothing would become stable (a new replica's VM would not even know the group yet).
+    /// </summary>
+    public void Announce(MirrorView view)
+    {
+        _mirrors.Publish(view);
+        lock (_lock) _published = Math.Max(_published, view.Epoch);
+        _pushLog.Request();
     }
 
     /// <summary>The primary's replica here (the template for a new replica's type and arguments).</summary>
@@ -457,7 +475,7 @@ internal sealed class MirrorGroup
                 _acked.Remove(id);
                 _sentTo.Remove(id);
                 var view = View;
-                after.Add(() => _mirrors.Publish(view));
+                after.Add(() => Announce(view));
                 Stabilize(MinAcked());
             }
             else if (Alive.FirstOrDefault() == Me) BeginTakeover(after);
@@ -521,10 +539,9 @@ internal sealed class MirrorGroup
         var view = View;
         after.Add(() =>
         {
-            _mirrors.Publish(view);
+            Announce(view);
             _mirrors.SendHeld(Id);
             _mirrors.Resend(Id);
-            _pushLog.Request();
         });
     }
 }

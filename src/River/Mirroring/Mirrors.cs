@@ -43,12 +43,14 @@ internal sealed class Mirrors
 
     /// <summary>
     /// One (src, dest) stream sent from this VM: the last number given, and the copies not yet acknowledged (to a
-    /// mirrored dest: by its primary; from a mirror's replica: by the receiving VM).
+    /// mirrored dest: by its primary, as frames; from a mirror's replica: by the receiving VM, as frames or, when
+    /// every value is immutable, as the packet itself: most are dropped unsent, so serializing them would be waste).
     /// </summary>
     private sealed class OutStream
     {
         public long Next;
-        public readonly Queue<(long Seq, byte[] Frame)> Unacked = new();
+        public VmId? SentTo; // to a mirrored VR: the primary its unacknowledged copies last went to, in order
+        public readonly Queue<(long Seq, byte[]? Frame, Packet? Packet)> Unacked = new();
     }
 
     public Mirrors(RiverVm vm, ILogger logger)
@@ -62,6 +64,9 @@ internal sealed class Mirrors
         };
         vm.VrEnded += (_, e) => OnEnded(e.Id);
     }
+
+    /// <summary>This VM's part in mirrored VR <paramref name="vr"/>, if it knows of it.</summary>
+    public MirrorGroup? Group(VrId vr) => _groups.GetValueOrDefault(vr);
 
     /// <summary>True once this VM has heard of a mirrored VR: only then does a send look here.</summary>
     public bool Active => _active;
@@ -114,7 +119,7 @@ internal sealed class Mirrors
             var target = _vm.Membership.Snapshot().Select(m => m.Info).Append(_vm.Info).FirstOrDefault(i => i.Id == vm)
                 ?? throw new InvalidOperationException($"VM {vm} is not a live member of the cluster");
             var template = group.Local ?? throw new InvalidOperationException("the primary's replica has ended");
-            Publish(group.AddMirror(vm)); // on its link the view goes before the deploy: the new VM knows it is a replica
+            group.Announce(group.AddMirror(vm)); // on its link the view goes before the log and the deploy: the new VM knows it is a replica
             try
             {
                 _vm.Deployer.Deploy(template.Instance.GetType(), [target], template, template.DeployArgs, group.Id, template.Parent);
@@ -159,7 +164,9 @@ internal sealed class Mirrors
                 SendHeld(stream, stream.Unacked.Count);
                 return false;
             }
-            stream.Unacked.Enqueue((packet.MirrorSeq, Frames.Packet(_vm.Serializer, packet).ToArray()));
+            stream.Unacked.Enqueue(Array.TrueForAll(packet.AttributeValues, RiverSerializer.IsImmutable)
+                ? (packet.MirrorSeq, null, packet)
+                : (packet.MirrorSeq, Frames.Packet(_vm.Serializer, packet).ToArray(), null));
             SendHeld(stream, stream.Unacked.Count - MaxHeld);
             return true;
         }
@@ -172,7 +179,7 @@ internal sealed class Mirrors
         {
             try
             {
-                _vm.Router.Send(_vm.ReadPacket(held.Frame));
+                _vm.Router.Send(held.Packet ?? _vm.ReadPacket(held.Frame!));
             }
             catch (VmGoneException)
             {
@@ -243,28 +250,44 @@ internal sealed class Mirrors
         {
             packet.MirrorSeq = ++stream.Next;
             var frame = Frames.Packet(_vm.Serializer, packet).ToArray();
-            stream.Unacked.Enqueue((packet.MirrorSeq, frame));
-            Transmit(group, frame);
+            stream.Unacked.Enqueue((packet.MirrorSeq, frame, null));
+            Transmit(group, stream, frame);
         }
     }
 
-    /// <summary>Sends a numbered packet to the group's primary; kept by its stream until acknowledged either way.</summary>
-    private void Transmit(MirrorGroup group, byte[] frame)
+    /// <summary>
+    /// Sends a stream's new copy (<paramref name="frame"/>, or none) to the group's primary (caller holds the stream's
+    /// lock). When the primary changed since the stream's copies last went out, every copy not yet acknowledged goes
+    /// first, in order, whichever thread sees the change first: a primary takes each stream's numbers in order, so a
+    /// new copy that overtook older ones (sent right after the view changed, before <see cref="Resend"/>) would make
+    /// it drop those as duplicates, and their requests were lost.
+    /// </summary>
+    private void Transmit(MirrorGroup group, OutStream stream, byte[]? frame)
     {
         var primary = group.Primary;
+        if (stream.SentTo == primary)
+        {
+            if (frame is not null) Transmit(group, primary, frame);
+            return;
+        }
+        stream.SentTo = primary;
+        foreach (var (_, copy, _) in stream.Unacked) Transmit(group, primary, copy!);
+    }
+
+    private void Transmit(MirrorGroup group, VmId primary, byte[] frame)
+    {
         if (primary == _vm.Id) group.AcceptLocal(_vm.ReadPacket(frame), frame);
         else if (!group.IsGone(primary) && _vm.Membership.PeerOf(primary) is { } peer) _vm.Router.SendFrame(group.Id, peer, frame);
     }
 
-    /// <summary>A primary announced itself: every copy not yet acknowledged goes to it, in order.</summary>
+    /// <summary>A primary announced itself: every copy not yet acknowledged goes to it, in order (unless a send did it already).</summary>
     public void Resend(VrId vr)
     {
         if (!_groups.TryGetValue(vr, out var group)) return;
         foreach (var ((_, dest), stream) in _streams)
         {
             if (dest != vr) continue;
-            lock (stream)
-                foreach (var (_, frame) in stream.Unacked) Transmit(group, frame);
+            lock (stream) Transmit(group, stream, null);
         }
     }
 

@@ -49,6 +49,10 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
     // The trace context the packet carries (Diagnostics/PacketTracing.cs); null for nearly every packet.
     internal PacketTrace? Trace;
 
+    // A numbered packet's frame as it arrived, valid only while its arrival is handled: a primary logs these bytes as
+    // they are instead of writing the packet again (MirrorGroup copies them, then clears this).
+    internal ReadOnlyMemory<byte> ArrivedFrame;
+
     internal Packet(VrId src, VrId dest, string[] names, object?[] values)
     {
         Src = src;

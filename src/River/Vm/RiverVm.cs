@@ -402,7 +402,11 @@ public sealed class RiverVm : IAsyncDisposable
     {
         var kind = frame.Span[0];
         var packet = Serializer.ReadPacket(frame[Frames.PacketOffset(kind)..], _contextOf ??= ContextOf, tail);
-        if (kind == Frames.SequencedKind) packet.MirrorSeq = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(frame.Span[1..]);
+        if (kind == Frames.SequencedKind)
+        {
+            packet.MirrorSeq = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(frame.Span[1..]);
+            if (tail is null) packet.ArrivedFrame = frame;
+        }
         return packet;
     }
 
