@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
@@ -10,7 +9,8 @@ namespace River;
 /// the packets each VR sends to each other VR (an envelope attribute, <see cref="SeqAttribute"/>, taken off
 /// again before the receiver sees the packet), keeps what each sent until a complete round shows its
 /// receiver holds it, queues arrivals in sequence (dropping duplicates, holding any that come early),
-/// takes a VR's part when it calls <c>Checkpoint()</c> and sends it to the run's home VM, and carries out
+/// takes a VR's part when it calls <c>Checkpoint()</c> (serialized once, into the buffer that becomes its
+/// file) and sends it to the run's home VM off the VR's thread, and carries out
 /// the home VM's recovery steps. Runs that do not checkpoint never reach it: the hooks are set once such a
 /// run reached this VM, and stay (a run's end is not told to the other VMs).
 /// </summary>
@@ -70,12 +70,13 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         public readonly Dictionary<VrId, long> Sent = [], Received = [];
         public readonly Dictionary<VrId, SortedList<long, Packet>> Early = [];
         public List<LoggedPacket> Log = [];
+        public Task Sending = Task.CompletedTask; // the VR's parts on their way home, in order
         public int Checkpoints;
         public bool RolledBack;
         public int Deploys;
     }
 
-    private sealed record Prepared(VrPart? Part, TaskCompletionSource Go);
+    private sealed record Prepared(VrPart? Part, ReadOnlyMemory<byte> Fields, TaskCompletionSource Go);
 
     // ---- program side -------------------------------------------------------------------------------
 
@@ -95,35 +96,56 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         return info;
     }
 
-    /// <summary>A VR's <c>Checkpoint()</c>: its part, taken on its own thread, goes to the home VM.</summary>
+    /// <summary>
+    /// A VR's <c>Checkpoint()</c>: its part, taken on its own thread, goes to the home VM. The VR goes on once its
+    /// state is serialized; sealing the file and sending it happen on the thread pool.
+    /// </summary>
     public void Checkpoint(VrContext vr)
     {
         if (!_vrs.TryGetValue(vr, out var state)) return; // no --checkpoint-dir: nothing to save
         if (vr.Killed) throw new OperationCanceledException("This VR is being rolled back to a checkpoint.");
         var time = DateTime.UtcNow.Ticks; // before the fields are captured: a round's time counts capturing them
-        var (names, fields) = VrFields.Capture(_vm.Serializer, vr.Instance);
         VrPart part;
         lock (state.Lock)
         {
             // Under the lock deliveries take, so the queue and the counts of what was queued agree.
             var queue = vr.Mailbox.Snapshot().Select(p => Frames.Packet(_vm.Serializer, p).ToArray()).ToArray();
-            part = new VrPart(state.Run.Id, IdentityOf(vr), ++state.Checkpoints, false, time, names, fields, queue,
+            part = new VrPart(state.Run.Id, IdentityOf(vr), ++state.Checkpoints, false, time, VrFields.NamesOf(vr.Instance.GetType()), queue,
                 Counts(state.Received), Counts(state.Sent), [.. state.Log]);
         }
-        ToHome(state.Run, new PartTaken(state.Run.Id, state.Run.Epoch, vr.Id, part.Number, Serialize(part)));
+        // Only this thread changes the fields, so capturing them after the lock is capturing them with the queue.
+        SendPart(state, part, vr.Instance);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="part"/>, then the fields of <paramref name="fields"/> (none for an ended VR), into the buffer
+    /// that becomes the part's file, and sends it home on the thread pool after the VR's earlier parts.
+    /// </summary>
+    private void SendPart(VrState state, VrPart part, VirtualResourceBase? fields)
+    {
+        var size = (fields is null ? 0 : VrFields.SizeOf(fields)) + part.Queue.Sum(q => q.Length + 8L) + part.Log.Sum(l => l.Frame.Length + 64L) + 1024;
+        var file = CheckpointFile.Writer(size);
+        _vm.Serializer.WriteValue(file, nameof(VrPart), part);
+        if (fields is not null) VrFields.Capture(_vm.Serializer, fields, file);
+        var (run, epoch, vr) = (state.Run, state.Run.Epoch, state.Context.Id);
+        lock (state.Lock)
+            state.Sending = state.Sending.ContinueWith(_ =>
+            {
+                try
+                {
+                    ToHome(run, new PartTaken(run.Id, epoch, vr, part.Number, CheckpointFile.Seal(file)));
+                }
+                catch (Exception e)
+                {
+                    _logger.CheckpointStepFailed(nameof(PartTaken), e);
+                }
+            }, TaskScheduler.Default);
     }
 
     private static SeqCount[] Counts(Dictionary<VrId, long> counts) => [.. counts.Select(c => new SeqCount(c.Key, c.Value))];
 
     private VrIdentity IdentityOf(VrContext vr) =>
         new(vr.Id, vr.Instance.GetType().AssemblyQualifiedName!, vr.Parent, [.. vr.Args], _vm.Deployer.ArgBytes(vr.DeployArgs));
-
-    public byte[] Serialize(object value)
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        _vm.Serializer.WriteValue(buffer, value.GetType().Name, value);
-        return buffer.WrittenSpan.ToArray();
-    }
 
     /// <summary>
     /// A <c>Deploy</c> by a VR of a checkpointed run: in a run restarted from disk, the VRs the same call started
@@ -203,16 +225,16 @@ internal sealed class CheckpointAgent : IRuntimeHooks
             ToHome(run, new VrJoined(run.Id, IdentityOf(vr), _vm.Id));
             return null;
         }
-        if (prepared.Part is { } part) Apply(vr, state, part);
+        if (prepared.Part is { } part) Apply(vr, state, part, prepared.Fields);
         _vrs[vr] = state;
         _holding[vr.Id] = prepared.Go;
         return prepared.Go.Task;
     }
 
     /// <summary>Sets a restarted VR's fields, counts, log and queue from its part.</summary>
-    private void Apply(VrContext vr, VrState state, VrPart part)
+    private void Apply(VrContext vr, VrState state, VrPart part, ReadOnlyMemory<byte> fields)
     {
-        using (TypeResolver.Enter(vr.Run.Code)) VrFields.Restore(_vm.Serializer, vr.Instance, part.FieldNames, part.Fields);
+        using (TypeResolver.Enter(vr.Run.Code)) VrFields.Restore(_vm.Serializer, vr.Instance, part.FieldNames, fields);
         vr.Restored = true;
         state.Checkpoints = part.Number;
         foreach (var c in part.Received) state.Received[c.Peer] = c.Seq;
@@ -239,8 +261,8 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         // Returned after checkpointing: what it sent since may still be owed to VRs rolled back later.
         VrPart part;
         lock (state.Lock)
-            part = new VrPart(state.Run.Id, IdentityOf(state.Context), state.Checkpoints + 1, true, DateTime.UtcNow.Ticks, [], [], [], [], Counts(state.Sent), [.. state.Log]);
-        ToHome(state.Run, new PartTaken(state.Run.Id, state.Run.Epoch, e.Id, part.Number, Serialize(part)));
+            part = new VrPart(state.Run.Id, IdentityOf(state.Context), state.Checkpoints + 1, true, DateTime.UtcNow.Ticks, [], [], [], Counts(state.Sent), [.. state.Log]);
+        SendPart(state, part, null);
     }
 
     // ---- control messages ---------------------------------------------------------------------------
@@ -280,7 +302,8 @@ internal sealed class CheckpointAgent : IRuntimeHooks
             case RollBack r:
                 return RollBackAsync(r);
             case Prepare p:
-                _prepared[p.Vr] = new Prepared(p.Part is null ? null : (VrPart)_vm.Serializer.ReadValue(p.Part)!, new(TaskCreationOptions.RunContinuationsAsynchronously));
+                var (part, fields) = p.Part is null ? (null, default) : PartPayload.Read(_vm.Serializer, p.Part, $"the part of VR {p.Vr}");
+                _prepared[p.Vr] = new Prepared(part, fields, new(TaskCreationOptions.RunContinuationsAsynchronously));
                 break;
             case Replay r:
                 foreach (var frame in r.Frames) Requeue(frame);

@@ -33,8 +33,11 @@ internal sealed record Deployed(Guid Run, DeployRecord Record) : ICheckpointMess
 /// <summary>A VM → home: a VR of the run started there.</summary>
 internal sealed record VrJoined(Guid Run, VrIdentity Vr, VmId At) : ICheckpointMessage;
 
-/// <summary>A VM → home: one VR's part of a round (a serialized <see cref="VrPart"/>), taken in recovery epoch <paramref name="Epoch"/>.</summary>
-internal sealed record PartTaken(Guid Run, int Epoch, VrId Vr, int Number, byte[] Part) : ICheckpointMessage;
+/// <summary>
+/// A VM → home: one VR's part of a round, taken in recovery epoch <paramref name="Epoch"/>: <paramref name="File"/> is
+/// the file to store, sealed (<see cref="CheckpointFile"/>) around a <see cref="PartPayload"/>.
+/// </summary>
+internal sealed record PartTaken(Guid Run, int Epoch, VrId Vr, int Number, ReadOnlyMemory<byte> File) : ICheckpointMessage;
 
 /// <summary>
 /// Home → every VM: round <paramref name="Round"/> is durable. Logged packets its receivers hold
