@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
@@ -10,7 +11,8 @@ namespace River;
 /// again before the receiver sees the packet), keeps what each sent until a complete round shows its
 /// receiver holds it, queues arrivals in sequence (dropping duplicates, holding any that come early),
 /// takes a VR's part when it calls <c>Checkpoint()</c> (serialized once, into the buffer that becomes its
-/// file) and sends it to the run's home VM off the VR's thread, and carries out
+/// file) and, off the VR's thread, writes it to the run's store itself when this VM sees the home VM's
+/// directory (telling the home it is stored) or sends it to the home VM to write, and carries out
 /// the home VM's recovery steps. Runs that do not checkpoint never reach it: the hooks are set once such a
 /// run reached this VM, and stay (a run's end is not told to the other VMs).
 /// </summary>
@@ -21,6 +23,9 @@ internal sealed class CheckpointAgent : IRuntimeHooks
 
     private static readonly ConditionalWeakTable<string[], string[]> StampedNames = [];
     private static readonly TimeSpan RecoveryWait = TimeSpan.FromSeconds(60);
+
+    /// <summary>A file the home VM writes in the run's store, holding a token: a VM that reads it back there shares the directory.</summary>
+    private const string StoreMark = "river-store";
 
     private readonly RiverVm _vm;
     private readonly ILogger _logger;
@@ -45,6 +50,9 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         public VmId Home { get; } = home;
         public VrId Initiator { get; } = initiator;
         public CheckpointCoordinator? Coordinator { get; set; }
+
+        /// <summary>The run's store, where this VM writes its VRs' parts itself; null: they go to the home VM, which writes them.</summary>
+        public ICheckpointStore? Store { get; set; }
 
         // Set from a VM's loss until the home VM's Resume: sends of VRs not rolled back wait, as their receivers are being moved.
         public volatile bool Recovering;
@@ -85,7 +93,10 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     {
         var info = Register(run, _vm.Id, initiator);
         info.Coordinator = new CheckpointCoordinator(_vm, this, info, store, _logger, restoredRound);
-        AskAll(id => new RunCheckpointed(run, _vm.Id, initiator, id)).Wait(RecoveryWait);
+        info.Store = store;
+        var token = Guid.NewGuid();
+        store.WriteAsync(StoreMark, token.ToByteArray()).Wait();
+        AskAll(id => new RunCheckpointed(run, _vm.Id, initiator, store.Location, token, id)).Wait(RecoveryWait);
         return info;
     }
 
@@ -94,6 +105,20 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         var info = _runs.GetOrAdd(run, _ => new RunInfo(run, home, initiator));
         _vm.Hooks = this;
         return info;
+    }
+
+    /// <summary>The home VM's store, if this VM sees the same directory (the same host, or a shared file system); else null.</summary>
+    private static async Task<ICheckpointStore?> ReachableAsync(string location, Guid token)
+    {
+        try
+        {
+            var store = new DirectoryCheckpointStore(location);
+            return await store.ReadAsync(StoreMark) is { Length: 16 } mark && new Guid(mark) == token ? store : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -119,7 +144,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
 
     /// <summary>
     /// Writes <paramref name="part"/>, then the fields of <paramref name="fields"/> (none for an ended VR), into the buffer
-    /// that becomes the part's file, and sends it home on the thread pool after the VR's earlier parts.
+    /// that becomes the part's file, and stores it on the thread pool after the VR's earlier parts (<see cref="StoreAsync"/>).
     /// </summary>
     private void SendPart(VrState state, VrPart part, VirtualResourceBase? fields)
     {
@@ -128,18 +153,29 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         _vm.Serializer.WriteValue(file, nameof(VrPart), part);
         if (fields is not null) VrFields.Capture(_vm.Serializer, fields, file);
         var (run, epoch, vr) = (state.Run, state.Run.Epoch, state.Context.Id);
-        lock (state.Lock)
-            state.Sending = state.Sending.ContinueWith(_ =>
+        lock (state.Lock) state.Sending = state.Sending.ContinueWith(_ => StoreAsync(run, epoch, vr, part, file), TaskScheduler.Default).Unwrap();
+    }
+
+    /// <summary>
+    /// Seals a part's file and writes it to the store, then tells the home VM it is durable; or, when this VM does not
+    /// see the store, sends the file to the home VM, which writes it.
+    /// </summary>
+    private async Task StoreAsync(RunInfo run, int epoch, VrId vr, VrPart part, ArrayBufferWriter<byte> writer)
+    {
+        try
+        {
+            var file = CheckpointFile.Seal(writer);
+            if (run.Store is { } store)
             {
-                try
-                {
-                    ToHome(run, new PartTaken(run.Id, epoch, vr, part.Number, CheckpointFile.Seal(file)));
-                }
-                catch (Exception e)
-                {
-                    _logger.CheckpointStepFailed(nameof(PartTaken), e);
-                }
-            }, TaskScheduler.Default);
+                await store.WriteAsync(CheckpointCoordinator.PartName(vr, part.Number, part.Ended), file);
+                ToHome(run, new PartStored(run.Id, epoch, part.Vr, part.Number, part.Ended, part.Received, file.Length));
+            }
+            else ToHome(run, new PartTaken(run.Id, epoch, vr, part.Number, file));
+        }
+        catch (Exception e)
+        {
+            _logger.CheckpointStepFailed(nameof(StoreAsync), e);
+        }
     }
 
     private static SeqCount[] Counts(Dictionary<VrId, long> counts) => [.. counts.Select(c => new SeqCount(c.Key, c.Value))];
@@ -288,12 +324,11 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         switch (message)
         {
             case RunCheckpointed r:
-                Register(r.Run, r.Home, r.Initiator);
-                break;
+                return RegisterAsync(r);
             case CheckpointAck a:
                 if (_asked.TryRemove(a.Request, out var asked)) asked.TrySetResult();
                 break;
-            case VrJoined or PartTaken or River.Deployed when CoordinatorOf(message) is { } coordinator:
+            case VrJoined or PartTaken or PartStored or River.Deployed when CoordinatorOf(message) is { } coordinator:
                 coordinator.OnMessage(message);
                 break;
             case RoundDone d:
@@ -315,10 +350,17 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         return Task.CompletedTask;
     }
 
+    private async Task RegisterAsync(RunCheckpointed r)
+    {
+        var info = Register(r.Run, r.Home, r.Initiator);
+        info.Store ??= await ReachableAsync(r.Store, r.StoreToken);
+    }
+
     private CheckpointCoordinator? CoordinatorOf(ICheckpointMessage m) => m switch
     {
         VrJoined j => _runs.GetValueOrDefault(j.Run)?.Coordinator,
         PartTaken p => _runs.GetValueOrDefault(p.Run)?.Coordinator,
+        PartStored p => _runs.GetValueOrDefault(p.Run)?.Coordinator,
         River.Deployed d => _runs.GetValueOrDefault(d.Run)?.Coordinator,
         _ => null,
     };
@@ -354,12 +396,22 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     private async Task RollBackAsync(RollBack r)
     {
         var doomed = r.Vrs.Select(id => _vm.TryGetLocal(id, out var vr) ? vr : null).OfType<VrContext>().ToList();
+        var states = new List<VrState>();
         foreach (var vr in doomed)
         {
-            if (_vrs.TryGetValue(vr, out var state)) state.RolledBack = true;
+            if (_vrs.TryGetValue(vr, out var state))
+            {
+                state.RolledBack = true;
+                states.Add(state);
+            }
             vr.Kill();
         }
         await Task.WhenAll(doomed.Select(v => v.Ended.Task.ContinueWith(_ => { }, TaskScheduler.Default)));
+        // Their parts still being stored, too: none may land in the store after the home VM deleted the rounds it rolls back.
+        await Task.WhenAll(states.Select(s =>
+        {
+            lock (s.Lock) return s.Sending;
+        }));
     }
 
     /// <summary>A VM of the cluster is gone: sends of the runs here wait for the home VM's recovery (it may move their receivers).</summary>

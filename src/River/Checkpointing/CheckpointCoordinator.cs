@@ -99,6 +99,14 @@ internal sealed class CheckpointCoordinator
                     Enqueue(() => StorePartAsync(p, writing));
                 }
                 break;
+            case PartStored p:
+                Enqueue(() =>
+                {
+                    if (p.Epoch != _run.Epoch) return Task.CompletedTask; // from an incarnation rolled back since
+                    Count(p.Vr, p.Number, p.Ended, p.Received, p.Size);
+                    return CompleteRoundsAsync();
+                });
+                break;
             case Deployed d:
                 Enqueue(() =>
                 {
@@ -115,7 +123,7 @@ internal sealed class CheckpointCoordinator
 
     private const string EndedFolder = "ended/";
 
-    private static string PartName(VrId vr, int round, bool ended) => ended ? $"{EndedFolder}{vr}.part" : $"{RoundFolder(round)}{vr}.part";
+    public static string PartName(VrId vr, int round, bool ended) => ended ? $"{EndedFolder}{vr}.part" : $"{RoundFolder(round)}{vr}.part";
 
     public static string ManifestName(int round) => $"{RoundFolder(round)}manifest";
 
@@ -148,10 +156,16 @@ internal sealed class CheckpointCoordinator
             }
             if (taken.Epoch != _run.Epoch) return; // rolled back while written: the recovery waited for it and deleted its round
         }
-        if (!_known.TryGetValue(taken.Vr, out var known)) _known[taken.Vr] = known = new Known(part.Vr, _vm.Id);
-        if (part.Ended) known.EndedAt = part.Number;
-        else known.Parts[part.Number] = (part.Received, taken.File.Length);
+        Count(part.Vr, part.Number, part.Ended, part.Received, taken.File.Length);
         await CompleteRoundsAsync();
+    }
+
+    /// <summary>A VR's part is durable: it counts for its round.</summary>
+    private void Count(VrIdentity vr, int number, bool ended, SeqCount[] received, long size)
+    {
+        if (!_known.TryGetValue(vr.Id, out var known)) _known[vr.Id] = known = new Known(vr, _vm.Id);
+        if (ended) known.EndedAt = number;
+        else known.Parts[number] = (received, size);
     }
 
     /// <summary>Declares every round whose parts are all durable complete, oldest first.</summary>
