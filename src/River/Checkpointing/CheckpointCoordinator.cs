@@ -180,14 +180,14 @@ internal sealed class CheckpointCoordinator
             var ended = participants.Where(k => !k.Parts.ContainsKey(round)).Select(k => k.Identity.Id).ToArray();
             var size = taking.Sum(k => k.Parts[round].Size);
             var initiator = _known.GetValueOrDefault(_run.Initiator)?.Identity.Type ?? "";
-            // The parts' names (and the round's folder) durable before the manifest that names them, the manifest's after it.
+            // The parts' names durable before the manifest that names them; the manifest's and the round folder's after it.
             _store.Sync(RoundFolder(round));
-            _store.Sync("");
             if (ended.Length > 0) _store.Sync(EndedFolder);
             var manifest = new RoundManifest(_run.Id, round, DateTime.UtcNow.Ticks, _run.Initiator, initiator,
                 [.. taking.Select(k => k.Identity.Id)], ended, size, [.. _deploys]);
             await _store.WriteAsync(ManifestName(round), CheckpointFile.Of(_vm.Serializer, manifest));
             _store.Sync(RoundFolder(round));
+            _store.Sync("");
             Volatile.Write(ref _complete, round);
             foreach (var old in _store.List("round-").Select(RoundOf).Where(r => r <= round - Kept).Distinct()) _store.Delete(RoundFolder(old));
             _logger.RoundComplete(round, taking.Count, size, _store.Location);
