@@ -122,8 +122,8 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     }
 
     /// <summary>
-    /// A VR's <c>Checkpoint()</c>: its part, taken on its own thread, goes to the home VM. The VR goes on once its
-    /// state is serialized; sealing the file and sending it happen on the thread pool.
+    /// A VR's <c>Checkpoint()</c>: its part, taken on its own thread, is stored. The VR goes on once its state is
+    /// serialized; sealing and storing the file happen on the thread pool.
     /// </summary>
     public void Checkpoint(VrContext vr)
     {
@@ -139,7 +139,16 @@ internal sealed class CheckpointAgent : IRuntimeHooks
                 Counts(state.Received), Counts(state.Sent), [.. state.Log]);
         }
         // Only this thread changes the fields, so capturing them after the lock is capturing them with the queue.
-        SendPart(state, part, vr.Instance);
+        try
+        {
+            SendPart(state, part, vr.Instance);
+        }
+        catch
+        {
+            // A field that cannot be saved: no part of this number, so the VR's next one still fills its next round.
+            lock (state.Lock) state.Checkpoints--;
+            throw;
+        }
     }
 
     /// <summary>
