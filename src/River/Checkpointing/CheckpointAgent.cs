@@ -10,7 +10,9 @@ namespace River;
 /// the packets each VR sends to each other VR (an envelope attribute, <see cref="SeqAttribute"/>, taken off
 /// again before the receiver sees the packet), keeps what each sent until a complete round shows its
 /// receiver holds it, queues arrivals in sequence (dropping duplicates, holding any that come early),
-/// takes a VR's part when it calls <c>Checkpoint()</c> and sends it to the run's home VM, and carries out
+/// takes a VR's part when it calls <c>Checkpoint()</c> (serialized once, into the buffer that becomes its
+/// file) and, off the VR's thread, writes it to the run's store itself when this VM sees the home VM's
+/// directory (telling the home it is stored) or sends it to the home VM to write, and carries out
 /// the home VM's recovery steps. Runs that do not checkpoint never reach it: the hooks are set once such a
 /// run reached this VM, and stay (a run's end is not told to the other VMs).
 /// </summary>
@@ -21,6 +23,9 @@ internal sealed class CheckpointAgent : IRuntimeHooks
 
     private static readonly ConditionalWeakTable<string[], string[]> StampedNames = [];
     private static readonly TimeSpan RecoveryWait = TimeSpan.FromSeconds(60);
+
+    /// <summary>A file the home VM writes in the run's store, holding a token: a VM that reads it back there shares the directory.</summary>
+    private const string StoreMark = "river-store";
 
     private readonly RiverVm _vm;
     private readonly ILogger _logger;
@@ -46,6 +51,9 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         public VrId Initiator { get; } = initiator;
         public CheckpointCoordinator? Coordinator { get; set; }
 
+        /// <summary>The run's store, where this VM writes its VRs' parts itself; null: they go to the home VM, which writes them.</summary>
+        public ICheckpointStore? Store { get; set; }
+
         // Set from a VM's loss until the home VM's Resume: sends of VRs not rolled back wait, as their receivers are being moved.
         public volatile bool Recovering;
         public readonly ManualResetEventSlim Resumed = new(true);
@@ -70,12 +78,13 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         public readonly Dictionary<VrId, long> Sent = [], Received = [];
         public readonly Dictionary<VrId, SortedList<long, Packet>> Early = [];
         public List<LoggedPacket> Log = [];
+        public Task Sending = Task.CompletedTask; // the VR's parts on their way home, in order
         public int Checkpoints;
         public bool RolledBack;
         public int Deploys;
     }
 
-    private sealed record Prepared(VrPart? Part, TaskCompletionSource Go);
+    private sealed record Prepared(VrPart? Part, ReadOnlyMemory<byte> Fields, TaskCompletionSource Go);
 
     // ---- program side -------------------------------------------------------------------------------
 
@@ -84,7 +93,10 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     {
         var info = Register(run, _vm.Id, initiator);
         info.Coordinator = new CheckpointCoordinator(_vm, this, info, store, _logger, restoredRound);
-        AskAll(id => new RunCheckpointed(run, _vm.Id, initiator, id)).Wait(RecoveryWait);
+        info.Store = store;
+        var token = Guid.NewGuid();
+        store.WriteAsync(StoreMark, token.ToByteArray()).Wait();
+        AskAll(id => new RunCheckpointed(run, _vm.Id, initiator, store.Location, token, id)).Wait(RecoveryWait);
         return info;
     }
 
@@ -95,35 +107,90 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         return info;
     }
 
-    /// <summary>A VR's <c>Checkpoint()</c>: its part, taken on its own thread, goes to the home VM.</summary>
+    /// <summary>The home VM's store, if this VM sees the same directory (the same host, or a shared file system); else null.</summary>
+    private static async Task<ICheckpointStore?> ReachableAsync(string location, Guid token)
+    {
+        try
+        {
+            var store = new DirectoryCheckpointStore(location);
+            return await store.ReadAsync(StoreMark) is { Length: 16 } mark && new Guid(mark) == token ? store : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A VR's <c>Checkpoint()</c>: its part, taken on its own thread, is stored. The VR goes on once its state is
+    /// serialized; sealing and storing the file happen on the thread pool.
+    /// </summary>
     public void Checkpoint(VrContext vr)
     {
         if (!_vrs.TryGetValue(vr, out var state)) return; // no --checkpoint-dir: nothing to save
         if (vr.Killed) throw new OperationCanceledException("This VR is being rolled back to a checkpoint.");
         var time = DateTime.UtcNow.Ticks; // before the fields are captured: a round's time counts capturing them
-        var (names, fields) = VrFields.Capture(_vm.Serializer, vr.Instance);
         VrPart part;
         lock (state.Lock)
         {
             // Under the lock deliveries take, so the queue and the counts of what was queued agree.
             var queue = vr.Mailbox.Snapshot().Select(p => Frames.Packet(_vm.Serializer, p).ToArray()).ToArray();
-            part = new VrPart(state.Run.Id, IdentityOf(vr), ++state.Checkpoints, false, time, names, fields, queue,
+            part = new VrPart(state.Run.Id, IdentityOf(vr), ++state.Checkpoints, false, time, VrFields.NamesOf(vr.Instance.GetType()), queue,
                 Counts(state.Received), Counts(state.Sent), [.. state.Log]);
         }
-        ToHome(state.Run, new PartTaken(state.Run.Id, state.Run.Epoch, vr.Id, part.Number, Serialize(part)));
+        // Only this thread changes the fields, so capturing them after the lock is capturing them with the queue.
+        try
+        {
+            SendPart(state, part, vr.Instance);
+        }
+        catch
+        {
+            // A field that cannot be saved: no part of this number, so the VR's next one still fills its next round.
+            lock (state.Lock) state.Checkpoints--;
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="part"/>, then the fields of <paramref name="fields"/> (none for an ended VR), into the buffer
+    /// that becomes the part's file, and stores it on the thread pool after the VR's earlier parts (<see cref="StoreAsync"/>).
+    /// </summary>
+    private void SendPart(VrState state, VrPart part, VirtualResourceBase? fields)
+    {
+        var size = (fields is null ? 0 : VrFields.SizeOf(fields)) + part.Queue.Sum(q => q.Length + 8L) + part.Log.Sum(l => l.Frame.Length + 64L) + 1024;
+        var file = CheckpointFile.Writer(size);
+        _vm.Serializer.WriteValue(file, nameof(VrPart), part);
+        if (fields is not null) VrFields.Capture(_vm.Serializer, fields, file);
+        var (run, epoch, vr) = (state.Run, state.Run.Epoch, state.Context.Id);
+        lock (state.Lock) state.Sending = state.Sending.ContinueWith(_ => StoreAsync(run, epoch, vr, part, file), TaskScheduler.Default).Unwrap();
+    }
+
+    /// <summary>
+    /// Seals a part's file and writes it to the store, then tells the home VM it is durable; or, when this VM does not
+    /// see the store, sends the file to the home VM, which writes it.
+    /// </summary>
+    private async Task StoreAsync(RunInfo run, int epoch, VrId vr, VrPart part, ArrayBufferWriter<byte> writer)
+    {
+        try
+        {
+            var file = CheckpointFile.Seal(writer);
+            if (run.Store is { } store)
+            {
+                await store.WriteAsync(CheckpointCoordinator.PartName(vr, part.Number, part.Ended), file);
+                ToHome(run, new PartStored(run.Id, epoch, part.Vr, part.Number, part.Ended, part.Received, file.Length));
+            }
+            else ToHome(run, new PartTaken(run.Id, epoch, vr, part.Number, file));
+        }
+        catch (Exception e)
+        {
+            _logger.CheckpointStepFailed(nameof(StoreAsync), e);
+        }
     }
 
     private static SeqCount[] Counts(Dictionary<VrId, long> counts) => [.. counts.Select(c => new SeqCount(c.Key, c.Value))];
 
     private VrIdentity IdentityOf(VrContext vr) =>
         new(vr.Id, vr.Instance.GetType().AssemblyQualifiedName!, vr.Parent, [.. vr.Args], _vm.Deployer.ArgBytes(vr.DeployArgs));
-
-    public byte[] Serialize(object value)
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        _vm.Serializer.WriteValue(buffer, value.GetType().Name, value);
-        return buffer.WrittenSpan.ToArray();
-    }
 
     /// <summary>
     /// A <c>Deploy</c> by a VR of a checkpointed run: in a run restarted from disk, the VRs the same call started
@@ -203,16 +270,16 @@ internal sealed class CheckpointAgent : IRuntimeHooks
             ToHome(run, new VrJoined(run.Id, IdentityOf(vr), _vm.Id));
             return null;
         }
-        if (prepared.Part is { } part) Apply(vr, state, part);
+        if (prepared.Part is { } part) Apply(vr, state, part, prepared.Fields);
         _vrs[vr] = state;
         _holding[vr.Id] = prepared.Go;
         return prepared.Go.Task;
     }
 
     /// <summary>Sets a restarted VR's fields, counts, log and queue from its part.</summary>
-    private void Apply(VrContext vr, VrState state, VrPart part)
+    private void Apply(VrContext vr, VrState state, VrPart part, ReadOnlyMemory<byte> fields)
     {
-        using (TypeResolver.Enter(vr.Run.Code)) VrFields.Restore(_vm.Serializer, vr.Instance, part.FieldNames, part.Fields);
+        using (TypeResolver.Enter(vr.Run.Code)) VrFields.Restore(_vm.Serializer, vr.Instance, part.FieldNames, fields);
         vr.Restored = true;
         state.Checkpoints = part.Number;
         foreach (var c in part.Received) state.Received[c.Peer] = c.Seq;
@@ -239,8 +306,8 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         // Returned after checkpointing: what it sent since may still be owed to VRs rolled back later.
         VrPart part;
         lock (state.Lock)
-            part = new VrPart(state.Run.Id, IdentityOf(state.Context), state.Checkpoints + 1, true, DateTime.UtcNow.Ticks, [], [], [], [], Counts(state.Sent), [.. state.Log]);
-        ToHome(state.Run, new PartTaken(state.Run.Id, state.Run.Epoch, e.Id, part.Number, Serialize(part)));
+            part = new VrPart(state.Run.Id, IdentityOf(state.Context), state.Checkpoints + 1, true, DateTime.UtcNow.Ticks, [], [], [], Counts(state.Sent), [.. state.Log]);
+        SendPart(state, part, null);
     }
 
     // ---- control messages ---------------------------------------------------------------------------
@@ -266,12 +333,11 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         switch (message)
         {
             case RunCheckpointed r:
-                Register(r.Run, r.Home, r.Initiator);
-                break;
+                return RegisterAsync(r);
             case CheckpointAck a:
                 if (_asked.TryRemove(a.Request, out var asked)) asked.TrySetResult();
                 break;
-            case VrJoined or PartTaken or River.Deployed when CoordinatorOf(message) is { } coordinator:
+            case VrJoined or PartTaken or PartStored or River.Deployed when CoordinatorOf(message) is { } coordinator:
                 coordinator.OnMessage(message);
                 break;
             case RoundDone d:
@@ -280,7 +346,8 @@ internal sealed class CheckpointAgent : IRuntimeHooks
             case RollBack r:
                 return RollBackAsync(r);
             case Prepare p:
-                _prepared[p.Vr] = new Prepared(p.Part is null ? null : (VrPart)_vm.Serializer.ReadValue(p.Part)!, new(TaskCreationOptions.RunContinuationsAsynchronously));
+                var (part, fields) = p.Part is null ? (null, default) : PartPayload.Read(_vm.Serializer, p.Part, $"the part of VR {p.Vr}");
+                _prepared[p.Vr] = new Prepared(part, fields, new(TaskCreationOptions.RunContinuationsAsynchronously));
                 break;
             case Replay r:
                 foreach (var frame in r.Frames) Requeue(frame);
@@ -292,10 +359,17 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         return Task.CompletedTask;
     }
 
+    private async Task RegisterAsync(RunCheckpointed r)
+    {
+        var info = Register(r.Run, r.Home, r.Initiator);
+        info.Store ??= await ReachableAsync(r.Store, r.StoreToken);
+    }
+
     private CheckpointCoordinator? CoordinatorOf(ICheckpointMessage m) => m switch
     {
         VrJoined j => _runs.GetValueOrDefault(j.Run)?.Coordinator,
         PartTaken p => _runs.GetValueOrDefault(p.Run)?.Coordinator,
+        PartStored p => _runs.GetValueOrDefault(p.Run)?.Coordinator,
         River.Deployed d => _runs.GetValueOrDefault(d.Run)?.Coordinator,
         _ => null,
     };
@@ -331,12 +405,22 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     private async Task RollBackAsync(RollBack r)
     {
         var doomed = r.Vrs.Select(id => _vm.TryGetLocal(id, out var vr) ? vr : null).OfType<VrContext>().ToList();
+        var states = new List<VrState>();
         foreach (var vr in doomed)
         {
-            if (_vrs.TryGetValue(vr, out var state)) state.RolledBack = true;
+            if (_vrs.TryGetValue(vr, out var state))
+            {
+                state.RolledBack = true;
+                states.Add(state);
+            }
             vr.Kill();
         }
         await Task.WhenAll(doomed.Select(v => v.Ended.Task.ContinueWith(_ => { }, TaskScheduler.Default)));
+        // Their parts still being stored, too: none may land in the store after the home VM deleted the rounds it rolls back.
+        await Task.WhenAll(states.Select(s =>
+        {
+            lock (s.Lock) return s.Sending;
+        }));
     }
 
     /// <summary>A VM of the cluster is gone: sends of the runs here wait for the home VM's recovery (it may move their receivers).</summary>

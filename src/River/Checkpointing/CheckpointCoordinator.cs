@@ -9,7 +9,8 @@ namespace River;
 /// declares a round complete when every participant's part of it is durable (or the participant had
 /// ended), prunes old rounds (two are kept), and, when a VM of the run is gone, rolls the participants
 /// back to the last complete round, restarts the lost VRs on VMs that remain and replays the channel state.
-/// One loop does all of it, in order.
+/// One loop does all of it, in order; only the writes of parts run beside it, each started as its part arrives
+/// (so a round's parts are written at the same time), and counted by the loop in the order they arrived.
 /// </summary>
 internal sealed class CheckpointCoordinator
 {
@@ -24,6 +25,9 @@ internal sealed class CheckpointCoordinator
     private readonly Channel<Func<Task>> _work = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<VrId, Known> _known = [];
     private readonly List<DeployRecord> _deploys = [];
+    private readonly Lock _writesLock = new();
+    private readonly HashSet<Task<VrPart>> _writes = []; // parts being written, started beside the loop
+    private bool _stopped;
     private int _complete;
 
     /// <summary>A VR of the run: how to start it again, where it runs, which parts of it are durable.</summary>
@@ -60,7 +64,11 @@ internal sealed class CheckpointCoordinator
     /// <summary>The run ended: what is queued is done, later parts are ignored.</summary>
     public Task StopAsync()
     {
-        _work.Writer.TryComplete();
+        lock (_writesLock)
+        {
+            _stopped = true;
+            _work.Writer.TryComplete();
+        }
         return _loop;
     }
 
@@ -82,7 +90,22 @@ internal sealed class CheckpointCoordinator
                 });
                 break;
             case PartTaken p:
-                Enqueue(() => StorePartAsync(p));
+                lock (_writesLock)
+                {
+                    if (_stopped) break;
+                    // Not while a recovery is under way: it waits for the writes started before it, then deletes the rounds after its own.
+                    Task<VrPart>? writing = null;
+                    if (!_run.Recovering && p.Epoch == _run.Epoch) _writes.Add(writing = Task.Run(() => WritePartAsync(p)));
+                    Enqueue(() => StorePartAsync(p, writing));
+                }
+                break;
+            case PartStored p:
+                Enqueue(() =>
+                {
+                    if (p.Epoch != _run.Epoch) return Task.CompletedTask; // from an incarnation rolled back since
+                    Count(p.Vr, p.Number, p.Ended, p.Received, p.Size);
+                    return CompleteRoundsAsync();
+                });
                 break;
             case Deployed d:
                 Enqueue(() =>
@@ -98,19 +121,51 @@ internal sealed class CheckpointCoordinator
 
     private static string RoundFolder(int round) => $"round-{round:D6}/";
 
-    private static string PartName(VrId vr, int round, bool ended) => ended ? $"ended/{vr}.part" : $"{RoundFolder(round)}{vr}.part";
+    private const string EndedFolder = "ended/";
+
+    public static string PartName(VrId vr, int round, bool ended) => ended ? $"{EndedFolder}{vr}.part" : $"{RoundFolder(round)}{vr}.part";
 
     public static string ManifestName(int round) => $"{RoundFolder(round)}manifest";
 
-    private async Task StorePartAsync(PartTaken taken)
+    /// <summary>Writes a part's file, sealed by the VR's VM; its part, as the name and the loop need it.</summary>
+    private async Task<VrPart> WritePartAsync(PartTaken taken)
     {
-        if (taken.Epoch != _run.Epoch) return; // from an incarnation rolled back since
-        var part = (VrPart)_vm.Serializer.ReadValue(taken.Part)!;
-        await _store.WriteAsync(PartName(taken.Vr, part.Number, part.Ended), CheckpointFile.Seal(taken.Part));
-        if (!_known.TryGetValue(taken.Vr, out var known)) _known[taken.Vr] = known = new Known(part.Vr, _vm.Id);
-        if (part.Ended) known.EndedAt = part.Number;
-        else known.Parts[part.Number] = (part.Received, taken.Part.Length);
+        var (part, _) = PartPayload.Read(_vm.Serializer, CheckpointFile.PayloadOf(taken.File), $"the part of VR {taken.Vr}");
+        await _store.WriteAsync(PartName(taken.Vr, part.Number, part.Ended), taken.File);
+        return part;
+    }
+
+    /// <summary>Counts a part once it is durable (<paramref name="writing"/>, or written here when it was not started on arrival).</summary>
+    private async Task StorePartAsync(PartTaken taken, Task<VrPart>? writing)
+    {
+        VrPart part;
+        if (writing is null)
+        {
+            if (taken.Epoch != _run.Epoch) return; // from an incarnation rolled back since
+            part = await WritePartAsync(taken);
+        }
+        else
+        {
+            try
+            {
+                part = await writing;
+            }
+            finally
+            {
+                lock (_writesLock) _writes.Remove(writing);
+            }
+            if (taken.Epoch != _run.Epoch) return; // rolled back while written: the recovery waited for it and deleted its round
+        }
+        Count(part.Vr, part.Number, part.Ended, part.Received, taken.File.Length);
         await CompleteRoundsAsync();
+    }
+
+    /// <summary>A VR's part is durable: it counts for its round.</summary>
+    private void Count(VrIdentity vr, int number, bool ended, SeqCount[] received, long size)
+    {
+        if (!_known.TryGetValue(vr.Id, out var known)) _known[vr.Id] = known = new Known(vr, _vm.Id);
+        if (ended) known.EndedAt = number;
+        else known.Parts[number] = (received, size);
     }
 
     /// <summary>Declares every round whose parts are all durable complete, oldest first.</summary>
@@ -125,9 +180,14 @@ internal sealed class CheckpointCoordinator
             var ended = participants.Where(k => !k.Parts.ContainsKey(round)).Select(k => k.Identity.Id).ToArray();
             var size = taking.Sum(k => k.Parts[round].Size);
             var initiator = _known.GetValueOrDefault(_run.Initiator)?.Identity.Type ?? "";
+            // The parts' names durable before the manifest that names them; the manifest's and the round folder's after it.
+            _store.Sync(RoundFolder(round));
+            if (ended.Length > 0) _store.Sync(EndedFolder);
             var manifest = new RoundManifest(_run.Id, round, DateTime.UtcNow.Ticks, _run.Initiator, initiator,
                 [.. taking.Select(k => k.Identity.Id)], ended, size, [.. _deploys]);
-            await _store.WriteAsync(ManifestName(round), CheckpointFile.Seal(_agent.Serialize(manifest)));
+            await _store.WriteAsync(ManifestName(round), CheckpointFile.Of(_vm.Serializer, manifest));
+            _store.Sync(RoundFolder(round));
+            _store.Sync("");
             Volatile.Write(ref _complete, round);
             foreach (var old in _store.List("round-").Select(RoundOf).Where(r => r <= round - Kept).Distinct()) _store.Delete(RoundFolder(old));
             _logger.RoundComplete(round, taking.Count, size, _store.Location);
@@ -176,7 +236,8 @@ internal sealed class CheckpointCoordinator
     {
         var manifestFile = await store.ReadAsync(ManifestName(round));
         if (manifestFile is null) return null;
-        var manifest = Read<RoundManifest>(serializer, CheckpointFile.Open(manifestFile, ManifestName(round)), ManifestName(round));
+        var pos = 0;
+        var manifest = CheckpointFile.Read<RoundManifest>(serializer, CheckpointFile.Open(manifestFile, ManifestName(round)), ref pos, ManifestName(round));
         var (parts, raw, bytes) = (new List<VrPart>(), new List<byte[]>(), (long)manifestFile.Length);
         foreach (var (vr, ended) in manifest.Participants.Select(p => (p, false)).Concat(manifest.Ended.Select(p => (p, true))))
         {
@@ -195,19 +256,7 @@ internal sealed class CheckpointCoordinator
     {
         if (await store.ReadAsync(name) is not { } file) return null;
         var payload = CheckpointFile.Open(file, name);
-        return (Read<VrPart>(serializer, payload, name), payload.ToArray(), file.Length);
-    }
-
-    private static T Read<T>(RiverSerializer serializer, ReadOnlyMemory<byte> payload, string name) where T : class
-    {
-        try
-        {
-            return serializer.ReadValue(payload) as T ?? throw new InvalidDataException($"{name} holds no {typeof(T).Name}.");
-        }
-        catch (MessagePack.MessagePackSerializationException e)
-        {
-            throw new InvalidDataException($"{name} cannot be read: {e.Message}", e);
-        }
+        return (PartPayload.Read(serializer, payload, name).Part, payload.ToArray(), file.Length);
     }
 
     /// <summary>
@@ -262,6 +311,10 @@ internal sealed class CheckpointCoordinator
 
     private async Task RecoverAsync(VmId gone)
     {
+        // Parts written as they arrived, before the run was recovering: done before rounds are read or deleted.
+        Task[] writing;
+        lock (_writesLock) writing = [.. _writes];
+        await Task.WhenAll(writing).ContinueWith(_ => { }, TaskScheduler.Default); // a failed one is logged by its own step
         var lost = _known.Values.Where(k => k.At == gone).ToList();
         var clock = Stopwatch.StartNew();
         var (manifest, parts, raw) = lost.Count == 0 ? (null, [], []) : await ReadRoundAsync(_store, _vm.Serializer, _complete, _logger);

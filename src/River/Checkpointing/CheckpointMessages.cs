@@ -22,7 +22,9 @@ internal sealed record DeployRecord(VrId Parent, int Call, VrId[] Vrs) : ICheckp
 internal sealed record VrLocation(VrId Vr, VmId Vm);
 
 /// <summary>Home → every VM: VRs of <paramref name="Run"/> number their packets; answered with an <see cref="CheckpointAck"/>.</summary>
-internal sealed record RunCheckpointed(Guid Run, VmId Home, VrId Initiator, long Request) : ICheckpointMessage;
+/// <paramref name="Store"/> and <paramref name="StoreToken"/>: the run's checkpoint directory, and what its mark file holds (a VM that reads it
+/// there writes its VRs' parts itself).
+internal sealed record RunCheckpointed(Guid Run, VmId Home, VrId Initiator, string Store, Guid StoreToken, long Request) : ICheckpointMessage;
 
 /// <summary>The answer to a request of the home VM: done.</summary>
 internal sealed record CheckpointAck(long Request) : ICheckpointMessage;
@@ -33,8 +35,17 @@ internal sealed record Deployed(Guid Run, DeployRecord Record) : ICheckpointMess
 /// <summary>A VM → home: a VR of the run started there.</summary>
 internal sealed record VrJoined(Guid Run, VrIdentity Vr, VmId At) : ICheckpointMessage;
 
-/// <summary>A VM → home: one VR's part of a round (a serialized <see cref="VrPart"/>), taken in recovery epoch <paramref name="Epoch"/>.</summary>
-internal sealed record PartTaken(Guid Run, int Epoch, VrId Vr, int Number, byte[] Part) : ICheckpointMessage;
+/// <summary>
+/// A VM → home: one VR's part of a round, taken in recovery epoch <paramref name="Epoch"/>: <paramref name="File"/> is
+/// the file to store, sealed (<see cref="CheckpointFile"/>) around a <see cref="PartPayload"/>.
+/// </summary>
+internal sealed record PartTaken(Guid Run, int Epoch, VrId Vr, int Number, ReadOnlyMemory<byte> File) : ICheckpointMessage;
+
+/// <summary>
+/// A VM → home: it wrote one VR's part of a round to the store itself (<paramref name="Size"/> bytes, durable), taken in
+/// recovery epoch <paramref name="Epoch"/>; what the home needs of the part to count it.
+/// </summary>
+internal sealed record PartStored(Guid Run, int Epoch, VrIdentity Vr, int Number, bool Ended, SeqCount[] Received, long Size) : ICheckpointMessage;
 
 /// <summary>
 /// Home → every VM: round <paramref name="Round"/> is durable. Logged packets its receivers hold
@@ -66,7 +77,7 @@ internal static class CheckpointWire
     public static readonly Type[] Types =
     [
         typeof(VrIdentity), typeof(SeqCount), typeof(DeployRecord), typeof(LoggedPacket), typeof(VrLocation), typeof(RunCheckpointed), typeof(CheckpointAck),
-        typeof(VrJoined), typeof(Deployed), typeof(PartTaken), typeof(RoundDone), typeof(ReceivedBy), typeof(RollBack), typeof(Prepare), typeof(Replay),
+        typeof(VrJoined), typeof(Deployed), typeof(PartTaken), typeof(PartStored), typeof(RoundDone), typeof(ReceivedBy), typeof(RollBack), typeof(Prepare), typeof(Replay),
         typeof(Resume), typeof(VrPart), typeof(RoundManifest),
     ];
 }

@@ -5,14 +5,15 @@ using System.Reflection;
 namespace River;
 
 /// <summary>
-/// One VR's part of a round: its fields, its queue, how far it got with every other VR (highest sequence
-/// queued from each sender, highest sent to each receiver) and the packets it sent that a receiver may
-/// not hold yet. <paramref name="Ended"/>: the VR returned from <c>Main</c> after its last checkpoint; such
-/// a part stands for every later round and holds only what it sent.
+/// One VR's part of a round: the names of its fields (their values follow the part in its file, see
+/// <see cref="PartPayload"/>), its queue, how far it got with every other VR (highest sequence queued from
+/// each sender, highest sent to each receiver) and the packets it sent that a receiver may not hold yet.
+/// <paramref name="Ended"/>: the VR returned from <c>Main</c> after its last checkpoint; such a part stands
+/// for every later round and holds only what it sent.
 /// </summary>
 internal sealed record VrPart(
     Guid Run, VrIdentity Vr, int Number, bool Ended, long Time,
-    string[] FieldNames, byte[] Fields, byte[][] Queue, SeqCount[] Received, SeqCount[] Sent, LoggedPacket[] Log);
+    string[] FieldNames, byte[][] Queue, SeqCount[] Received, SeqCount[] Sent, LoggedPacket[] Log);
 
 /// <summary>A complete round: who took part (their parts are in the round's folder), who had ended, and the run it belongs to.</summary>
 internal sealed record RoundManifest(
@@ -40,6 +41,22 @@ internal sealed record RoundVr(VrId Id, string? Type, bool Ended);
 /// </summary>
 internal sealed record RoundSummary(int Round, RoundState State, DateTime? Time, TimeSpan? Took, RoundVr[] Vrs, long Bytes, string? Problem);
 
+/// <summary>
+/// A part's payload: the <see cref="VrPart"/>, then its fields' values one after another. The values come last so
+/// that a VR's state is serialized once, straight into the buffer that is written as the part's file.
+/// </summary>
+internal static class PartPayload
+{
+    /// <summary>The part and its fields' values.</summary>
+    /// <exception cref="InvalidDataException">the payload holds no part.</exception>
+    public static (VrPart Part, ReadOnlyMemory<byte> Fields) Read(RiverSerializer serializer, ReadOnlyMemory<byte> payload, string name)
+    {
+        var pos = 0;
+        var part = CheckpointFile.Read<VrPart>(serializer, payload, ref pos, name);
+        return (part, payload[pos..]);
+    }
+}
+
 /// <summary>The fields a checkpoint saves: every instance field of a VR's classes below River's, <c>[NonSerialized]</c> ones skipped.</summary>
 internal static class VrFields
 {
@@ -62,18 +79,35 @@ internal static class VrFields
 
     public static string NameOf(FieldInfo field) => $"{field.DeclaringType!.Name}.{field.Name}";
 
-    /// <summary>The fields' values, one serialized value after another.</summary>
-    /// <exception cref="UnsupportedValueException">a field's value cannot be carried; it names the field.</exception>
-    public static (string[] Names, byte[] Values) Capture(RiverSerializer serializer, VirtualResourceBase vr)
+    /// <summary>The names of the fields <see cref="Capture"/> writes, in its order.</summary>
+    public static string[] NamesOf(Type type) => [.. Of(type).Select(NameOf)];
+
+    /// <summary>
+    /// About how many bytes <see cref="Capture"/> writes, so the buffer it writes to is allocated once: arrays of
+    /// primitives (the bulk of a big state) by their size, anything else by a guess (the buffer grows if it was short).
+    /// </summary>
+    public static long SizeOf(VirtualResourceBase vr)
     {
-        var fields = Of(vr.GetType());
-        var buffer = new ArrayBufferWriter<byte>(256);
-        foreach (var f in fields) serializer.WriteValue(buffer, NameOf(f), f.GetValue(vr));
-        return ([.. fields.Select(NameOf)], buffer.WrittenSpan.ToArray());
+        var size = 0L;
+        foreach (var f in Of(vr.GetType()))
+            size += 16 + f.GetValue(vr) switch
+            {
+                Array a when a.GetType().GetElementType()!.IsPrimitive => Buffer.ByteLength(a),
+                string s => 3L * s.Length,
+                _ => 64,
+            };
+        return size;
+    }
+
+    /// <summary>Writes the fields' values to <paramref name="output"/>, one serialized value after another.</summary>
+    /// <exception cref="UnsupportedValueException">a field's value cannot be carried; it names the field.</exception>
+    public static void Capture(RiverSerializer serializer, VirtualResourceBase vr, IBufferWriter<byte> output)
+    {
+        foreach (var f in Of(vr.GetType())) serializer.WriteValue(output, NameOf(f), f.GetValue(vr));
     }
 
     /// <summary>Sets the fields of <paramref name="vr"/> from a capture; a field the class no longer has is an error.</summary>
-    public static void Restore(RiverSerializer serializer, VirtualResourceBase vr, string[] names, byte[] values)
+    public static void Restore(RiverSerializer serializer, VirtualResourceBase vr, string[] names, ReadOnlyMemory<byte> values)
     {
         var byName = Of(vr.GetType()).ToDictionary(NameOf);
         var pos = 0;

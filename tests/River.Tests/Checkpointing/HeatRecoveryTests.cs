@@ -48,6 +48,48 @@ public sealed class HeatRecoveryTests
         }
     }
 
+    /// <summary>
+    /// A VM that does not see the checkpoint directory (its process in a mount namespace of its own, with an empty
+    /// tmpfs over the directory) sends its VR's parts to the home VM, which writes them, while the others write their
+    /// own: the newest complete round reads back whole with all four VRs (a part written to the tmpfs would be missing
+    /// from every round). Killed, that VM's worker comes back on another VM from such a part, with the sequential result.
+    /// </summary>
+    [Fact]
+    public async Task A_VM_that_does_not_see_the_checkpoint_directory_sends_its_parts_to_the_home_VM()
+    {
+        using var cluster = TestCluster.Create();
+        var vms = await VmProcess.StartManyAsync(cluster, 2);
+        var dir = Directory.CreateDirectory(Path.Combine(cluster.Directory, "checkpoints")).FullName;
+        vms.Add(await VmProcess.StartWrappedAsync(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", $"mount -t tmpfs tmpfs '{dir}' && exec \"$0\" \"$@\""],
+            ["vm", "--port", "0", "--no-multicast", .. cluster.Args, "--seeds", vms.Seeds()]));
+        var hidden = vms[^1];
+        try
+        {
+            using var heat = ChildProcess.Sample("Heat",
+                ["--cells", "40000", "--steps", "8000", "--checkpoint-every", "500", "--checkpoint-dir", dir, "--seeds", vms.Seeds(), .. cluster.Args]);
+            // A first round may have fewer VRs (a part that comes after a round completed joins the next ones).
+            var store = new DirectoryCheckpointStore(dir);
+            var deadline = DateTime.UtcNow + Bound;
+            while ((await CheckpointCoordinator.ReadRoundAsync(store, new RiverSerializer(), CheckpointCoordinator.NewestRound(store),
+                       Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)).Parts.Count < 4)
+            {
+                Assert.False(heat.HasExited, $"the run ended before a round of all four VRs read back whole\n{heat}");
+                Assert.True(DateTime.UtcNow < deadline, $"no round of all four VRs read back whole in {dir}");
+                await Task.Delay(50);
+            }
+            hidden.Kill();
+            await heat.WaitForStderrAsync(l => l.Contains($"Recovered from the loss of VM {hidden.Id}", StringComparison.Ordinal), Bound);
+            var run = await heat.WaitAsync(Bound);
+            run.AssertSucceeded();
+            Assert.Equal("True", run.After("matches sequential: "));
+        }
+        finally
+        {
+            vms.DisposeAll();
+        }
+    }
+
     /// <summary>Waits for a complete round: any round's manifest (round 1's may be pruned before a poll sees it).</summary>
     private static async Task WaitForRoundAsync(string dir, ChildProcess run)
     {

@@ -58,9 +58,15 @@ public sealed partial class VmProcess : IDisposable
     }
 
     /// <summary>Starts <c>river vm</c> with exactly <paramref name="args"/> (<c>vm</c> first), in <paramref name="workingDirectory"/> with <paramref name="environment"/>.</summary>
-    public static async Task<VmProcess> StartAsync(IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+    public static Task<VmProcess> StartAsync(IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null) =>
+        ListeningAsync(ChildProcess.Dotnet(Built.RiverCli, args, workingDirectory, environment));
+
+    /// <summary>Starts <c>river vm</c> with <paramref name="args"/> through <paramref name="wrapper"/>, a command that runs the command after it (e.g. <c>unshare</c>).</summary>
+    public static Task<VmProcess> StartWrappedAsync(string[] wrapper, IEnumerable<string> args) =>
+        ListeningAsync(ChildProcess.Start(wrapper[0], [.. wrapper[1..], Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", Built.RiverCli, .. args]));
+
+    private static async Task<VmProcess> ListeningAsync(ChildProcess process)
     {
-        var process = ChildProcess.Dotnet(Built.RiverCli, args, workingDirectory, environment);
         try
         {
             var match = Listening().Match(await process.WaitForStdoutAsync(l => Listening().IsMatch(l), StartTimeout));
