@@ -336,7 +336,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
             if (_vrs.TryGetValue(vr, out var state)) state.RolledBack = true;
             vr.Kill();
         }
-        await Task.WhenAll(doomed.Select(v => v.Ended.Task.ContinueWith(_ => { }, TaskScheduler.Default)));
+        await Task.WhenAll(doomed.Select(v => v.Ended.ContinueWith(_ => { }, TaskScheduler.Default)));
     }
 
     /// <summary>A VM of the cluster is gone: sends of the runs here wait for the home VM's recovery (it may move their receivers).</summary>
