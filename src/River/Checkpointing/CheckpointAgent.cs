@@ -415,7 +415,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
             }
             vr.Kill();
         }
-        await Task.WhenAll(doomed.Select(v => v.Ended.Task.ContinueWith(_ => { }, TaskScheduler.Default)));
+        await Task.WhenAll(doomed.Select(v => v.Ended.ContinueWith(_ => { }, TaskScheduler.Default)));
         // Their parts still being stored, too: none may land in the store after the home VM deleted the rounds it rolls back.
         await Task.WhenAll(states.Select(s =>
         {

@@ -182,7 +182,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     /// <summary>A local VR ended: every VM that sent to it stops waiting for its credit.</summary>
     public void Ended(VrContext vr)
     {
-        foreach (var ledger in vr.Ledgers.Values) SendEnded(ledger.From, vr.Id);
+        foreach (var ledger in vr.LedgersIfAny) SendEnded(ledger.From, vr.Id);
     }
 
     private void SendEnded(IPeer to, VrId vr) => to.Send(Frames.Control(vm.Serializer, new Credit(vr, 0, 0, Ended: true)));

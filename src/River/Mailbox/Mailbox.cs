@@ -19,7 +19,9 @@ internal sealed class Mailbox : FlowGate
     private const int IndexThreshold = 32;
 
     // The inbound chain: senders swap themselves in at _arrived; the receiver follows InboundNext from _taken.
-    private Packet _arrived, _taken;
+    // Both stay null until the first packet (the first sender hands it over in _first), so an idle VR's
+    // mailbox needs no stub node; after that the last packet drained is the stub.
+    private Packet? _arrived, _taken, _first;
     private readonly Lock _lock = new(); // the receiver's side; senders never take it
     private Packet? _head, _tail;
     private int _count;
@@ -28,7 +30,7 @@ internal sealed class Mailbox : FlowGate
     private volatile Matcher? _waiterMatch;
     private int _parked;
     private volatile bool _closed;
-    private readonly System.Collections.Concurrent.ConcurrentQueue<Exception> _raised = new();
+    private System.Collections.Concurrent.ConcurrentQueue<Exception>? _raised; // created by the first Raise: most VRs never get one
 
     private readonly VrId _owner;
     private readonly bool _bounded;
@@ -36,15 +38,16 @@ internal sealed class Mailbox : FlowGate
     private readonly int _maxPackets;
     private long _bytes;
     private int _packets;
-    private readonly Lock _heldLock = new();
+    private Lock? _heldLock; // created by the first HoldCredit
     private List<CreditLedger>? _held;
 
     /// <summary>An unbounded mailbox.</summary>
-    public Mailbox() => _arrived = _taken = new Packet(default, default, [], []);
+    public Mailbox()
+    {
+    }
 
     /// <summary>The mailbox of VR <paramref name="owner"/>, holding at most what <paramref name="limit"/> says.</summary>
     public Mailbox(VrId owner, QueueLimit limit)
-        : this()
     {
         _owner = owner;
         _bounded = !limit.IsUnbounded;
@@ -92,7 +95,8 @@ internal sealed class Mailbox : FlowGate
             Interlocked.Increment(ref _packets);
         }
         var previous = Interlocked.Exchange(ref _arrived, packet);
-        Volatile.Write(ref previous.InboundNext, packet);
+        if (previous is null) Volatile.Write(ref _first, packet);
+        else Volatile.Write(ref previous.InboundNext, packet);
         // The exchange is a full fence: either the receiver, parking, sees this packet, or we see it parked.
         if (Volatile.Read(ref _parked) == 1 && _waiterMatch is { } wanted && wanted.Matches(packet)
             && Interlocked.CompareExchange(ref _parked, 0, 1) == 1)
@@ -160,7 +164,7 @@ internal sealed class Mailbox : FlowGate
                 _waiter = waiter;
                 _waiterMatch = match;
                 Interlocked.Exchange(ref _parked, 1);
-                if (!_raised.IsEmpty)
+                if (Volatile.Read(ref _raised) is { IsEmpty: false })
                 {
                     // Raised while parking: unpark (or let the wake on its way land) and throw it.
                     if (Interlocked.CompareExchange(ref _parked, 0, 1) != 1) waiter.AbsorbWake();
@@ -184,7 +188,8 @@ internal sealed class Mailbox : FlowGate
     public void Raise(Exception error)
     {
         if (_closed) return;
-        _raised.Enqueue(error);
+        var raised = LazyInitializer.EnsureInitialized(ref _raised, static () => new());
+        raised.Enqueue(error);
         // The enqueue is a full fence: either the receiver, parking, sees the error, or we see it parked.
         if (Interlocked.CompareExchange(ref _parked, 0, 1) == 1) _waiter!.Wake();
     }
@@ -192,16 +197,17 @@ internal sealed class Mailbox : FlowGate
     /// <summary>Throws the oldest error handed over by <see cref="Raise"/>, if any (removing it).</summary>
     public void ThrowRaised()
     {
-        if (_raised.TryDequeue(out var error)) throw error;
+        if (Volatile.Read(ref _raised) is { } raised && raised.TryDequeue(out var error)) throw error;
     }
 
     /// <summary>Drops what <see cref="Raise"/> handed over and <paramref name="withdrawn"/> selects (an unlink takes back a pending error).</summary>
     public void Unraise(Func<Exception, bool> withdrawn)
     {
+        if (Volatile.Read(ref _raised) is not { } raised) return;
         var kept = new List<Exception>();
-        while (_raised.TryDequeue(out var error))
+        while (raised.TryDequeue(out var error))
             if (!withdrawn(error)) kept.Add(error);
-        foreach (var error in kept) _raised.Enqueue(error);
+        foreach (var error in kept) raised.Enqueue(error);
     }
 
     /// <summary>Unparks <paramref name="waiter"/> (timeout, cancel); false when a wake is already on its way to it.</summary>
@@ -242,7 +248,7 @@ internal sealed class Mailbox : FlowGate
     /// <summary>Keeps a remote sender's credit until the queue is below its limit again.</summary>
     public void HoldCredit(CreditLedger ledger)
     {
-        lock (_heldLock)
+        lock (HeldLock)
         {
             _held ??= [];
             if (!_held.Contains(ledger)) _held.Add(ledger);
@@ -272,9 +278,11 @@ internal sealed class Mailbox : FlowGate
     private void ReturnHeldCredit()
     {
         List<CreditLedger>? held;
-        lock (_heldLock) (held, _held) = (_held, null);
+        lock (HeldLock) (held, _held) = (_held, null);
         foreach (var ledger in held ?? []) ledger.Return();
     }
+
+    private Lock HeldLock => LazyInitializer.EnsureInitialized(ref _heldLock, static () => new());
 
     private static OperationCanceledException ClosedError() => new("The VR's queue was closed: the VR ended or its VM is stopping.");
 
@@ -284,14 +292,15 @@ internal sealed class Mailbox : FlowGate
         var spinner = new SpinWait();
         while (true)
         {
-            var next = Volatile.Read(ref _taken.InboundNext);
+            var next = _taken is null ? Volatile.Read(ref _first) : Volatile.Read(ref _taken.InboundNext);
             if (next is null)
             {
                 if (Volatile.Read(ref _arrived) == _taken) return;
                 spinner.SpinOnce();
                 continue;
             }
-            _taken.InboundNext = null; // the chain behind the receiver must not keep packets alive
+            if (_taken is null) _first = null;
+            else _taken.InboundNext = null; // the chain behind the receiver must not keep packets alive
             _taken = next;
             Append(next);
         }

@@ -37,9 +37,15 @@ public abstract class AsyncVirtualResource : VirtualResourceBase
 
     /// <summary>Completes with the oldest matching packet, removed from the queue.</summary>
     public ValueTask<Packet> RecvAsync(object? match = null, TimeSpan? timeout = null, CancellationToken cancel = default) =>
-        (_waiter ??= new AsyncWaiter()).ReceiveAsync(Context.Checked.Mailbox, Matcher.From(match), timeout, cancel);
+        Receive(Matcher.From(match), timeout, cancel);
 
     /// <summary>Completes with the oldest packet satisfying <paramref name="where"/>, removed from the queue.</summary>
     public ValueTask<Packet> RecvAsync(Func<Packet, bool> where, TimeSpan? timeout = null, CancellationToken cancel = default) =>
-        (_waiter ??= new AsyncWaiter()).ReceiveAsync(Context.Checked.Mailbox, Matcher.From(where), timeout, cancel);
+        Receive(Matcher.From(where), timeout, cancel);
+
+    private ValueTask<Packet> Receive(Matcher match, TimeSpan? timeout, CancellationToken cancel)
+    {
+        var context = Context.Checked;
+        return (_waiter ??= new AsyncWaiter()).ReceiveAsync(context.Mailbox, match, timeout, cancel, context.IsStopping(cancel));
+    }
 }

@@ -1,9 +1,22 @@
 namespace River;
 
-/// <summary>What the runtime gives a VR when it starts it: its name, family, arguments, queue and VM.</summary>
+/// <summary>
+/// What the runtime gives a VR when it starts it: its name, family, arguments, queue and VM. One VM may hold a
+/// million of these, so what most VRs never use (credit ledgers, the end's task, the stop token) is made on first use.
+/// </summary>
 internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, VirtualResourceBase instance, ProgramRun.Ref run, CancellationToken vmStopping, RiverVmOptions? options = null)
+    : IThreadPoolWorkItem
 {
-    private CancellationTokenSource? _kill;
+    // Stands for a stop token source once the VR was stopped: the token, made after that, is already cancelled.
+    private static readonly CancellationTokenSource StoppedSource = new();
+
+    static VrContext() => StoppedSource.Cancel();
+
+    private CancellationTokenSource? _stop;
+    private System.Collections.Concurrent.ConcurrentDictionary<VmId, CreditLedger>? _ledgers;
+    private TaskCompletionSource? _ended;
+    private ExecutionContext? _flow; // the starter's, for an async VR's body (as Task.Run would flow it)
+    private Task? _body; // an async VR's running body
 
     public RiverVm Vm { get; } = vm;
     public VrId Id { get; } = id;
@@ -19,12 +32,43 @@ internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList
     /// <summary>How long this VR's <c>Send</c> waits for room in a full queue before it throws <see cref="QueueFullException"/>.</summary>
     public TimeSpan SendTimeout { get; } = instance.SendTimeout ?? options?.SendTimeout ?? RiverVmOptions.DefaultSendTimeout;
 
-    /// <summary>Credit owed to each VM that sends to this VR (see <see cref="CreditLedger"/>).</summary>
-    public System.Collections.Concurrent.ConcurrentDictionary<VmId, CreditLedger> Ledgers { get; } = new();
-    public TaskCompletionSource Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Credit owed to each VM that sends to this VR (see <see cref="CreditLedger"/>); made when the first one sends.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<VmId, CreditLedger> Ledgers => LazyInitializer.EnsureInitialized(ref _ledgers, static () => new());
 
-    /// <summary>Fires when the VM stops or the VR is killed; async VRs get it as <c>MainAsync</c>'s token.</summary>
-    public CancellationToken Stopping => (_kill ??= CancellationTokenSource.CreateLinkedTokenSource(vmStopping)).Token;
+    /// <summary>The ledgers, if any VM sent to this VR.</summary>
+    public IEnumerable<CreditLedger> LedgersIfAny => Volatile.Read(ref _ledgers)?.Values ?? [];
+
+    /// <summary>Completes when the VR ended; faulted with its failure.</summary>
+    public Task Ended => EndedSource.Task;
+
+    private TaskCompletionSource EndedSource => LazyInitializer.EnsureInitialized(ref _ended, static () => new(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>The VR ended (with <paramref name="error"/> when it failed): <see cref="Ended"/> completes.</summary>
+    public void End(Exception? error)
+    {
+        if (error is null) EndedSource.TrySetResult();
+        else EndedSource.TrySetException(error);
+    }
+
+    /// <summary>
+    /// Fires when the VM stops or the VR is killed; async VRs get it as <c>MainAsync</c>'s token. Not linked to the
+    /// VM's token (a million registrations on one source): <see cref="Stop"/> cancels it, the VM calls that for each VR.
+    /// </summary>
+    public CancellationToken Stopping
+    {
+        get
+        {
+            if (Volatile.Read(ref _stop) is { } made) return made.Token;
+            var created = new CancellationTokenSource();
+            var source = Interlocked.CompareExchange(ref _stop, created, null) ?? created;
+            // Made while the VM stops: its loop over the VRs may have passed this one (the exchange above is a full fence).
+            if (vmStopping.IsCancellationRequested) source.Cancel();
+            return source.Token;
+        }
+    }
+
+    /// <summary>True when <paramref name="token"/> is this VR's <see cref="Stopping"/>: it fires only together with the mailbox's close.</summary>
+    public bool IsStopping(CancellationToken token) => Volatile.Read(ref _stop) is { } made && made.Token == token;
 
     public bool Killed { get; private set; }
 
@@ -50,7 +94,50 @@ internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList
     public void Kill()
     {
         Killed = true;
-        (_kill ??= CancellationTokenSource.CreateLinkedTokenSource(vmStopping)).Cancel();
+        Stop();
+    }
+
+    /// <summary>The VR must end (killed, or its VM stopping): its token fires and its queue closes.</summary>
+    public void Stop()
+    {
+        Interlocked.Exchange(ref _stop, StoppedSource)?.Cancel();
         Mailbox.Close();
     }
+
+    /// <summary>Runs an async VR's body on the thread pool, as <c>Task.Run</c> would, without a task and continuation of its own.</summary>
+    public void LaunchAsync()
+    {
+        _flow = ExecutionContext.Capture();
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        if (_flow is { } flow) ExecutionContext.Run(flow, static s => ((VrContext)s!).RunBody(), this);
+        else RunBody();
+    }
+
+    private void RunBody()
+    {
+        _flow = null;
+        try
+        {
+            _body = ((AsyncVirtualResource)Instance).RunAsync(Stopping);
+        }
+        catch (Exception e)
+        {
+            Vm.Finish(this, e);
+            return;
+        }
+        if (_body.IsCompleted) BodyEnded();
+        else _body.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(BodyEnded);
+    }
+
+    private void BodyEnded()
+    {
+        var body = _body!;
+        _body = null;
+        Vm.Finish(this, body.Exception?.InnerException ?? (body.IsCanceled ? new OperationCanceledException() : null));
+    }
+
 }

@@ -189,7 +189,7 @@ public sealed class RiverVm : IAsyncDisposable
 
     /// <summary>Runs <typeparamref name="TVr"/> here as the initiator until it ends; rethrows its failure.</summary>
     public Task RunAsync<TVr>(IReadOnlyList<string>? args = null, params object?[] deployArgs) where TVr : VirtualResourceBase =>
-        Start(typeof(TVr), args, deployArgs).Ended.Task;
+        Start(typeof(TVr), args, deployArgs).Ended;
 
     /// <summary>
     /// Runs <paramref name="body"/> as a VR of its own on this VM, as Erlang spawns a fun: it gets an id and a
@@ -291,6 +291,7 @@ public sealed class RiverVm : IAsyncDisposable
 
     internal object?[] CopyArgs(object?[] args)
     {
+        if (args.Length == 0) return [];
         var copy = new object?[args.Length];
         for (var i = 0; i < args.Length; i++) copy[i] = Serializer.Copy($"args[{i}]", args[i]);
         return copy;
@@ -324,10 +325,8 @@ public sealed class RiverVm : IAsyncDisposable
             case VirtualResource thread:
                 new Thread(() => RunThread(context, thread)) { IsBackground = true, Name = $"VR {thread.GetType().Name}" }.Start();
                 break;
-            case AsyncVirtualResource task:
-                Task.Run(() => task.RunAsync(context.Stopping)).ContinueWith(
-                    static (t, s) => ((VrContext)s!).Vm.Finish((VrContext)s!, t.Exception?.InnerException ?? (t.IsCanceled ? new OperationCanceledException() : null)),
-                    context, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            case AsyncVirtualResource:
+                context.LaunchAsync();
                 break;
         }
     }
@@ -348,7 +347,7 @@ public sealed class RiverVm : IAsyncDisposable
         Finish(context, error);
     }
 
-    private void Finish(VrContext context, Exception? error)
+    internal void Finish(VrContext context, Exception? error)
     {
         var stopped = error is OperationCanceledException && (_stopping.IsCancellationRequested || context.Killed);
         Monitors.OnEnded(context.Id, stopped ? new OperationCanceledException("killed (river kill, or its VM stopping)") : error);
@@ -362,8 +361,7 @@ public sealed class RiverVm : IAsyncDisposable
             _failures.Add(FailureKind.VrFailed, context.Id, $"{context.Instance.GetType().FullName}: {error.GetType().Name}: {error.Message}");
         }
         VrEnded?.Invoke(this, new VrLifecycleEventArgs(context.Id, context.Instance.GetType(), context.Parent, error));
-        if (error is null || stopped) context.Ended.TrySetResult();
-        else context.Ended.TrySetException(error);
+        context.End(stopped ? null : error);
     }
 
     /// <summary>Connects this VM to another through <paramref name="peer"/> and introduces itself.</summary>
@@ -637,7 +635,7 @@ public sealed class RiverVm : IAsyncDisposable
         foreach (var peer in Membership.Peers()) peer.Send(goodbye);
         if (Network is not null) await Network.DisposeAsync();
         _stopping.Cancel();
-        foreach (var vr in _local.Values) vr.Mailbox.Close();
-        await Task.WhenAny(Task.WhenAll(_local.Values.Select(v => v.Ended.Task).ToList()).ContinueWith(_ => { }), Task.Delay(2000));
+        foreach (var vr in _local.Values) vr.Stop();
+        await Task.WhenAny(Task.WhenAll(_local.Values.Select(v => v.Ended).ToList()).ContinueWith(_ => { }), Task.Delay(2000));
     }
 }

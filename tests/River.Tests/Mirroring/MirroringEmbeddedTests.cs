@@ -178,7 +178,7 @@ public sealed class MirroringEmbeddedTests
             // Request 2 reaches the primary's VM, which stops (its replica ends) before the request reaches the group.
             var holdPrimary = Hold(primary, p => IsRequest(p, counter, 2), () => me.Send(counter, new { tag = "add", k = 2 }));
             Assert.True(primary.DisposeAsync().AsTask().Wait(Bound));
-            Assert.True(replica.Ended.Task.Wait(Bound));
+            Assert.True(replica.Ended.Wait(Bound));
             holdPrimary.Release.Set();
             // Room for an acknowledgement of request 2 from the stopped primary to reach the sender before the mirror takes
             // over (one made the sender drop its copy, so the request was lost); without one, this only delays the takeover.
