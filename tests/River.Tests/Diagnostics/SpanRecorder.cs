@@ -6,7 +6,8 @@ namespace River.Tests.Diagnostics;
 /// <summary>
 /// An <see cref="ActivityListener"/> on River's source and the tests' own (<see cref="User"/>). Listeners are global and
 /// other tests send packets meanwhile, so it samples only spans started in a flow a test marked as its own
-/// (<see cref="Mark"/> at the top of each VR body): others' packets stay untraced, as with no listener.
+/// (<see cref="Mark"/> at the top of each VR body) or under a sampled parent from one: others' packets stay
+/// untraced, as with no listener.
 /// </summary>
 public sealed class SpanRecorder : IDisposable
 {
@@ -21,7 +22,12 @@ public sealed class SpanRecorder : IDisposable
         _listener = new ActivityListener
         {
             ShouldListenTo = s => s.Name == RiverMetrics.ActivitySourceName || s == User,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => Marked.Value ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.None,
+            // Parent-based too, as OpenTelemetry's default sampler: a parked RecvAsync is woken on a pool thread outside
+            // the VR's flow, and takes its packet (making the receive span) there, under the sender's sampled context.
+            Sample = (ref ActivityCreationOptions<ActivityContext> o) =>
+                Marked.Value || (o.Parent != default && o.Parent.TraceFlags.HasFlag(ActivityTraceFlags.Recorded))
+                    ? ActivitySamplingResult.AllDataAndRecorded
+                    : ActivitySamplingResult.None,
             ActivityStopped = a => Stopped.Enqueue(a),
         };
         ActivitySource.AddActivityListener(_listener);
