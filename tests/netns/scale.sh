@@ -63,11 +63,11 @@ converged() {
     python3 - "$work/status.json" "$count" <<'EOF'
 import json, sys
 vms = json.load(open(sys.argv[1])); n = int(sys.argv[2])
-ok = len(vms) == n and all(sum(1 for l in v["links"] if l["state"] == "connected") == n - 1 and len(v["members"]) >= n for v in vms)
+ok = len(vms) == n and all(sum(1 for l in v["links"] if l["state"] == "connected") == n - 1 and len(v["members"]) >= n - 1 for v in vms)
 sys.exit(0 if ok else 1)
 EOF
 }
-deadline=$((SECONDS + 120))
+deadline=$((SECONDS + ${SCALE_WAIT:-120}))
 until converged; do
     [ $SECONDS -lt $deadline ] || { log "FAIL: not converged 120 s after the last VM started"; cat "$work/status.log"; python3 -c "
 import json
@@ -76,7 +76,8 @@ for v in json.load(open('$work/status.json')): print(v['address'], 'members', le
 done
 last_change=$(events "$work"/vm*.log | sort -n | tail -1)
 took=$(awk -v a="$last_start" -v b="$last_change" 'BEGIN { printf "%.2f", b - a }')
-drops=$(grep -hcE "left:|nothing heard" "$work"/vm*.log | awk '{ s += $1 } END { print s + 0 }')
+drops=$({ grep -hcE "left:|nothing heard" "$work"/vm*.log || true; } | awk '{ s += $1 } END { print s + 0 }')
+# Negative: membership settled before this script saw the last VM's "listening" line (it polls, and lags under load).
 log "converged: the last membership change came $took s after the last VM started listening ($drops lines \"left\" or \"nothing heard\" in all logs)"
 
 in_host "$me" timeout 120 "$dotnet" "$pi" --discover --seeds "10.77.0.1:$port" --bind "10.77.0.$me" --cluster "$cluster" --key-file "$key" \
