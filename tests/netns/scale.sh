@@ -8,7 +8,8 @@
 #
 # usage: scale.sh RIVER_CLI_DLL PI_DLL [VMS] [NAME_PREFIX]     (VMS defaults to 32)
 # Exit 0: passed; 1: failed; 77: cannot run here (not root, no iproute2, no namespaces; reason on stdout).
-# Environment: SCALE_BOUND (seconds to converge after the last VM listens, default 2; past it the run
+# Environment: SCALE_WAIT (seconds the status check may take to see them converged, default 120);
+# SCALE_BOUND (seconds to converge after the last VM listens, default 2; past it the run
 # fails but still reports when it did converge, up to 120 s).
 set -euo pipefail
 
