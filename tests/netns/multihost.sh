@@ -49,9 +49,5 @@ log "status from host 1 lists $found VMs: $(grep -o '"address": "[^"]*"' "$work/
 in_host 1 timeout 60 "$dotnet" "$pi" --discover --seeds "10.77.0.1:$port" --bind 10.77.0.1 --cluster "$cluster" --key-file "$key" \
     > "$work/pi.out" 2> "$work/pi.log" \
     || { log "FAIL: Pi exited with $?"; cat "$work/pi.out"; exit 1; }
-cat "$work/pi.out"
-workers=$(sed -n 's/^samples: [0-9]*, workers: \([0-9]*\)$/\1/p' "$work/pi.out")
-estimate=$(sed -n 's/^pi = \([0-9.]*\) .*/\1/p' "$work/pi.out")
-[ "$workers" = $((hosts + 1)) ] || { log "FAIL: Pi ran on ${workers:-?} workers, expected $((hosts + 1))"; exit 1; }
-awk -v p="$estimate" 'BEGIN { exit !(p > 3.13159 && p < 3.15159) }' || { log "FAIL: pi = $estimate is not within 0.01 of pi"; exit 1; }
+check_pi "$work/pi.out" $((hosts + 1))
 log "PASS: 3 VMs found each other by multicast; Pi on $workers workers: $estimate"

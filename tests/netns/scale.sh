@@ -57,22 +57,21 @@ log "all $count VMs listening; first to last: $(awk -v a="$first_start" -v b="$l
 day=$(date +%F)
 events() { grep -hE "VM [0-9a-f-]+ (joined|left)" "$@" | awk -v day="$day" '{ print day " " $1 }' | while read -r d t; do date -d "$d $t" +%s.%3N; done; }
 
-# Converged: every VM links to all the others. Wait for that (or 120 s), then take the last membership change.
+# Converged: every VM links to all the others (each VM's counts in links.txt). Wait for that (or SCALE_WAIT s), then take the last membership change.
 status() { in_host "$me" timeout 60 "$dotnet" "$cli" status --json --seeds "10.77.0.1:$port" --cluster "$cluster" --key-file "$key"; }
 converged() {
     status > "$work/status.json" 2>>"$work/status.log" || return 1
-    python3 - "$work/status.json" "$count" <<'EOF'
+    python3 - "$work/status.json" "$count" > "$work/links.txt" <<'EOF'
 import json, sys
 vms = json.load(open(sys.argv[1])); n = int(sys.argv[2])
-ok = len(vms) == n and all(sum(1 for l in v["links"] if l["state"] == "connected") == n - 1 and len(v["members"]) >= n - 1 for v in vms)
-sys.exit(0 if ok else 1)
+connected = {v["address"]: sum(1 for l in v["links"] if l["state"] == "connected") for v in vms}
+for v in vms: print(v["address"], "members", len(v["members"]), "connected", connected[v["address"]])
+sys.exit(0 if len(vms) == n and all(connected[v["address"]] == n - 1 and len(v["members"]) >= n - 1 for v in vms) else 1)
 EOF
 }
 deadline=$((SECONDS + ${SCALE_WAIT:-120}))
 until converged; do
-    [ $SECONDS -lt $deadline ] || { log "FAIL: not converged 120 s after the last VM started"; cat "$work/status.log"; python3 -c "
-import json
-for v in json.load(open('$work/status.json')): print(v['address'], 'members', len(v['members']), 'connected', sum(1 for l in v['links'] if l['state'] == 'connected'))" || true; exit 1; }
+    [ $SECONDS -lt $deadline ] || { log "FAIL: not converged ${SCALE_WAIT:-120} s after the last VM started"; cat "$work/status.log" "$work/links.txt"; exit 1; }
     sleep 0.5
 done
 last_change=$(events "$work"/vm*.log | sort -n | tail -1)
