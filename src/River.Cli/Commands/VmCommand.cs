@@ -22,7 +22,11 @@ internal static class VmCommand
         };
         var noDeploy = new Option<bool>("--no-deploy") { Description = "Refuse every deploy and shipped code from other VMs." };
         var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve Prometheus metrics at http://BIND:PORT/metrics (BIND: the --bind address)." };
-        var otlp = new Option<Uri?>("--otlp-endpoint") { Description = "Send metrics and spans to this OpenTelemetry collector (OTLP)." };
+        var otlp = new Option<Uri?>("--otlp-endpoint")
+        {
+            Description = "Send metrics and spans to this OpenTelemetry collector (OTLP; gRPC unless OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf).",
+            CustomParser = AbsoluteUri, // System.CommandLine has no converter for Uri
+        };
         var traceSample = new Option<double>("--trace-sample")
         {
             Description = "With --otlp-endpoint: the share of packet traces kept (0 to 1) when no sender decided; a packet sent in a sampled span is always traced.",
@@ -96,5 +100,13 @@ internal static class VmCommand
             }
         });
         return command;
+    }
+
+    private static Uri? AbsoluteUri(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        var text = result.Tokens.Single().Value;
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https") return uri;
+        result.AddError($"--otlp-endpoint takes an http:// or https:// URL, not '{text}'.");
+        return null;
     }
 }

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using River.Tests.Cluster;
 
@@ -15,7 +13,7 @@ public sealed partial class MetricsTests : ProcessTest
     [Fact]
     public async Task ScrapedCountersMoveWhenAProgramRuns()
     {
-        var port = FreePort();
+        var port = Loopback.FreePort();
         var vm = await VmProcess.StartAsync(_cluster, null, "--metrics-port", port.ToString(CultureInfo.InvariantCulture));
         _vms.Add(vm);
         _vms.Add(await VmProcess.StartAsync(_cluster, [vm]));
@@ -53,13 +51,6 @@ public sealed partial class MetricsTests : ProcessTest
             .ToList();
         Assert.True(samples.Count > 0, $"no sample of {metric} for VM {vm} in:\n{scrape}");
         return samples.Sum();
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     [GeneratedRegex(@"^(?<name>[a-z_]+)\{(?<labels>[^}]*)\} (?<value>[0-9.eE+-]+)", RegexOptions.Multiline)]

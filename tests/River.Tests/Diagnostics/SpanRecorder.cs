@@ -12,7 +12,9 @@ namespace River.Tests.Diagnostics;
 public sealed class SpanRecorder : IDisposable
 {
     /// <summary>The tests' own source: a user's spans around and after River's.</summary>
-    public static readonly ActivitySource User = new("River.Tests.Tracing");
+    public static readonly ActivitySource User = new(UserSourceName);
+
+    private const string UserSourceName = "River.Tests.Tracing";
 
     private static readonly AsyncLocal<bool> Marked = new();
     private readonly ActivityListener _listener;
@@ -21,7 +23,8 @@ public sealed class SpanRecorder : IDisposable
     {
         _listener = new ActivityListener
         {
-            ShouldListenTo = s => s.Name == RiverMetrics.ActivitySourceName || s == User,
+            // By name: comparing with User could run User's initializer inside this check, while User is still null.
+            ShouldListenTo = s => s.Name is RiverMetrics.ActivitySourceName or UserSourceName,
             // Parent-based too, as OpenTelemetry's default sampler: a parked RecvAsync is woken on a pool thread outside
             // the VR's flow, and takes its packet (making the receive span) there, under the sender's sampled context.
             Sample = (ref ActivityCreationOptions<ActivityContext> o) =>

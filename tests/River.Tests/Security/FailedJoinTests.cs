@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using River.Tests.Cluster;
 using Xunit.Abstractions;
 
@@ -16,18 +14,11 @@ public sealed class FailedJoinTests(ITestOutputHelper output)
     // Seeds are retried for about 10 s; the rest is start-up on a loaded machine.
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(45);
 
-    private static int UnusedPort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
     [Fact]
     public async Task A_program_whose_seed_nobody_listens_on_exits_3_saying_no_seed_took_it_in()
     {
         using var cluster = TestCluster.Create();
-        var seed = $"127.0.0.1:{UnusedPort()}";
+        var seed = $"127.0.0.1:{Loopback.FreePort()}";
         var clock = Stopwatch.StartNew();
         var pi = await ChildProcess.RunSampleAsync("Pi", ["--seeds", seed, .. cluster.Args]);
         output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s\n{pi}");
