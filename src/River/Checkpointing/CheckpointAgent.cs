@@ -34,6 +34,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     private readonly ConcurrentDictionary<VrId, Prepared> _prepared = new();
     private readonly ConcurrentDictionary<VrId, TaskCompletionSource> _holding = new(); // restarted VRs waiting for Resume
     private readonly ConcurrentDictionary<long, TaskCompletionSource> _asked = new();
+    private readonly ConcurrentDictionary<Task, byte> _storing = new(); // parts on their way to the store, of every VR
     private long _nextRequest;
 
     public CheckpointAgent(RiverVm vm, ILogger logger)
@@ -162,8 +163,17 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         _vm.Serializer.WriteValue(file, nameof(VrPart), part);
         if (fields is not null) VrFields.Capture(_vm.Serializer, fields, file);
         var (run, epoch, vr) = (state.Run, state.Run.Epoch, state.Context.Id);
-        lock (state.Lock) state.Sending = state.Sending.ContinueWith(_ => StoreAsync(run, epoch, vr, part, file), TaskScheduler.Default).Unwrap();
+        Task sending;
+        lock (state.Lock) sending = state.Sending = state.Sending.ContinueWith(_ => StoreAsync(run, epoch, vr, part, file), TaskScheduler.Default).Unwrap();
+        _storing.TryAdd(sending, 0);
+        _ = sending.ContinueWith(t => _storing.TryRemove(t, out _), TaskScheduler.Default);
     }
+
+    /// <summary>
+    /// Completes once the parts this VM has been given so far are stored (or sent home). A VM that stops waits for it, so it
+    /// leaves no part half-written behind (an ended VR's part is stored after the run's result is out).
+    /// </summary>
+    public Task StoredAsync() => Task.WhenAll(_storing.Keys);
 
     /// <summary>
     /// Seals a part's file and writes it to the store, then tells the home VM it is durable; or, when this VM does not

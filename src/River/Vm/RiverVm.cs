@@ -637,5 +637,6 @@ public sealed class RiverVm : IAsyncDisposable
         _stopping.Cancel();
         foreach (var vr in _local.Values) vr.Stop();
         await Task.WhenAny(Task.WhenAll(_local.Values.Select(v => v.Ended).ToList()).ContinueWith(_ => { }), Task.Delay(2000));
+        await Task.WhenAny(Checkpoints.StoredAsync(), Task.Delay(5000)); // StoreAsync logs its own failures
     }
 }
