@@ -5,6 +5,8 @@ namespace River.Bench.Scenarios;
 /// <summary>
 /// Remote calls with 1,000 under way, between two VMs of a LocalCluster: <c>AddAsync</c> on a Rai proxy against
 /// the same request/reply written by hand with packets (one async VR keeping 1,000 requests out, one echoing).
+/// Besides calls per second, the process's CPU time and allocated bytes per call: on a machine other work loads,
+/// the time a round takes depends on how much of the cores it gets, what a call costs in CPU and memory much less.
 /// </summary>
 internal sealed class RaiCalls : Scenario
 {
@@ -29,21 +31,23 @@ internal sealed class RaiCalls : Scenario
             var there = driver.Discover().Single(v => v.Id == cluster.Vms[1].Id);
             var adder = Rai.Create<IAdder, Adder>(driver, there);
             var echo = driver.Deploy<Echo>(there);
-            var (rai, plain) = (new List<double>(), new List<double>());
+            var (rai, plain) = (new Samples(), new Samples());
             var warmup = Stopwatch.StartNew();
             for (var round = 0; round < reps || warmup.Elapsed.TotalSeconds < 2; round++)
             {
-                var r = Measure.Await(ViaRai(adder, calls), s.Timeout, "rai-calls (Rai)");
-                var p = Measure.Await(ViaPackets(driver, echo, calls), s.Timeout, "rai-calls (packets)");
+                var r = Samples.Take(() => Measure.Await(ViaRai(adder, calls), s.Timeout, "rai-calls (Rai)"), calls);
+                var p = Samples.Take(() => Measure.Await(ViaPackets(driver, echo, calls), s.Timeout, "rai-calls (packets)"), calls);
                 if (warmup.Elapsed.TotalSeconds < 2) continue; // tiering and pools first
                 rai.Add(r);
                 plain.Add(p);
-                if (rai.Count == reps) break;
+                if (rai.Rate.Count == reps) break;
             }
             end.SetResult();
             ended.GetAwaiter().GetResult();
-            yield return new Result(Name, $"calls, {Window:N0} in flight", "calls/s", Stats.Of(rai),
-                $"request/reply with packets, {Window:N0} in flight", Stats.Of(plain), Target.RatioAtLeast(0.8));
+            var baseline = $"request/reply with packets, {Window:N0} in flight";
+            yield return new Result(Name, $"calls, {Window:N0} in flight", "calls/s", Stats.Of(rai.Rate), baseline, Stats.Of(plain.Rate), Target.RatioAtLeast(0.8));
+            yield return new Result(Name, $"CPU time per call, {Window:N0} in flight", "µs", Stats.Of(rai.Cpu), baseline, Stats.Of(plain.Cpu));
+            yield return new Result(Name, $"bytes allocated per call, {Window:N0} in flight", "B", Stats.Of(rai.Bytes), baseline, Stats.Of(plain.Bytes));
         }
         finally
         {
@@ -75,6 +79,30 @@ internal sealed class RaiCalls : Scenario
             if (sent < calls) driver.Send(echo, new { tag = "add", id = (long)sent, a = sent++, b = 1 });
         }
         return calls / Measure.Seconds(start);
+    }
+
+    /// <summary>One side's rounds: calls per second, and the process's CPU time and allocated bytes per call.</summary>
+    private sealed class Samples
+    {
+        public List<double> Rate { get; } = [];
+
+        public List<double> Cpu { get; } = [];
+
+        public List<double> Bytes { get; } = [];
+
+        public static (double Rate, double Cpu, double Bytes) Take(Func<double> round, int calls)
+        {
+            var (cpu, bytes) = (Environment.CpuUsage.TotalTime, GC.GetTotalAllocatedBytes());
+            var rate = round();
+            return (rate, (Environment.CpuUsage.TotalTime - cpu).TotalMicroseconds / calls, (double)(GC.GetTotalAllocatedBytes() - bytes) / calls);
+        }
+
+        public void Add((double Rate, double Cpu, double Bytes) round)
+        {
+            Rate.Add(round.Rate);
+            Cpu.Add(round.Cpu);
+            Bytes.Add(round.Bytes);
+        }
     }
 
     public interface IAdder
