@@ -5,8 +5,12 @@ namespace River;
 /// <summary>A VM's current description; sent on joining and whenever its attributes change.</summary>
 internal sealed record Announce(VmInfo Info);
 
-/// <summary>Start a VR. Its arguments stay bytes until the VR's assembly is allowed, so they may be of the program's types.</summary>
-internal sealed record DeployRequest(long RequestId, VrId Id, string TypeName, VrId? Parent, string[] Args, byte[] DeployArgs, Guid Run, CodeRef[] Code);
+/// <summary>
+/// Start a VR. Its arguments stay bytes until the VR's assembly is allowed, so they may be of the program's types.
+/// <paramref name="ParentVm"/>: the VM its parent runs on when that is not the deploying VM (a replica <c>AddMirror</c>
+/// asks a mirrored VR's primary to start); null when it is.
+/// </summary>
+internal sealed record DeployRequest(long RequestId, VrId Id, string TypeName, VrId? Parent, string[] Args, byte[] DeployArgs, Guid Run, CodeRef[] Code, VmId? ParentVm = null);
 
 /// <summary>Started (no error), refused (error), or waiting for the shipped code it lists as missing.</summary>
 internal sealed record DeployReply(long RequestId, string? Error, string[]? MissingCode = null);

@@ -53,11 +53,13 @@ internal sealed class Deployer(RiverVm local, CodeCache code, RiverVmOptions opt
     public void DeployAs(Type type, IReadOnlyList<VmInfo> targets, IReadOnlyList<VrId> ids, VrId? parent, IReadOnlyList<string> args, object?[] copied, ProgramRun.Ref run)
     {
         var remote = new List<(VmInfo Vm, DeployRequest Request)>();
+        // The new VR's VM learns its parent's route from the request: one on another VM is named, or it would be taken as here.
+        var parentVm = parent is { } p && !local.TryGetLocal(p, out _) ? local.Router.LocationOf(p)?.RemoteId : null;
         for (var i = 0; i < targets.Count; i++)
         {
             var vm = targets[i] ?? throw new ArgumentException("A VM to deploy on is null.");
             if (vm.Id == local.Id) local.StartLocal(type, ids[i], parent, args, copied, run);
-            else remote.Add((vm, new DeployRequest(0, ids[i], type.AssemblyQualifiedName!, parent, [.. args], ArgBytes(copied), run.Id, ProgramCode(type))));
+            else remote.Add((vm, new DeployRequest(0, ids[i], type.AssemblyQualifiedName!, parent, [.. args], ArgBytes(copied), run.Id, ProgramCode(type), parentVm)));
         }
         // First round: every VM at once. A VM that lacks the program's code says which; it is shipped and asked again.
         var missing = AskAll(type, remote);

@@ -18,7 +18,7 @@ internal sealed class MirrorGroup
     /// <summary>Log entries every replica keeps from the start, so a new replica can be brought up to date by replay.</summary>
     public static int ReplayLimit { get; set; } = 100_000;
 
-    private const int MaxEntriesPerMessage = 1024;
+    private const int MaxEntriesPerMessage = 1024, MaxBytesPerMessage = 1 << 20;
 
     private readonly RiverVm _vm;
     private readonly Mirrors _mirrors;
@@ -47,9 +47,9 @@ internal sealed class MirrorGroup
     private HashSet<VmId> _tailsAwaited = [];
     private long _epoch;
 
-    private sealed class Entry(MirrorEntry wire, VrId src, long seq, Packet? held)
+    private sealed class Entry(ReadOnlyMemory<byte> wire, VrId src, long seq, Packet? held)
     {
-        public readonly MirrorEntry Wire = wire;
+        public readonly ReadOnlyMemory<byte> Wire = wire; // as it travels (LogWire)
         public readonly VrId Src = src;
         public readonly long Seq = seq;
         public Packet? Held = held; // the primary's own copy, with its flow-control ledger, until it is stable
@@ -185,20 +185,24 @@ internal sealed class MirrorGroup
             _ackSenders.Request();
             return false;
         }
-        frame ??= packet.ArrivedFrame.IsEmpty ? Frames.Packet(_vm.Serializer, packet).ToArray() : packet.ArrivedFrame.ToArray();
+        var wire = LogWire.Packet(frame ?? (packet.ArrivedFrame.IsEmpty ? Frames.Packet(_vm.Serializer, packet) : packet.ArrivedFrame.Span));
         packet.ArrivedFrame = default;
-        Append(new Entry(new MirrorEntry(frame), src, seq, packet));
+        Append(new Entry(wire, src, seq, packet));
         packet.MirrorPosition = _applied;
         return true;
     }
 
-    /// <summary>Appends an entry as primary: it goes to the mirrors, and is stable at once when there are none.</summary>
+    /// <summary>
+    /// Appends an entry as primary: it goes to the mirrors, and is stable at once when there are none. To a mirror that
+    /// has a log message to acknowledge, it goes when that acknowledgement comes (<see cref="OnLogAck"/> pushes on the
+    /// thread that reads it): entries gather meanwhile, and no pool thread has to wake for each batch.
+    /// </summary>
     private void Append(Entry entry)
     {
         _applied++;
         _log.Add(entry);
         if (View.Vms.Length == 1) Stabilize(_applied);
-        else _pushLog.Request();
+        else if (View.Vms.Skip(1).Any(m => _sentTo.GetValueOrDefault(m) <= _acked.GetValueOrDefault(m))) _pushLog.Request();
     }
 
     private Entry EntryAt(long g) => _log[(int)(g - _logBase - 1)];
@@ -248,15 +252,27 @@ internal sealed class MirrorGroup
             {
                 var first = _sentTo.GetValueOrDefault(m) + 1;
                 if (first > _applied || first <= _logBase) continue;
-                var count = (int)Math.Min(_applied - first + 1, MaxEntriesPerMessage);
-                var entries = new MirrorEntry[count];
-                for (var i = 0; i < count; i++) entries[i] = EntryAt(first + i).Wire;
-                _sentTo[m] = first + count - 1;
-                sends.Add((m, new MirrorLog(Id, View.Epoch, first, entries, _stable)));
+                var entries = EntriesFrom(first, bounded: true);
+                _sentTo[m] = first + entries.Count - 1;
+                sends.Add((m, new MirrorLog(Id, View.Epoch, first, LogWire.Join(entries), _stable)));
                 if (_sentTo[m] < _applied) _pushLog.Request();
             }
         }
         foreach (var (to, log) in sends) _mirrors.Tell(to, log);
+    }
+
+    /// <summary>The log's entries from <paramref name="first"/> on: all, or (<paramref name="bounded"/>) up to a message's worth.</summary>
+    private List<ReadOnlyMemory<byte>> EntriesFrom(long first, bool bounded)
+    {
+        var entries = new List<ReadOnlyMemory<byte>>();
+        for (var (g, bytes) = (first, 0L); g <= _applied; g++)
+        {
+            var wire = EntryAt(g).Wire;
+            bytes += wire.Length;
+            if (bounded && entries.Count > 0 && (entries.Count == MaxEntriesPerMessage || bytes > MaxBytesPerMessage)) break;
+            entries.Add(wire);
+        }
+        return entries;
     }
 
     /// <summary>Log entries from the primary (this VM is a mirror).</summary>
@@ -272,19 +288,20 @@ internal sealed class MirrorGroup
     }
 
     /// <summary>Applies the entries, the first at log position <paramref name="first"/>, that come right after this replica's log (others it has, or a gap).</summary>
-    private void ApplyFrom(long first, MirrorEntry[] entries)
+    private void ApplyFrom(long first, byte[] entries)
     {
-        foreach (var entry in entries)
+        for (var pos = 0; LogWire.Next(entries, ref pos, out var entry);)
             if (first++ == _applied + 1) Apply(entry);
     }
 
     /// <summary>A mirror's step: the entry joins the log and the replica here has it at once.</summary>
-    private void Apply(MirrorEntry entry)
+    private void Apply(ReadOnlyMemory<byte> entry)
     {
         _applied++;
-        if (entry.Frame is { } frame)
+        if (LogWire.IsPacket(entry, out var body))
         {
-            var packet = _vm.ReadPacket(frame);
+            var packet = _vm.ReadPacket(body);
+            packet.ArrivedFrame = default;
             packet.MirrorPosition = _applied;
             if (packet.MirrorSeq > _lastSeq.GetValueOrDefault(packet.Src)) _lastSeq[packet.Src] = packet.MirrorSeq;
             _log.Add(new Entry(entry, packet.Src, packet.MirrorSeq, null));
@@ -292,8 +309,10 @@ internal sealed class MirrorGroup
         }
         else
         {
+            var outcome = _vm.Serializer.ReadValue(body) as MirrorEntry
+                ?? throw new MessagePack.MessagePackSerializationException("a mirror log entry that is neither a packet nor an outcome");
             _log.Add(new Entry(entry, default, 0, null));
-            _outcomes.Enqueue(entry);
+            _outcomes.Enqueue(outcome);
             Monitor.PulseAll(_lock);
         }
     }
@@ -318,7 +337,9 @@ internal sealed class MirrorGroup
             if (!IsPrimary || ack.Epoch != View.Epoch || !View.Vms.Skip(1).Contains(from)) return;
             _acked[from] = Math.Max(_acked.GetValueOrDefault(from), Math.Min(ack.Upto, _applied));
             Stabilize(MinAcked());
+            if (_sentTo.GetValueOrDefault(from) >= _applied) return;
         }
+        _pushLog.RequestHere();
     }
 
     private long MinAcked() => View.Vms.Length == 1 ? _applied : View.Vms.Skip(1).Min(m => _acked.GetValueOrDefault(m));
@@ -355,7 +376,7 @@ internal sealed class MirrorGroup
             return packet ?? throw Diverged("a receive of log entry " + recorded.Taken, "a packet it no longer has");
         }
         var result = live();
-        Record(new MirrorEntry(null, result?.MirrorPosition ?? 0));
+        Record(new MirrorEntry(result?.MirrorPosition ?? 0));
         return result;
     }
 
@@ -364,7 +385,7 @@ internal sealed class MirrorGroup
     {
         if (Recorded() is { } recorded) return recorded.Found ?? throw Diverged("Discover", "a receive");
         var found = live();
-        Record(new MirrorEntry(null, 0, [.. found]));
+        Record(new MirrorEntry(0, [.. found]));
         return found;
     }
 
@@ -390,7 +411,7 @@ internal sealed class MirrorGroup
     {
         lock (_lock)
         {
-            Append(new Entry(outcome, default, 0, null));
+            Append(new Entry(LogWire.Outcome(_vm.Serializer, outcome), default, 0, null));
             var g = _applied;
             while (_stable < g) WaitHere();
         }
@@ -506,9 +527,7 @@ internal sealed class MirrorGroup
         {
             _epoch = Math.Max(_epoch, request.Epoch);
             var first = Math.Max(request.After + 1, _logBase + 1);
-            var entries = new List<MirrorEntry>();
-            for (var g = first; g <= _applied; g++) entries.Add(EntryAt(g).Wire);
-            tail = new MirrorTail(Id, request.Epoch, first, [.. entries]);
+            tail = new MirrorTail(Id, request.Epoch, first, LogWire.Join(EntriesFrom(first, bounded: false)));
         }
         _mirrors.Tell(from, tail);
     }

@@ -21,14 +21,17 @@ internal interface IReplicaMessage : IMirrorMessage
 internal sealed record MirrorView(VrId Vr, VmId[] Vms, long Epoch) : IMirrorMessage;
 
 /// <summary>
-/// One entry of a mirror group's ordered log: a packet for the VR (<paramref name="Frame"/>, a numbered packet frame),
-/// or the outcome of a call that depends on timing: the log position of the packet a <c>TryRecv</c>, <c>Peek</c> or
-/// timed <c>Recv</c> returned (<paramref name="Taken"/>, 0 for none), or what <c>Discover</c> found (<paramref name="Found"/>).
+/// An entry of a mirror group's ordered log that is not a packet: the outcome of a call that depends on timing, the
+/// log position of the packet a <c>TryRecv</c>, <c>Peek</c> or timed <c>Recv</c> returned (<paramref name="Taken"/>,
+/// 0 for none), or what <c>Discover</c> found (<paramref name="Found"/>).
 /// </summary>
-internal sealed record MirrorEntry(byte[]? Frame, long Taken = 0, VmInfo[]? Found = null);
+internal sealed record MirrorEntry(long Taken = 0, VmInfo[]? Found = null);
 
-/// <summary>Log entries <paramref name="First"/>.. from the primary; entries up to <paramref name="Stable"/> are held by every replica.</summary>
-internal sealed record MirrorLog(VrId Vr, long Epoch, long First, MirrorEntry[] Entries, long Stable) : IReplicaMessage
+/// <summary>
+/// Log entries <paramref name="First"/>.. from the primary (<see cref="LogWire"/>: packets' frames and outcomes); entries
+/// up to <paramref name="Stable"/> are held by every replica.
+/// </summary>
+internal sealed record MirrorLog(VrId Vr, long Epoch, long First, byte[] Entries, long Stable) : IReplicaMessage
 {
     public void Handle(MirrorGroup group, VmId from) => group.OnLog(from, this);
 }
@@ -52,7 +55,7 @@ internal sealed record MirrorTailRequest(VrId Vr, long Epoch, long After) : IRep
 }
 
 /// <summary>The answer to a <see cref="MirrorTailRequest"/>: entries <paramref name="First"/>.. of the answering replica's log.</summary>
-internal sealed record MirrorTail(VrId Vr, long Epoch, long First, MirrorEntry[] Entries) : IReplicaMessage
+internal sealed record MirrorTail(VrId Vr, long Epoch, long First, byte[] Entries) : IReplicaMessage
 {
     public void Handle(MirrorGroup group, VmId from) => group.OnTail(from, this);
 }

@@ -431,7 +431,11 @@ public sealed class RiverVm : IAsyncDisposable
                 }
                 break;
             case DeployRequest d:
-                if (d.Parent is { } parent) Router.Learn(parent, from);
+                if (d.Parent is { } parent)
+                {
+                    if (d.ParentVm is { } parentVm) Router.Learn(parent, parentVm);
+                    else Router.Learn(parent, from);
+                }
                 from.Send(Frames.Control(Serializer, Deployer.StartRequested(d)));
                 break;
             case CodeUpload c:

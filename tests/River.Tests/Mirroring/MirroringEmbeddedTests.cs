@@ -11,7 +11,6 @@ public sealed class MirroringEmbeddedTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    /// <summary>Every copy of each numbered packet from <paramref name="vr"/> that reaches the observing VM, before duplicates are dropped.</summary>
     /// <summary>
     /// What the replica of <paramref name="vr"/> on one VM sent, in order. A copy a mirror held and sent later
     /// (on becoming primary) carries its number already: it was counted when the replica sent it.
@@ -110,17 +109,26 @@ public sealed class MirroringEmbeddedTests
         AllCopiesAgree(await RunCounter(1_000, 50, (1, 300), timing: false, replicas: 3));
     }
 
-    /// <summary>Holds the thread delivering the first packet that matches on one VM until released: that VM's inbox waits.</summary>
-    private sealed class HoldDelivery(Func<Packet, bool> match) : IPacketObserver
+    /// <summary>
+    /// Holds the thread that delivers (or, with <paramref name="sent"/>, sends) the first packet that matches on one VM
+    /// until released: that VM's inbox, or the sending VR, waits.
+    /// </summary>
+    private sealed class HoldPacket(Func<Packet, bool> match, bool sent = false) : IPacketObserver
     {
         public readonly ManualResetEventSlim Holding = new(), Release = new();
         private int _held;
 
         public void Sent(Packet packet)
         {
+            if (sent) HoldIfFirst(packet);
         }
 
         public void Delivered(Packet packet)
+        {
+            if (!sent) HoldIfFirst(packet);
+        }
+
+        private void HoldIfFirst(Packet packet)
         {
             if (!match(packet) || Interlocked.Exchange(ref _held, 1) == 1) return;
             Holding.Set();
@@ -128,10 +136,10 @@ public sealed class MirroringEmbeddedTests
         }
     }
 
-    /// <summary>Watches <paramref name="vm"/>'s deliveries, does <paramref name="send"/>, and returns once one that matches is held there.</summary>
-    private static HoldDelivery Hold(RiverVm vm, Func<Packet, bool> match, Action send)
+    /// <summary>Watches <paramref name="vm"/>'s deliveries (or sends), does <paramref name="send"/>, and returns once one that matches is held there.</summary>
+    private static HoldPacket Hold(RiverVm vm, Func<Packet, bool> match, Action send, bool sent = false)
     {
-        var hold = new HoldDelivery(match);
+        var hold = new HoldPacket(match, sent);
         vm.AddPacketObserver(hold);
         send();
         Assert.True(hold.Holding.Wait(Bound));
@@ -140,6 +148,9 @@ public sealed class MirroringEmbeddedTests
 
     /// <summary>True for request <paramref name="k"/> to <paramref name="counter"/>.</summary>
     private static bool IsRequest(Packet p, VrId counter, int k) => p.Dest == counter && p.TryGet<int>("k", out var n) && n == k;
+
+    /// <summary>True for the first sending of <paramref name="counter"/>'s answer to request <paramref name="k"/> (not a held copy sent later).</summary>
+    private static bool IsAnswer(Packet p, VrId counter, int k) => p.Src == counter && p.MirrorSeq == 0 && p.TryGet<int>("k", out var n) && n == k;
 
     /// <summary>
     /// Runs <paramref name="body"/> in a probe on VM 0 of <paramref name="vms"/> embedded VMs, with a counter mirrored on
@@ -278,6 +289,45 @@ public sealed class MirroringEmbeddedTests
             Assert.True(refused.Contains("already runs a replica", StringComparison.Ordinal), refused);
         });
     }
+
+    [Fact]
+    public Task A_replica_added_by_AddMirror_sends_to_its_parent_on_the_parents_VM_once_it_is_the_primary() =>
+        WithCounter(4, (me, vms, counter, On) =>
+        {
+            var (client, added) = (vms[0], vms[3]);
+            me.AddMirror(counter, On(3)); // the primary, on VM 1, deploys it for the probe on VM 0
+
+            // The added replica waits at its answer to request 1: it answers only once it is the primary.
+            var holdAdded = Hold(added, p => IsAnswer(p, counter, 1), () =>
+            {
+                me.Send(counter, new { tag = "add", k = 1 });
+                me.Send(counter, new { tag = "add", k = 2 });
+            }, sent: true);
+            AssertAnswer(me, counter, 1, 1); // from the primary
+            AssertAnswer(me, counter, 2, 3);
+
+            // The client's VM hears nothing more for now, so no copy it sends again shows the added replica's VM where it is.
+            var plain = me.Deploy<MirroredCounter>(On(2));
+            var holdClient = Hold(client, p => p.Src == plain, () => me.Send(plain, new { tag = "add", k = 0 }));
+            Assert.True(vms[1].DisposeAsync().AsTask().Wait(Bound));
+            Assert.True(vms[2].DisposeAsync().AsTask().Wait(Bound));
+            var group = added.Mirrors.Group(counter)!;
+            Assert.True(SpinWait.SpinUntil(() => group.Primary == added.Id, Bound));
+
+            // The primary's replica answers request 1 on VM 1's route to the probe (VM 1 is gone: the send threw, and the
+            // replica ended), or on its own.
+            var second = new HoldPacket(p => IsAnswer(p, counter, 2), sent: true);
+            second.Release.Set();
+            added.AddPacketObserver(second);
+            holdAdded.Release.Set();
+            Assert.True(SpinWait.SpinUntil(() => second.Holding.IsSet || !added.TryGetLocal(counter, out _), Bound));
+            Assert.True(added.TryGetLocal(counter, out _), "the added replica ended when it answered as the primary");
+            holdClient.Release.Set();
+
+            AssertAnswer(me, plain, 0, 0);
+            me.Send(counter, new { tag = "add", k = 3 });
+            AssertAnswer(me, counter, 3, 6);
+        });
 
     [Fact]
     public async Task A_replica_cannot_be_added_once_the_log_is_longer_than_the_replay_limit()
