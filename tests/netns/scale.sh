@@ -49,13 +49,16 @@ while [ ${#listening[@]} -lt "$count" ]; do
     [ $SECONDS -lt $deadline ] || { log "FAIL: ${#listening[@]} of $count VMs listening after $start_bound s"; exit 1; }
     sleep 0.05
 done
-last_start=$(printf '%s\n' "${listening[@]}" | sort -n | tail -1)
-first_start=$(printf '%s\n' "${listening[@]}" | sort -n | head -1)
-log "all $count VMs listening; first to last: $(awk -v a="$first_start" -v b="$last_start" 'BEGIN { printf "%.2f", b - a }') s"
+seen_last=$(printf '%s\n' "${listening[@]}" | sort -n | tail -1)
 
-# events LOG...: the time of day of each "joined"/"left" line of a VM's log as seconds since the epoch.
+# stamps PATTERN LOG...: the time of day of each line of the VMs' logs matching PATTERN, as seconds since the epoch.
 day=$(date +%F)
-events() { grep -hE "VM [0-9a-f-]+ (joined|left)" "$@" | awk -v day="$day" '{ print day " " $1 }' | while read -r d t; do date -d "$d $t" +%s.%3N; done; }
+stamps() { local pattern=$1; shift; grep -hE "$pattern" "$@" | awk -v day="$day" '{ print day " " $1 }' | while read -r d t; do date -d "$d $t" +%s.%3N; done; }
+# The start is timed by each VM's own "listening" log line (the same clock as the joins), not by this script's
+# polling, which lags under the start's load.
+last_start=$(stamps "listening on" "$work"/vm*.log | sort -n | tail -1)
+first_start=$(stamps "listening on" "$work"/vm*.log | sort -n | head -1)
+log "all $count VMs listening; first to last by their logs: $(awk -v a="$first_start" -v b="$last_start" 'BEGIN { printf "%.2f", b - a }') s (this script saw the last $(awk -v a="$last_start" -v b="$seen_last" 'BEGIN { printf "%.2f", b - a }') s after it logged)"
 
 # Converged: every VM links to all the others (each VM's counts in links.txt). Wait for that (or SCALE_WAIT s), then take the last membership change.
 status() { in_host "$me" timeout 60 "$dotnet" "$cli" status --json --seeds "10.77.0.1:$port" --cluster "$cluster" --key-file "$key"; }
@@ -74,10 +77,11 @@ until converged; do
     [ $SECONDS -lt $deadline ] || { log "FAIL: not converged ${SCALE_WAIT:-120} s after the last VM started"; cat "$work/status.log" "$work/links.txt"; exit 1; }
     sleep 0.5
 done
-last_change=$(events "$work"/vm*.log | sort -n | tail -1)
+# A membership change: a VM joined, left, or was heard again after a suspicion (it was out of Discover meanwhile).
+last_change=$(stamps "VM [0-9a-f-]+ (joined|left|is heard again)" "$work"/vm*.log | sort -n | tail -1)
 took=$(awk -v a="$last_start" -v b="$last_change" 'BEGIN { printf "%.2f", b - a }')
 drops=$({ grep -hcE "left:|nothing heard" "$work"/vm*.log || true; } | awk '{ s += $1 } END { print s + 0 }')
-# Negative: membership settled before this script saw the last VM's "listening" line (it polls, and lags under load).
+# Negative: membership settled before the last VM logged "listening" (it may take the others' dials first).
 log "converged: the last membership change came $took s after the last VM started listening ($drops lines \"left\" or \"nothing heard\" in all logs)"
 
 in_host "$me" timeout 120 "$dotnet" "$pi" --discover --seeds "10.77.0.1:$port" --bind "10.77.0.$me" --cluster "$cluster" --key-file "$key" \
