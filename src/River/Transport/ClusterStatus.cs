@@ -25,8 +25,9 @@ public static class ClusterStatus
     /// The status of every VM reachable from <paramref name="addresses"/> (<c>host:port</c>): those VMs, then every
     /// member they name, each asked once, all of a round at the same time, each on a thread of its own (an ask
     /// blocks; the thread pool would start them one by one). A VM that cannot be asked within the bounds of
-    /// <see cref="Ask"/> is left out and reported to <paramref name="unreachable"/> with its address (the error's message starts with it too), so the whole
-    /// takes at most about three handshake timeouts per round of members newly named (per 64 of them).
+    /// <see cref="Ask"/> is left out and reported to <paramref name="unreachable"/> with its address (the error's
+    /// message starts with it too), so the whole takes at most about three handshake timeouts per round of members
+    /// newly named (per 64 of them).
     /// </summary>
     public static IReadOnlyList<VmStatus> Collect(IEnumerable<string> addresses, ClusterOptions options, Action<string, IOException>? unreachable = null)
     {
