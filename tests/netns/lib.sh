@@ -63,8 +63,12 @@ netns_setup() {
 }
 
 # The LAN: a bridge in a namespace of its own (the host's network is never touched), one veth pair per host.
+# Every host knows every other's MAC from the start (permanent neighbour entries): the kernel keeps ONE ARP
+# table for all namespaces, capped at net.ipv4.neigh.default.gc_thresh3 (1024) learned entries, and 33 hosts
+# that all talk to each other need 33 x 32; past the cap a new neighbour fails ("neighbor table overflow!" in
+# dmesg) and a connect to it sits in SYN-SENT for minutes. Permanent entries do not count towards the cap.
 netns_lan() {
-    local i n
+    local i j n
     ip -n "$bridge_ns" link add br0 type bridge
     ip -n "$bridge_ns" link set br0 type bridge mcast_snooping 0   # flood multicast to every port, no IGMP querier needed
     ip -n "$bridge_ns" link set br0 up
@@ -74,12 +78,21 @@ netns_lan() {
         ip -n "$bridge_ns" link add "port$i" type veth peer name eth0 netns "$n"
         ip -n "$bridge_ns" link set "port$i" master br0 up
         ip -n "$n" link set lo up
+        ip -n "$n" link set eth0 address "$(host_mac "$i")"
         ip -n "$n" addr add "10.77.0.$i/24" dev eth0
         ip -n "$n" link set eth0 up
         ip -n "$n" route add 224.0.0.0/4 dev eth0
     done
+    for i in $(seq 1 "$hosts"); do
+        for j in $(seq 1 "$hosts"); do
+            [ "$i" -eq "$j" ] || echo "neigh replace 10.77.0.$j lladdr $(host_mac "$j") dev eth0 nud permanent"
+        done | ip -n "${prefix}h$i" -batch -
+    done
     log "namespaces ${namespaces[*]} on bridge br0 in $bridge_ns"
 }
+
+# host_mac I: host I's MAC (locally administered).
+host_mac() { printf '02:77:00:00:%02x:%02x' $(($1 / 256)) $(($1 % 256)); }
 
 # new_key FILE: a random cluster key.
 new_key() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$1"; }

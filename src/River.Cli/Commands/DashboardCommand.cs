@@ -22,7 +22,7 @@ internal static class DashboardCommand
                 return 2;
             }
             var watch = new ClusterWatch(cluster.SeedList(parse).DefaultIfEmpty("127.0.0.1:7700"), cluster.Read(parse));
-            watch.Unreachable += (address, e) => Console.Error.WriteLine($"river dashboard: {address} does not answer: {e.Message}");
+            watch.Unreachable += (_, e) => Console.Error.WriteLine($"river dashboard: {e.Message}"); // the message names the VM
             DashboardServer server;
             try
             {

@@ -16,7 +16,7 @@ internal static class StatusCommand
         {
             var options = cluster.Read(parse);
             var replies = ClusterStatus.Collect(cluster.SeedList(parse).DefaultIfEmpty("127.0.0.1:7700"), options,
-                (address, e) => Console.Error.WriteLine($"river: {address}: {e.Message}"));
+                (_, e) => Console.Error.WriteLine($"river: {e.Message}")); // the message names the VM
             if (parse.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(replies.Select(ToJson), new JsonSerializerOptions { WriteIndented = true }));
             else Print(replies);
             return replies.Count > 0 ? 0 : 1;

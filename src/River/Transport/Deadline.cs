@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+
 namespace River;
 
 /// <summary>
@@ -32,4 +34,24 @@ internal sealed class Deadline : IDisposable
     public bool Complete() => Interlocked.CompareExchange(ref _state, Done, Running) != Expired;
 
     public void Dispose() => _timer.Dispose();
+
+    /// <summary>
+    /// Connects <paramref name="socket"/> within <paramref name="limit"/>, by disposing it when time is up: a
+    /// blocking connect alone waits for the kernel's SYN retries, minutes when nothing answers.
+    /// </summary>
+    /// <exception cref="TimeoutException">The limit passed first (the socket is disposed).</exception>
+    /// <exception cref="SocketException">The connect failed (refused, no route) within the limit.</exception>
+    public static void Connect(Socket socket, string host, int port, TimeSpan limit)
+    {
+        using var deadline = new Deadline(socket, limit);
+        try
+        {
+            socket.Connect(host, port);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException && deadline.HasExpired)
+        {
+            throw new TimeoutException($"no connection within {limit.TotalSeconds:0.#} s", e);
+        }
+        if (!deadline.Complete()) throw new TimeoutException($"no connection within {limit.TotalSeconds:0.#} s");
+    }
 }

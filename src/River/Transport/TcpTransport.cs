@@ -216,12 +216,9 @@ internal sealed class TcpTransport : INetwork
         var socket = new Socket(Options.Bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            // A blocking connect, bounded by closing the socket when the handshake time is up.
-            using var deadline = new Deadline(socket, Options.HandshakeTimeout);
-            socket.Connect(host, port);
-            if (!deadline.Complete()) return DialResult.Unreachable; // disposed by the deadline as it connected
+            Deadline.Connect(socket, host, port, Options.HandshakeTimeout);
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or TimeoutException)
         {
             socket.Dispose();
             return e is SocketException { SocketErrorCode: SocketError.ConnectionRefused } ? DialResult.Closed : DialResult.Unreachable;

@@ -37,12 +37,13 @@ public sealed class VmStatusTests
     [Fact]
     public void Collect_reports_addresses_that_do_not_answer_and_returns_what_answered()
     {
-        var unreachable = new List<string>();
-        var found = ClusterStatus.Collect(["127.0.0.1:1", "not-an-address"], new ClusterOptions(), (address, _) =>
+        var unreachable = new List<(string Address, string Message)>();
+        var found = ClusterStatus.Collect(["127.0.0.1:1", "not-an-address"], new ClusterOptions(), (address, e) =>
         {
-            lock (unreachable) unreachable.Add(address);
+            lock (unreachable) unreachable.Add((address, e.Message));
         });
         Assert.Empty(found);
-        Assert.Equal(["127.0.0.1:1", "not-an-address"], unreachable.Order(StringComparer.Ordinal));
+        Assert.Equal(["127.0.0.1:1", "not-an-address"], unreachable.Select(u => u.Address).Order(StringComparer.Ordinal));
+        Assert.All(unreachable, u => Assert.StartsWith($"{u.Address}: ", u.Message, StringComparison.Ordinal)); // a tool prints the message alone
     }
 }
