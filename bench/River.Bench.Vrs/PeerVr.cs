@@ -4,8 +4,8 @@ namespace River.Bench.Vrs;
 /// The far end of a remote scenario. As an echo (<c>DeployArgs[0]</c> = true) it answers every
 /// <c>tag = "d"</c> packet to its sender with the same attributes: <c>data</c> (a <c>byte[]</c>) or
 /// <c>n</c> (an <c>int</c>). As a sink it drops them. Either way it answers <c>tag = "sync"</c> (so a
-/// sender knows everything before it arrived: packets between two VRs keep their order) and ends on
-/// <c>tag = "stop"</c>.
+/// sender knows everything before it arrived: packets between two VRs keep their order), ends on
+/// <c>tag = "stop"</c>, and recycles every packet it is done with (<see cref="Packet.Recycle"/>).
 /// </summary>
 public class PeerVr : VirtualResource
 {
@@ -28,6 +28,7 @@ public class PeerVr : VirtualResource
                 case "stop":
                     return;
             }
+            p.Recycle(); // a big value's array comes back for the next one (its echo, if any, was copied at Send)
         }
     }
 }

@@ -44,7 +44,14 @@ internal static class Frames
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
 
     /// <summary>A packet frame: kind 1, or kind 6 with the packet's <see cref="River.Packet.MirrorSeq"/> when it has one.</summary>
-    public static ReadOnlySpan<byte> Packet(RiverSerializer serializer, Packet packet)
+    public static ReadOnlySpan<byte> Packet(RiverSerializer serializer, Packet packet) => Packet(serializer, packet, int.MaxValue, out _);
+
+    /// <summary>
+    /// A packet frame whose last value, a <c>byte[]</c> of at least <paramref name="splitAt"/> bytes, is left out as
+    /// <paramref name="tail"/>: the frame is the span returned followed by the tail's bytes, so a peer copies the
+    /// user's array once, where it keeps the frame, instead of once more into this buffer.
+    /// </summary>
+    public static ReadOnlySpan<byte> Packet(RiverSerializer serializer, Packet packet, int splitAt, out byte[]? tail)
     {
         var buffer = Start(packet.MirrorSeq == 0 ? PacketKind : SequencedKind);
         if (packet.MirrorSeq != 0)
@@ -52,7 +59,8 @@ internal static class Frames
             BinaryPrimitives.WriteInt64LittleEndian(buffer.GetSpan(sizeof(long)), packet.MirrorSeq);
             buffer.Advance(sizeof(long));
         }
-        serializer.WritePacket(buffer, packet);
+        tail = RiverSerializer.TailOf(packet, splitAt);
+        serializer.WritePacket(buffer, packet, tail);
         return buffer.WrittenSpan;
     }
 

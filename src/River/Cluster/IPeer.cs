@@ -11,4 +11,17 @@ internal interface IPeer
     /// is closed for good (its VM is gone) and the frame was not taken.
     /// </summary>
     bool Send(ReadOnlySpan<byte> frame, bool corkable = false);
+
+    /// <summary>
+    /// Sends one frame given in two parts, <paramref name="head"/> then the bytes of <paramref name="tail"/> (a big value
+    /// the serializer left out, <see cref="Frames.Packet(RiverSerializer, Packet, int, out byte[])"/>); both are copied
+    /// before this returns. By default the parts are joined and sent as one frame.
+    /// </summary>
+    bool Send(ReadOnlySpan<byte> head, byte[] tail, bool corkable = false)
+    {
+        var frame = GC.AllocateUninitializedArray<byte>(head.Length + tail.Length);
+        head.CopyTo(frame);
+        tail.CopyTo(frame.AsSpan(head.Length));
+        return Send(frame, corkable);
+    }
 }

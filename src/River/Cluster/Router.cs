@@ -140,7 +140,8 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     private void SendRemote(IPeer peer, SendWindow window, Packet packet, TimeSpan? wait)
     {
         if (wait is { } limit) window.Wait(limit);
-        if (!SendCharged(peer, window, Frames.Packet(vm.Serializer, packet)))
+        var head = Frames.Packet(vm.Serializer, packet, PeerLink.SplitSize, out var tail);
+        if (!(tail is null ? SendCharged(peer, window, head) : SendCharged(peer, window, head, tail)))
         {
             // The link closed under this sender: its VM was just declared gone (OnMemberLeft names it here soon after).
             throw _gone.TryGetValue(packet.Dest, out var gone)
@@ -152,9 +153,19 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     private bool SendCharged(IPeer peer, SendWindow window, ReadOnlySpan<byte> frame)
     {
         window.Charge(frame.Length);
-        if (!peer.Send(frame, Corking.Active)) return false;
-        _packetsOut.Increment();
-        return true;
+        return Sent(peer.Send(frame, Corking.Active));
+    }
+
+    private bool SendCharged(IPeer peer, SendWindow window, ReadOnlySpan<byte> head, byte[] tail)
+    {
+        window.Charge(head.Length + tail.Length);
+        return Sent(peer.Send(head, tail, Corking.Active));
+    }
+
+    private bool Sent(bool taken)
+    {
+        if (taken) _packetsOut.Increment();
+        return taken;
     }
 
     /// <summary>

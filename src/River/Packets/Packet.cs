@@ -53,6 +53,14 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
     // they are instead of writing the packet again (MirrorGroup copies them, then clears this).
     internal ReadOnlyMemory<byte> ArrivedFrame;
 
+    // The array of a big byte[] value River read from the network for this packet, which Recycle may give back.
+    private byte[]? _recyclable;
+
+    internal byte[]? Recyclable
+    {
+        init => _recyclable = value;
+    }
+
     internal Packet(VrId src, VrId dest, string[] names, object?[] values)
     {
         Src = src;
@@ -159,6 +167,22 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
         }
         value = default;
         return false;
+    }
+
+    /// <summary>
+    /// Optional, for streams of big binary values: says the VR is done with this packet, so River may fill the array of
+    /// its big <c>byte[]</c> value (one received from another VM, 64 KiB or more, the packet's last attribute) with a
+    /// later packet's bytes instead of allocating a new one. Use none of the packet's <c>byte[]</c> values afterwards.
+    /// A packet never recycled keeps its arrays, as the VR owns them; on any other packet, or a second time, this does nothing.
+    /// </summary>
+    /// <example><code>
+    /// var p = Recv(new { tag = "block" });
+    /// Consume(p.Get&lt;byte[]&gt;("data"));
+    /// p.Recycle();   // the next block of that size arrives in this array
+    /// </code></example>
+    public void Recycle()
+    {
+        if (Interlocked.Exchange(ref _recyclable, null) is { } array) ArrayRecycler.Give(array);
     }
 
     /// <summary>Attribute access by member name: <c>p.Dynamic.value</c>.</summary>

@@ -299,7 +299,20 @@ internal sealed class RiverSerializer
     /// attributes <see cref="Packet.TraceAttribute"/> and <see cref="Packet.TraceStateAttribute"/> (a peer that does not know
     /// them reads two more string attributes).
     /// </summary>
-    public void WritePacket(IBufferWriter<byte> output, Packet packet)
+    public void WritePacket(IBufferWriter<byte> output, Packet packet) => WritePacket(output, packet, null);
+
+    /// <summary>
+    /// The <c>byte[]</c> a packet ends with, when it is at least <paramref name="minLength"/> bytes long: such a value is
+    /// worth sending apart from the rest of the frame (<see cref="WritePacket(IBufferWriter{byte}, Packet, byte[])"/>).
+    /// </summary>
+    public static byte[]? TailOf(Packet packet, int minLength) =>
+        packet.AttributeValues is [.., byte[] tail] && tail.GetType() == typeof(byte[]) && tail.Length >= minLength ? tail : null;
+
+    /// <summary>
+    /// Writes a packet; with <paramref name="tail"/> (its last value, <see cref="TailOf"/>) everything but that value's
+    /// bytes, which the caller writes right after: the bytes on the wire are the same.
+    /// </summary>
+    public void WritePacket(IBufferWriter<byte> output, Packet packet, byte[]? tail)
     {
         var names = packet.AttributeNames;
         var values = packet.AttributeValues;
@@ -314,11 +327,17 @@ internal sealed class RiverSerializer
             WriteTraceAttribute(output, Packet.TraceAttribute, trace.Parent);
             if (trace.State is { } state) WriteTraceAttribute(output, Packet.TraceStateAttribute, state);
         }
-        for (var i = 0; i < names.Length; i++)
+        var whole = tail is null ? names.Length : names.Length - 1;
+        for (var i = 0; i < whole; i++)
         {
             WireSpan.WriteString(output, names[i]);
             WriteValue(output, names[i], values[i]);
         }
+        if (tail is null) return;
+        WireSpan.WriteString(output, names[^1]);
+        var header = output.GetSpan(6);
+        header[0] = (byte)Code.Bytes;
+        output.Advance(1 + WireSpan.WriteBinaryHeader(header[1..], tail.Length));
     }
 
     private static readonly byte[] TraceName = Encoding.ASCII.GetBytes(Packet.TraceAttribute), TraceStateName = Encoding.ASCII.GetBytes(Packet.TraceStateAttribute);
@@ -428,7 +447,7 @@ internal sealed class RiverSerializer
             values[i] = value;
         }
         (t_lastNames, t_lastValues) = (names, values);
-        return new Packet(src, dest, names, values) { Trace = trace };
+        return new Packet(src, dest, names, values) { Trace = trace, Recyclable = tail };
     }
 
     private static byte[] ReadTail(ReadOnlySpan<byte> s, ref int pos, byte[] tail) =>

@@ -147,16 +147,30 @@ internal static class WireSpan
 
     public static void WriteBinary(IBufferWriter<byte> output, ReadOnlySpan<byte> value)
     {
-        var header = value.Length <= byte.MaxValue ? 2 : value.Length <= ushort.MaxValue ? 3 : 5;
-        var s = output.GetSpan(header + value.Length);
-        switch (header)
-        {
-            case 2: s[0] = Bin8; s[1] = (byte)value.Length; break;
-            case 3: s[0] = Bin16; BinaryPrimitives.WriteUInt16BigEndian(s[1..], (ushort)value.Length); break;
-            default: s[0] = Bin32; BinaryPrimitives.WriteUInt32BigEndian(s[1..], (uint)value.Length); break;
-        }
+        var s = output.GetSpan(5 + value.Length);
+        var header = WriteBinaryHeader(s, value.Length);
         value.CopyTo(s[header..]);
         output.Advance(header + value.Length);
+    }
+
+    /// <summary>The header of a bin of <paramref name="length"/> bytes (at most 5 bytes); returns its size.</summary>
+    public static int WriteBinaryHeader(Span<byte> s, int length)
+    {
+        if (length <= byte.MaxValue)
+        {
+            s[0] = Bin8;
+            s[1] = (byte)length;
+            return 2;
+        }
+        if (length <= ushort.MaxValue)
+        {
+            s[0] = Bin16;
+            BinaryPrimitives.WriteUInt16BigEndian(s[1..], (ushort)length);
+            return 3;
+        }
+        s[0] = Bin32;
+        BinaryPrimitives.WriteUInt32BigEndian(s[1..], (uint)length);
+        return 5;
     }
 
     public static bool TryReadBinary(ReadOnlySpan<byte> s, ref int pos, out ReadOnlySpan<byte> bytes)

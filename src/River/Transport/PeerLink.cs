@@ -36,8 +36,6 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
 
     public long LastSent;
 
-    private const int DirectWriteSize = 256 * 1024;
-
     /// <summary>When anything last arrived from the remote VM (the failure detector reads it).</summary>
     public long LastHeard = Environment.TickCount64;
 
@@ -73,25 +71,28 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     /// <summary>True for the frames that are numbered, acknowledged and sent again after a reconnect.</summary>
     public static bool IsNumbered(byte kind) => Frames.IsPacket(kind) || kind == Frames.ControlKind;
 
-    public bool Send(ReadOnlySpan<byte> frame, bool corkable = false)
+    /// <summary>
+    /// A packet frame that ends in a <c>byte[]</c> this big comes in two parts (<see cref="IPeer.Send(ReadOnlySpan{byte}, byte[], bool)"/>):
+    /// the value's bytes are copied once, from the sender's array into the buffer the link writes from and keeps until
+    /// the frame is acknowledged, not first into the serializer's buffer as well.
+    /// </summary>
+    public const int SplitSize = 64 * 1024;
+
+    public bool Send(ReadOnlySpan<byte> frame, bool corkable = false) => Enqueue(frame, [], corkable);
+
+    public bool Send(ReadOnlySpan<byte> head, byte[] tail, bool corkable = false) => Enqueue(head, tail, corkable);
+
+    /// <summary>Queues the frame <paramref name="head"/> + <paramref name="tail"/>, and writes it at once on an idle link unless held (corked).</summary>
+    private bool Enqueue(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, bool corkable)
     {
-        if (frame.Length > transport.Options.MaxFrameSize)
-            throw new ArgumentException($"A frame of {frame.Length} bytes exceeds the cluster's maximum frame size of {transport.Options.MaxFrameSize} bytes.");
+        var length = (long)head.Length + tail.Length;
+        if (length > transport.Options.MaxFrameSize)
+            throw new ArgumentException($"A frame of {length} bytes exceeds the cluster's maximum frame size of {transport.Options.MaxFrameSize} bytes.");
         bool write = false, wait, hold = false, newlyHeld = false;
-        TcpConnection? direct = null;
-        long number = 0;
         lock (_lock)
         {
             if (_closed) return false;
-            if (frame.Length >= DirectWriteSize && !_writing && _pendingLength == 0 && !t_isTransportThread && Writable is { } c)
-            {
-                // A big frame on an idle link goes straight from the serializer's buffer to the socket: one copy less.
-                _writing = true;
-                direct = c;
-                number = _written = ++_appended;
-                _bytesSent += frame.Length;
-            }
-            else Append(frame);
+            Append(head, tail);
             if (!_writing && Writable is not null)
             {
                 hold = corkable && _pendingLength < Corking.HoldLimit;
@@ -100,16 +101,6 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             }
             wait = !t_isTransportThread && OverLimit;
             if (wait) _space.Reset();
-        }
-        if (direct is not null)
-        {
-            Span<byte> prefix = stackalloc byte[4];
-            BinaryPrimitives.WriteInt32LittleEndian(prefix, frame.Length);
-            var written = direct.Write(prefix) && direct.Write(frame);
-            Keep(frame, number); // kept until acknowledged, whether the write went through or not
-            if (written) Volatile.Write(ref LastSent, Environment.TickCount64);
-            WriteLoop(); // what others queued meanwhile, after this frame
-            return true;
         }
         if (hold) Corking.Note(this, newlyHeld);
         if (write)
@@ -297,34 +288,26 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         return n;
     }
 
-    private void Append(ReadOnlySpan<byte> frame)
+    private void Append(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
     {
-        var needed = _pendingLength + 4 + frame.Length;
-        if (needed > _pending.Length) Array.Resize(ref _pending, Math.Max(needed, _pending.Length * 2));
-        BinaryPrimitives.WriteInt32LittleEndian(_pending.AsSpan(_pendingLength), frame.Length);
-        frame.CopyTo(_pending.AsSpan(_pendingLength + 4));
-        _pendingLength = needed;
-        if (!IsNumbered(frame[0])) return;
-        _appended++;
-        _bytesSent += frame.Length;
-    }
-
-    /// <summary>Keeps a frame written straight from its sender's buffer until it is acknowledged (a copy: that buffer is reused).</summary>
-    private void Keep(ReadOnlySpan<byte> frame, long number)
-    {
-        byte[] copy;
-        lock (_lock) copy = Rent(4 + frame.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(copy, frame.Length);
-        frame.CopyTo(copy.AsSpan(4));
-        lock (_lock)
+        var length = head.Length + tail.Length;
+        var needed = _pendingLength + 4 + length;
+        if (needed > _pending.Length)
         {
-            if (_closed || number <= _acked) Return(copy);
-            else
-            {
-                _unacked.Enqueue((copy, 4 + frame.Length, number));
-                _unackedBytes += 4 + frame.Length;
-            }
+            // A spare, not a new array: a stream of big values reuses the buffers their acknowledgements freed.
+            var grown = Rent(Math.Max(needed, 2 * _pending.Length));
+            Buffer.BlockCopy(_pending, 0, grown, 0, _pendingLength);
+            Return(_pending);
+            _pending = grown;
         }
+        var at = _pending.AsSpan(_pendingLength);
+        BinaryPrimitives.WriteInt32LittleEndian(at, length);
+        head.CopyTo(at[4..]);
+        tail.CopyTo(at[(4 + head.Length)..]);
+        _pendingLength = needed;
+        if (!IsNumbered(head[0])) return;
+        _appended++;
+        _bytesSent += length;
     }
 
     private void WriteLoop()
@@ -379,14 +362,14 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     // (kept until acknowledged) must not allocate one large-object-heap array per value. Caller holds _lock.
     private byte[] Rent(int size)
     {
-        for (var i = _spares.Count - 1; i >= 0; i--)
-        {
-            var spare = _spares[i];
-            if (spare.Length < size) continue;
-            _spares.RemoveAt(i);
-            return spare;
-        }
-        return GC.AllocateUninitializedArray<byte>(Math.Max(size, 64 * 1024));
+        // The smallest that fits, so the 64 KiB buffers of small frames do not take the big ones big values need.
+        var best = -1;
+        for (var i = 0; i < _spares.Count; i++)
+            if (_spares[i].Length >= size && (best < 0 || _spares[i].Length < _spares[best].Length)) best = i;
+        if (best < 0) return GC.AllocateUninitializedArray<byte>(Math.Max(size, 64 * 1024));
+        var spare = _spares[best];
+        _spares.RemoveAt(best);
+        return spare;
     }
 
     // A few buffers are kept; one grown for a huge frame is left to the GC.

@@ -85,7 +85,8 @@ internal sealed class RecordStream : Stream
     {
         if (buffer.IsEmpty) return 0;
         if (ReadableNow) return Published(HandOutAll(buffer));
-        if (!Fill(HeaderSize)) return Published(0);
+        // A read big enough for any record takes only the header first, so the payload goes straight to the caller (a big value's own array).
+        if (!Fill(HeaderSize, exact: buffer.Length >= MaxPayload)) return Published(0);
         var length = PayloadLength();
         if (length >= DirectRead && buffer.Length >= length && _end - _at < HeaderSize + length)
         {
@@ -179,13 +180,13 @@ internal sealed class RecordStream : Stream
             throw new RecordAuthenticationException("a record failed authentication (injected, replayed or reordered bytes)");
     }
 
-    /// <summary>Reads until <paramref name="count"/> bytes from <c>_at</c> are in; false at the end of the stream.</summary>
-    private bool Fill(int count)
+    /// <summary>Reads until <paramref name="count"/> bytes from <c>_at</c> are in (<paramref name="exact"/>: no more); false at the end of the stream.</summary>
+    private bool Fill(int count, bool exact = false)
     {
         Reserve(count);
         while (_end - _at < count)
         {
-            var n = _inner.Read(_raw.AsSpan(_end));
+            var n = _inner.Read(exact ? _raw.AsSpan(_end, count - (_end - _at)) : _raw.AsSpan(_end));
             if (n == 0) return false;
             _end += n;
         }

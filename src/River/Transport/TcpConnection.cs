@@ -218,9 +218,9 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         }
     }
 
-    // A packet this big that ends with a byte[] has that value read straight into its own array, once
-    // this much of it has arrived (its head: ids, names, the other values).
-    private const int BigFrame = 256 * 1024, HeadBytes = 4096, TailStart = 1 << 20;
+    // A packet this big that ends with a byte[] has that value read straight into its own array, as soon as
+    // its head (ids, names, the other values) has arrived; one whose head is not in within this much is read whole.
+    private const int BigFrame = PeerLink.SplitSize, HeadBytes = 4096, TailStart = 1 << 20;
     private bool _tailTried;
 
     /// <summary>Notes that the remote VM was heard from; written only when it changes, as VR threads sending on the link share the line.</summary>
@@ -271,13 +271,14 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
             }
             if (_end - _start - 4 < length)
             {
-                // Looked at once per big frame, when its head is surely in: a frame that does not qualify is read whole.
-                if (mayBlock && length >= BigFrame && !_tailTried && _end - _start - 4 >= HeadBytes)
+                // Looked at as the head arrives (a sender writes it apart from a big tail), until HeadBytes have: a frame that does not qualify is read whole.
+                var arrived = _end - _start - 4;
+                if (mayBlock && length >= BigFrame && !_tailTried && arrived > 0)
                 {
-                    _tailTried = true;
                     if (_buffer[_start + 4] == Frames.PacketKind
-                        && RiverSerializer.TryFindTail(_buffer.AsMemory(_start + 5, _end - _start - 5), length - 1, out var tailOffset))
+                        && RiverSerializer.TryFindTail(_buffer.AsMemory(_start + 5, arrived - 1), length - 1, out var tailOffset))
                         return ReadTail(length, 1 + tailOffset);
+                    _tailTried = arrived >= HeadBytes;
                 }
                 break;
             }
@@ -307,7 +308,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         // Sized to what has arrived, doubled as more does (up to the claimed length): a length that lies reserves little.
         var size = length - head;
         var have = _end - _start - 4 - head;
-        var tail = GC.AllocateUninitializedArray<byte>(Math.Min(size, Math.Max(2 * have, TailStart)));
+        var tail = ArrayRecycler.TryTake(size) ?? GC.AllocateUninitializedArray<byte>(Math.Min(size, Math.Max(2 * have, TailStart)));
         _buffer.AsSpan(_start + 4 + head, have).CopyTo(tail);
         while (have < size)
         {
