@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using MessagePack;
@@ -23,8 +24,11 @@ internal static class Handshake
     /// <summary>What an authenticated connection knows: the other side's hello and the frame keys (null when TLS or plain frames carry them).</summary>
     public sealed record Session(Hello Theirs, byte[]? SendKey, byte[]? ReceiveKey)
     {
-        /// <summary>The stream later frames travel on: records under this connection's keys, or <paramref name="stream"/> itself.</summary>
-        public Stream Wrap(Stream stream) => SendKey is null ? stream : new RecordStream(stream, SendKey, ReceiveKey);
+        /// <summary>
+        /// The stream later frames travel on: records under this connection's keys, or <paramref name="stream"/> itself. Records are
+        /// only made without TLS, so <paramref name="socket"/>, when given, is what <paramref name="stream"/> reads and writes as it is.
+        /// </summary>
+        public Stream Wrap(Stream stream, Socket? socket = null) => SendKey is null ? stream : new RecordStream(stream, SendKey, ReceiveKey, socket);
     }
 
     /// <summary>Hello flag: frames after the handshake carry no MAC (benchmarks only; both sides must say so).</summary>

@@ -341,7 +341,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                 }
                 UpdateSpace();
             }
-            if (!connection.Write(chunk.AsSpan(0, length)))
+            if (!connection.Write(chunk, length))
             {
                 lock (_lock) _writing = false; // the connection failed; its reader reports it, and the next one resumes
                 return;

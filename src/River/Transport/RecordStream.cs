@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Net.Sockets;
 using NSec.Cryptography;
 
 namespace River;
@@ -37,9 +38,21 @@ internal sealed class RecordStream : Stream
     // Write side: small records are assembled here.
     private readonly byte[] _staging = new byte[GatherLimit + HeaderSize + TagSize];
 
-    public RecordStream(Stream inner, ReadOnlySpan<byte> sendKey, ReadOnlySpan<byte> receiveKey)
+    // The socket under _inner, when _inner is nothing but that socket's stream: big writes go to it in one gathered send.
+    private readonly Socket? _socket;
+
+    // A big write's records: each one's header and tag here, its payload sealed where it lies in the caller's array.
+    private byte[] _edges = [];
+    private readonly List<ArraySegment<byte>> _segments = [];
+
+    /// <param name="inner">The connection's stream.</param>
+    /// <param name="sendKey">This direction's frame key.</param>
+    /// <param name="receiveKey">The other direction's.</param>
+    /// <param name="socket">The socket <paramref name="inner"/> reads and writes as it is (no TLS), for gathered writes; or null.</param>
+    public RecordStream(Stream inner, ReadOnlySpan<byte> sendKey, ReadOnlySpan<byte> receiveKey, Socket? socket = null)
     {
         _inner = inner;
+        _socket = socket;
         _sendKey = Key.Import(Mac, sendKey, KeyBlobFormat.RawSymmetricKey);
         _receiveKey = Key.Import(Mac, receiveKey, KeyBlobFormat.RawSymmetricKey);
     }
@@ -205,7 +218,52 @@ internal sealed class RecordStream : Stream
         _raw = target;
     }
 
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+    /// <summary>
+    /// Writes <paramref name="count"/> bytes of <paramref name="buffer"/>; past the gathering limit without a copy: each record
+    /// is sealed where its payload lies, and all go in one gathered send (header, payload, tag, header, ...).
+    /// </summary>
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        if (count <= GatherLimit)
+        {
+            Write(buffer.AsSpan(offset, count));
+            return;
+        }
+        var records = (count + MaxPayload - 1) / MaxPayload;
+        const int Edge = HeaderSize + TagSize;
+        if (_edges.Length < records * Edge) _edges = new byte[records * Edge];
+        _segments.Clear();
+        for (var i = 0; i < records; i++)
+        {
+            var at = offset + i * MaxPayload;
+            var length = Math.Min(MaxPayload, offset + count - at);
+            var edge = _edges.AsSpan(i * Edge, Edge);
+            BinaryPrimitives.WriteInt32LittleEndian(edge, length);
+            Seal(buffer.AsSpan(at, length), edge[HeaderSize..]);
+            _segments.Add(new(_edges, i * Edge, HeaderSize));
+            _segments.Add(new(buffer, at, length));
+            _segments.Add(new(_edges, i * Edge + HeaderSize, TagSize));
+        }
+        Send(_segments);
+    }
+
+    /// <summary>Sends every byte of <paramref name="segments"/>: one gathered send to the socket (repeated for what a short one left), else one write each.</summary>
+    private void Send(List<ArraySegment<byte>> segments)
+    {
+        if (_socket is null)
+        {
+            foreach (var segment in segments) _inner.Write(segment);
+            return;
+        }
+        while (segments.Count > 0)
+        {
+            var sent = _socket.Send(segments);
+            var done = 0;
+            while (done < segments.Count && sent >= segments[done].Count) sent -= segments[done++].Count;
+            segments.RemoveRange(0, done);
+            if (segments.Count > 0) segments[0] = segments[0][sent..];
+        }
+    }
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {

@@ -33,9 +33,10 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         {
             previous?.WaitQuiet(TimeSpan.FromSeconds(5));
             var resume = Link!.ResumeFrame();
-            Span<byte> prefix = stackalloc byte[4];
-            BinaryPrimitives.WriteInt32LittleEndian(prefix, resume.Length);
-            if (Write(prefix) && Write(resume)) ReadLoop();
+            var framed = new byte[4 + resume.Length];
+            BinaryPrimitives.WriteInt32LittleEndian(framed, resume.Length);
+            resume.CopyTo(framed, 4);
+            if (Write(framed, framed.Length)) ReadLoop();
         }
         finally
         {
@@ -56,12 +57,12 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         while (Volatile.Read(ref _reading) != 0 && Environment.TickCount64 < deadline) Thread.Yield();
     }
 
-    /// <summary>Writes bytes already framed; false when the connection has failed.</summary>
-    public bool Write(ReadOnlySpan<byte> bytes)
+    /// <summary>Writes <paramref name="count"/> bytes already framed from <paramref name="buffer"/> (the record layer seals big writes in place); false when the connection has failed.</summary>
+    public bool Write(byte[] buffer, int count)
     {
         try
         {
-            stream.Write(bytes);
+            stream.Write(buffer, 0, count);
             return true;
         }
         catch (Exception e)

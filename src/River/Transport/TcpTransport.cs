@@ -258,7 +258,7 @@ internal sealed class TcpTransport : INetwork
             if (!deadline.Complete()) throw new IOException("the handshake deadline passed");
             // Admission may have cut this connection to make room while it authenticated: it is adopted only if not.
             if (admitted?.Invoke() == false) throw new IOException("cut by admission to make room");
-            stream = session.Wrap(stream);
+            stream = session.Wrap(stream, socket);
             if (outbound) _dialed[remote] = session.Theirs.Id;
             if (session.Theirs.Id == _vm.Id)
             {

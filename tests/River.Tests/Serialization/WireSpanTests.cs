@@ -149,4 +149,26 @@ public class WireSpanTests
         Assert.False(RiverSerializer.TryFindTail(body.AsMemory(0, 400), body.Length + 1, out _));
         Assert.Throws<MessagePackSerializationException>(() => serializer.ReadPacket(body.AsMemory(0, offset), tail: new byte[5]));
     }
+
+    [Theory]
+    [InlineData(100)]
+    [InlineData(70_000)]
+    [InlineData(1 << 20)]
+    public void A_packet_written_without_its_big_last_byte_array_is_the_whole_packet_once_the_array_follows(int length)
+    {
+        var serializer = SerializerRoundTripTests.NewSerializer();
+        var data = Enumerable.Range(0, length).Select(i => (byte)(i * 7)).ToArray();
+        var packet = Packet.From(new { tag = "d", n = 3, data }, VrId.New(), VrId.New());
+        var whole = new ArrayBufferWriter<byte>();
+        serializer.WritePacket(whole, packet);
+        var head = new ArrayBufferWriter<byte>();
+        var tail = RiverSerializer.TailOf(packet, 64);
+        Assert.Same(data, tail);
+        serializer.WritePacket(head, packet, tail);
+        Assert.Equal(whole.WrittenSpan.ToArray(), (byte[])[.. head.WrittenSpan, .. data]);
+        // Too short, or not last: no tail.
+        Assert.Null(RiverSerializer.TailOf(packet, length + 1));
+        Assert.Null(RiverSerializer.TailOf(Packet.From(new { data, tag = "d" }), 64));
+        Assert.Null(RiverSerializer.TailOf(Packet.From(new { tag = "d", data = new sbyte[length] }), 64));
+    }
 }

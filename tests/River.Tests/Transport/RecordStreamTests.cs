@@ -7,12 +7,18 @@ public sealed class RecordStreamTests
 {
     private static readonly byte[] Key1 = RandomNumberGenerator.GetBytes(RecordStream.KeySize), Key2 = RandomNumberGenerator.GetBytes(RecordStream.KeySize);
 
-    /// <summary>Sealed bytes of <paramref name="writes"/>, written one write each.</summary>
+    /// <summary>Sealed bytes of <paramref name="writes"/>, written one write each, from spans and (sealed in place) from arrays in turn.</summary>
     private static byte[] Seal(IEnumerable<byte[]> writes)
     {
         var wire = new MemoryStream();
         using var sender = new RecordStream(new KeepOpen(wire), Key1, Key2);
-        foreach (var w in writes) sender.Write(w);
+        var fromArray = false;
+        foreach (var w in writes)
+        {
+            if (fromArray) sender.Write(w, 0, w.Length);
+            else sender.Write(w);
+            fromArray = !fromArray;
+        }
         return wire.ToArray();
     }
 
@@ -99,6 +105,28 @@ public sealed class RecordStreamTests
     {
         using var receiver = Receiver([.. BitConverter.GetBytes(RecordStream.MaxPayload + 1), 0, 0]);
         Assert.Throws<RecordAuthenticationException>(() => receiver.Read(new byte[16]));
+    }
+
+    [Fact]
+    public async Task Big_writes_gathered_onto_a_socket_arrive_whole_and_in_order()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        using var client = new System.Net.Sockets.TcpClient();
+        client.Connect((System.Net.IPEndPoint)listener.LocalEndpoint);
+        using var accepted = listener.AcceptTcpClient();
+        using var sender = new RecordStream(new KeepOpen(client.GetStream()), Key1, Key2, client.Client);
+        using var receiver = new RecordStream(accepted.GetStream(), Key2, Key1);
+        var writes = new[] { 3 * RecordStream.MaxPayload + 17, 40_000, 5 }.Select(RandomNumberGenerator.GetBytes).ToList();
+        // The reader drains the socket meanwhile: a gathered send bigger than the socket's buffers waits until it is read.
+        var reading = Task.Run(() =>
+        {
+            var got = new byte[writes.Sum(w => w.Length)];
+            receiver.ReadExactly(got);
+            return got;
+        });
+        foreach (var w in writes) sender.Write(w, 0, w.Length);
+        Assert.Equal(writes.SelectMany(w => w).ToArray(), await reading.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
     /// <summary>The sender disposes its stream; the test still reads what was written.</summary>
