@@ -20,6 +20,9 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     private readonly ManualResetEventSlim _space = new(true);
     private byte[] _pending = new byte[64 * 1024];
     private int _pendingLength;
+
+    // Where the first big value queued in _pending starts (0: none), for the record layer to end a record there.
+    private int _cut;
     private bool _writing, _closed, _held, _resumed;
     private TcpConnection? _connection;
 
@@ -176,6 +179,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                 Return(_pending);
                 _pending = pending;
                 _pendingLength += again.Length;
+                _cut = 0; // a hint only
             }
             _acked = received;
             _written = received;
@@ -253,7 +257,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             var dropped = Frames.Split(Unacknowledged(after: _acked)).Concat(Frames.Split(_pending.AsMemory(0, _pendingLength)))
                 .Where(f => IsNumbered(f[0])).ToList();
             _unacked.Clear();
-            _unackedBytes = _pendingLength = 0;
+            _unackedBytes = _pendingLength = _cut = 0;
             _connection = null;
             _space.Set();
             return dropped;
@@ -301,6 +305,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             _pending = grown;
         }
         var at = _pending.AsSpan(_pendingLength);
+        if (!tail.IsEmpty && _cut == 0) _cut = _pendingLength + 4 + head.Length;
         BinaryPrimitives.WriteInt32LittleEndian(at, length);
         head.CopyTo(at[4..]);
         tail.CopyTo(at[(4 + head.Length)..]);
@@ -315,7 +320,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         while (true)
         {
             byte[] chunk;
-            int length;
+            int length, cut;
             bool numbered;
             TcpConnection? connection;
             lock (_lock)
@@ -329,6 +334,8 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                 }
                 chunk = _pending;
                 length = _pendingLength;
+                cut = _cut;
+                _cut = 0;
                 numbered = _appended > _written;
                 _pending = Rent(64 * 1024);
                 _pendingLength = 0;
@@ -341,7 +348,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                 }
                 UpdateSpace();
             }
-            if (!connection.Write(chunk, length))
+            if (!connection.Write(chunk, length, cut))
             {
                 lock (_lock) _writing = false; // the connection failed; its reader reports it, and the next one resumes
                 return;

@@ -218,33 +218,46 @@ internal sealed class RecordStream : Stream
         _raw = target;
     }
 
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer, offset, count, offset);
+
     /// <summary>
     /// Writes <paramref name="count"/> bytes of <paramref name="buffer"/>; past the gathering limit without a copy: each record
-    /// is sealed where its payload lies, and all go in one gathered send (header, payload, tag, header, ...).
+    /// is sealed where its payload lies, and all go in one gathered send (header, payload, tag, header, ...). A record ends at
+    /// <paramref name="cut"/>, where a big value starts: the reader then gets the frame's head in a record of its own, and
+    /// reads the value's records straight into the value's array.
     /// </summary>
-    public override void Write(byte[] buffer, int offset, int count)
+    public void Write(byte[] buffer, int offset, int count, int cut)
     {
         if (count <= GatherLimit)
         {
             Write(buffer.AsSpan(offset, count));
             return;
         }
-        var records = (count + MaxPayload - 1) / MaxPayload;
-        const int Edge = HeaderSize + TagSize;
+        int Records(int length) => (length + MaxPayload - 1) / MaxPayload;
+        var records = Records(cut - offset) + Records(offset + count - cut);
         if (_edges.Length < records * Edge) _edges = new byte[records * Edge];
         _segments.Clear();
-        for (var i = 0; i < records; i++)
+        Seal(buffer, offset, cut - offset);
+        Seal(buffer, cut, offset + count - cut);
+        Send(_segments);
+    }
+
+    private const int Edge = HeaderSize + TagSize;
+
+    /// <summary>Seals <paramref name="count"/> bytes from <paramref name="offset"/> in place as records, adding their segments to send.</summary>
+    private void Seal(byte[] buffer, int offset, int count)
+    {
+        for (var at = offset; at < offset + count; at += MaxPayload)
         {
-            var at = offset + i * MaxPayload;
             var length = Math.Min(MaxPayload, offset + count - at);
-            var edge = _edges.AsSpan(i * Edge, Edge);
+            var edgeAt = _segments.Count / 3 * Edge;
+            var edge = _edges.AsSpan(edgeAt, Edge);
             BinaryPrimitives.WriteInt32LittleEndian(edge, length);
             Seal(buffer.AsSpan(at, length), edge[HeaderSize..]);
-            _segments.Add(new(_edges, i * Edge, HeaderSize));
+            _segments.Add(new(_edges, edgeAt, HeaderSize));
             _segments.Add(new(buffer, at, length));
-            _segments.Add(new(_edges, i * Edge + HeaderSize, TagSize));
+            _segments.Add(new(_edges, edgeAt + HeaderSize, TagSize));
         }
-        Send(_segments);
     }
 
     /// <summary>Sends every byte of <paramref name="segments"/>: one gathered send to the socket (repeated for what a short one left), else one write each.</summary>

@@ -57,12 +57,16 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         while (Volatile.Read(ref _reading) != 0 && Environment.TickCount64 < deadline) Thread.Yield();
     }
 
-    /// <summary>Writes <paramref name="count"/> bytes already framed from <paramref name="buffer"/> (the record layer seals big writes in place); false when the connection has failed.</summary>
-    public bool Write(byte[] buffer, int count)
+    /// <summary>
+    /// Writes <paramref name="count"/> bytes already framed from <paramref name="buffer"/> (the record layer seals big writes in
+    /// place, with a record ending at <paramref name="cut"/>, where a big value's bytes start); false when the connection has failed.
+    /// </summary>
+    public bool Write(byte[] buffer, int count, int cut = 0)
     {
         try
         {
-            stream.Write(buffer, 0, count);
+            if (stream is RecordStream records) records.Write(buffer, 0, count, cut);
+            else stream.Write(buffer, 0, count);
             return true;
         }
         catch (Exception e)
