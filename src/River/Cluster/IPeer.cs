@@ -14,14 +14,8 @@ internal interface IPeer
 
     /// <summary>
     /// Sends one frame given in two parts, <paramref name="head"/> then the bytes of <paramref name="tail"/> (a big value
-    /// the serializer left out, <see cref="Frames.Packet(RiverSerializer, Packet, int, out byte[])"/>); both are copied
-    /// before this returns. By default the parts are joined and sent as one frame.
+    /// the serializer left out, <see cref="Frames.Packet(RiverSerializer, Packet, int, out byte[])"/>): the tail's bytes
+    /// are copied once, from the sender's array to where the peer keeps the frame, before this returns.
     /// </summary>
-    bool Send(ReadOnlySpan<byte> head, byte[] tail, bool corkable = false)
-    {
-        var frame = GC.AllocateUninitializedArray<byte>(head.Length + tail.Length);
-        head.CopyTo(frame);
-        tail.CopyTo(frame.AsSpan(head.Length));
-        return Send(frame, corkable);
-    }
+    bool Send(ReadOnlySpan<byte> head, byte[] tail, bool corkable = false);
 }

@@ -16,6 +16,14 @@ internal sealed class InProcessPeer(VmId remoteId, InProcessPeer.Inbox target) :
 
     public bool Send(ReadOnlySpan<byte> frame, bool corkable = false) => target.Post(Reverse!, frame.ToArray());
 
+    public bool Send(ReadOnlySpan<byte> head, byte[] tail, bool corkable = false)
+    {
+        var frame = GC.AllocateUninitializedArray<byte>(head.Length + tail.Length);
+        head.CopyTo(frame);
+        tail.CopyTo(frame.AsSpan(head.Length));
+        return target.Post(Reverse!, frame);
+    }
+
     /// <summary>One VM's incoming frames, handled by a single loop.</summary>
     internal sealed class Inbox
     {

@@ -53,13 +53,9 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
     // they are instead of writing the packet again (MirrorGroup copies them, then clears this).
     internal ReadOnlyMemory<byte> ArrivedFrame;
 
-    // The array of a big byte[] value River read from the network for this packet, which Recycle may give back.
-    private byte[]? _recyclable;
-
-    internal byte[]? Recyclable
-    {
-        init => _recyclable = value;
-    }
+    // True when River read the packet's last value, a big byte[], from the network into an array of its own, which
+    // Recycle may give back (a flag, not a reference: it fits in the object's padding, so a packet costs no byte more).
+    internal bool Recyclable;
 
     internal Packet(VrId src, VrId dest, string[] names, object?[] values)
     {
@@ -182,7 +178,9 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
     /// </code></example>
     public void Recycle()
     {
-        if (Interlocked.Exchange(ref _recyclable, null) is { } array) ArrayRecycler.Give(array);
+        if (!Recyclable) return;
+        Recyclable = false;
+        ArrayRecycler.Give((byte[])AttributeValues[^1]!);
     }
 
     /// <summary>Attribute access by member name: <c>p.Dynamic.value</c>.</summary>

@@ -447,7 +447,7 @@ internal sealed class RiverSerializer
             values[i] = value;
         }
         (t_lastNames, t_lastValues) = (names, values);
-        return new Packet(src, dest, names, values) { Trace = trace, Recyclable = tail };
+        return new Packet(src, dest, names, values) { Trace = trace, Recyclable = tail is not null };
     }
 
     private static byte[] ReadTail(ReadOnlySpan<byte> s, ref int pos, byte[] tail) =>

@@ -237,15 +237,15 @@ internal sealed class RecordStream : Stream
         var records = Records(cut - offset) + Records(offset + count - cut);
         if (_edges.Length < records * Edge) _edges = new byte[records * Edge];
         _segments.Clear();
-        Seal(buffer, offset, cut - offset);
-        Seal(buffer, cut, offset + count - cut);
+        SealInPlace(buffer, offset, cut - offset);
+        SealInPlace(buffer, cut, offset + count - cut);
         Send(_segments);
     }
 
     private const int Edge = HeaderSize + TagSize;
 
     /// <summary>Seals <paramref name="count"/> bytes from <paramref name="offset"/> in place as records, adding their segments to send.</summary>
-    private void Seal(byte[] buffer, int offset, int count)
+    private void SealInPlace(byte[] buffer, int offset, int count)
     {
         for (var at = offset; at < offset + count; at += MaxPayload)
         {
