@@ -6,6 +6,8 @@ internal sealed class Membership
     private readonly Lock _lock = new();
     private readonly Dictionary<VmId, Member> _members = [];
     private TaskCompletionSource _changed = NewSignal();
+    // VMs linked to this one or named by gossip, and whether each has sent its member list yet (see Settled).
+    private readonly Dictionary<VmId, bool> _heardOf = [];
 
     public sealed record Member(VmInfo Info, IPeer? Peer, bool Suspected = false);
 
@@ -56,6 +58,31 @@ internal sealed class Membership
         lock (_lock) removed = _members.Remove(id);
         if (removed) Signal();
         return removed;
+    }
+
+    /// <summary>VM <paramref name="id"/> was linked to this one or named by gossip: a joining VM waits to hear from it (<see cref="Settled"/>).</summary>
+    public void HeardOf(VmId id)
+    {
+        lock (_lock) _heardOf.TryAdd(id, false);
+    }
+
+    /// <summary>VM <paramref name="id"/> sent its member list, which every VM does once it took this one in.</summary>
+    public void Listed(VmId id)
+    {
+        lock (_lock) _heardOf[id] = true;
+        Signal();
+    }
+
+    /// <summary>
+    /// True once every VM heard of is a member and has sent its member list. Timers alone cannot tell: on a busy
+    /// machine a seed's list can come after any quiet period, and a program would start seeing only part of the cluster.
+    /// </summary>
+    public bool Settled
+    {
+        get
+        {
+            lock (_lock) return _heardOf.All(h => h.Value && _members.ContainsKey(h.Key));
+        }
     }
 
     /// <summary>Completes at the next change.</summary>

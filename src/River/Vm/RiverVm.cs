@@ -156,29 +156,24 @@ public sealed class RiverVm : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until every VM heard of through gossip has joined and membership has not changed for
-    /// <paramref name="quiet"/> (at most <paramref name="limit"/>), so the first <c>Discover</c> sees the cluster.
+    /// Waits until every VM heard of (linked, or named by gossip) has joined and sent its member list, and membership
+    /// has not changed for <paramref name="quiet"/> (at most <paramref name="limit"/>), so the first <c>Discover</c> sees the cluster.
     /// </summary>
     private async Task SettleAsync(TimeSpan quiet, TimeSpan limit)
     {
         var deadline = DateTime.UtcNow + limit;
-        while (DateTime.UtcNow < deadline)
+        while (true)
         {
             var changed = Membership.Changed;
-            var known = Membership.Snapshot().Select(m => m.Info.Id).ToHashSet();
-            var waiting = _heardOf.Keys.Any(id => !known.Contains(id));
+            var waiting = !Membership.Settled;
             var left = deadline - DateTime.UtcNow;
             if (left <= TimeSpan.Zero) return;
             if (await Task.WhenAny(changed, Task.Delay(waiting ? left : quiet)) != changed && !waiting) return;
         }
     }
 
-    // VMs named by other members' gossip or linked to this one, whose Announce may not be read yet: a joining VM
-    // waits for them (see SettleAsync); a seed's link is up before its Announce makes it a member.
-    private readonly ConcurrentDictionary<VmId, bool> _heardOf = new();
-
     /// <summary>The transport linked this VM to VM <paramref name="id"/>: it becomes a member once its Announce is read.</summary>
-    internal void HeardOf(VmId id) => _heardOf.TryAdd(id, true);
+    internal void HeardOf(VmId id) => Membership.HeardOf(id);
 
     /// <summary>Adds an observer of every packet sent from or delivered to this VM.</summary>
     public void AddPacketObserver(IPacketObserver observer) => Observers.Add(observer);
@@ -424,6 +419,7 @@ public sealed class RiverVm : IAsyncDisposable
                 }
                 break;
             case Members m:
+                Membership.Listed(from.RemoteId);
                 foreach (var vm in m.Vms)
                 {
                     if (vm.Id != Id) HeardOf(vm.Id);
