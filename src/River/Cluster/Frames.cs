@@ -45,7 +45,9 @@ internal static class Frames
     public static Packet ReadPacket(RiverSerializer serializer, ReadOnlyMemory<byte> frame, Func<VrId, System.Runtime.Loader.AssemblyLoadContext?>? contextOf, byte[]? tail = null)
     {
         var kind = frame.Span[0];
-        var packet = serializer.ReadPacket(frame[PacketOffset(kind)..], contextOf, tail);
+        var offset = PacketOffset(kind);
+        if (frame.Length < offset) throw new InvalidDataException($"A packet frame of kind {kind} has {frame.Length} bytes, fewer than its header's {offset}.");
+        var packet = serializer.ReadPacket(frame[offset..], contextOf, tail);
         switch (kind)
         {
             case SequencedKind:
