@@ -1,15 +1,16 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using MessagePack;
 using Microsoft.Extensions.Logging;
 
 namespace River;
 
 /// <summary>
 /// A VM's side of coordinated checkpointing: for the VRs here of every run that checkpoints, it numbers
-/// the packets each VR sends to each other VR (an envelope attribute, <see cref="SeqAttribute"/>, taken off
-/// again before the receiver sees the packet), keeps what each sent until a complete round shows its
-/// receiver holds it, queues arrivals in sequence (dropping duplicates, holding any that come early),
+/// the packets each VR sends to each other VR (<see cref="Packet.CheckpointSeq"/>, carried in the frame's
+/// header), keeps what each sent until a complete round shows its receiver holds it (by reference when its
+/// values cannot change), queues arrivals in sequence (dropping duplicates, holding any that come early),
 /// takes a VR's part when it calls <c>Checkpoint()</c> (serialized once, into the buffer that becomes its
 /// file) and, off the VR's thread, writes it to the run's store itself when this VM sees the home VM's
 /// directory (telling the home it is stored) or sends it to the home VM to write, and carries out
@@ -18,10 +19,6 @@ namespace River;
 /// </summary>
 internal sealed class CheckpointAgent : IRuntimeHooks
 {
-    /// <summary>The envelope attribute that numbers a packet between two VRs of a checkpointed run.</summary>
-    public const string SeqAttribute = "river.seq";
-
-    private static readonly ConditionalWeakTable<string[], string[]> StampedNames = [];
     private static readonly TimeSpan RecoveryWait = TimeSpan.FromSeconds(60);
 
     /// <summary>A file the home VM writes in the run's store, holding a token: a VM that reads it back there shares the directory.</summary>
@@ -35,12 +32,14 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     private readonly ConcurrentDictionary<VrId, TaskCompletionSource> _holding = new(); // restarted VRs waiting for Resume
     private readonly ConcurrentDictionary<long, TaskCompletionSource> _asked = new();
     private readonly ConcurrentDictionary<Task, byte> _storing = new(); // parts on their way to the store, of every VR
+    private readonly Lazy<Task> _warm;
     private long _nextRequest;
 
     public CheckpointAgent(RiverVm vm, ILogger logger)
     {
         _vm = vm;
         _logger = logger;
+        _warm = new(() => Task.Run(Warm));
         vm.VrEnded += (_, e) => OnEnded(e);
     }
 
@@ -78,11 +77,37 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         public readonly Lock Lock = new();
         public readonly Dictionary<VrId, long> Sent = [], Received = [];
         public readonly Dictionary<VrId, SortedList<long, Packet>> Early = [];
-        public List<LoggedPacket> Log = [];
+        public List<LogEntry> Log = [];
         public Task Sending = Task.CompletedTask; // the VR's parts on their way home, in order
         public int Checkpoints;
         public bool RolledBack;
         public int Deploys;
+    }
+
+    /// <summary>
+    /// A packet a VR sent, kept until a complete round shows its receiver holds it. One whose values cannot change is
+    /// kept by reference and serialized only when a part or a replay needs it (most are pruned first, or written once
+    /// with the part); any other is copied as a frame when sent, as the sender may change its values later.
+    /// </summary>
+    private sealed class LogEntry(VrId dest, long seq, Packet? packet, byte[]? frame)
+    {
+        private byte[]? _frame = frame;
+
+        public VrId Dest => dest;
+
+        public long Seq => seq;
+
+        // Any thread may ask; two that race write the same bytes.
+        public byte[] Frame(RiverSerializer serializer) => _frame ??= Frames.Packet(serializer, packet!).ToArray();
+
+        public LoggedPacket ToLogged(RiverSerializer serializer) => new(dest, seq, Frame(serializer));
+
+        public static LogEntry Of(RiverSerializer serializer, Packet packet)
+        {
+            foreach (var value in packet.AttributeValues)
+                if (!RiverSerializer.IsImmutable(value)) return new(packet.Dest, packet.CheckpointSeq, null, Frames.Packet(serializer, packet).ToArray());
+            return new(packet.Dest, packet.CheckpointSeq, packet, null);
+        }
     }
 
     private sealed record Prepared(VrPart? Part, ReadOnlyMemory<byte> Fields, TaskCompletionSource Go);
@@ -99,6 +124,21 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         store.WriteAsync(StoreMark, token.ToByteArray()).Wait();
         AskAll(id => new RunCheckpointed(run, _vm.Id, initiator, store.Location, token, id)).Wait(RecoveryWait);
         return info;
+    }
+
+    /// <summary>
+    /// Has MessagePack generate the checkpoint types' formatters, and runs a part through them once, before a run's VRs
+    /// start (every VM warms before it answers <see cref="RunCheckpointed"/>): left to a VR's first <c>Checkpoint()</c>,
+    /// that took about 100 ms of its thread in a fresh process, and in a lockstep program every VR waited for it.
+    /// </summary>
+    private void Warm()
+    {
+        foreach (var type in CheckpointWire.Types) _vm.Serializer.Options.Resolver.GetFormatterDynamic(type);
+        var id = VrId.New();
+        var counts = new[] { new SeqCount(id, 1) };
+        var vr = new VrIdentity(id, nameof(Warm), id, [], []);
+        _vm.Serializer.Copy(nameof(VrPart), new VrPart(Guid.Empty, vr, 1, false, 0, [], [[]], counts, counts, [new LoggedPacket(id, 1, [])]));
+        _vm.Serializer.Copy(nameof(PartStored), new PartStored(Guid.Empty, 0, vr, 1, false, counts, 0));
     }
 
     private RunInfo Register(Guid run, VmId home, VrId initiator)
@@ -132,13 +172,17 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         if (vr.Killed) throw new OperationCanceledException("This VR is being rolled back to a checkpoint.");
         var time = DateTime.UtcNow.Ticks; // before the fields are captured: a round's time counts capturing them
         VrPart part;
+        LogEntry[] log;
         lock (state.Lock)
         {
             // Under the lock deliveries take, so the queue and the counts of what was queued agree.
             var queue = vr.Mailbox.Snapshot().Select(p => Frames.Packet(_vm.Serializer, p).ToArray()).ToArray();
+            log = [.. state.Log];
             part = new VrPart(state.Run.Id, IdentityOf(vr), ++state.Checkpoints, false, time, VrFields.NamesOf(vr.Instance.GetType()), queue,
-                Counts(state.Received), Counts(state.Sent), [.. state.Log]);
+                Counts(state.Received), Counts(state.Sent), []);
         }
+        // The logged packets are serialized outside the lock: deliveries to this VR need not wait for them.
+        part = part with { Log = Logged(log) };
         // Only this thread changes the fields, so capturing them after the lock is capturing them with the queue.
         try
         {
@@ -197,6 +241,8 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         }
     }
 
+    private LoggedPacket[] Logged(LogEntry[] log) => Array.ConvertAll(log, e => e.ToLogged(_vm.Serializer));
+
     private static SeqCount[] Counts(Dictionary<VrId, long> counts) => [.. counts.Select(c => new SeqCount(c.Key, c.Value))];
 
     private VrIdentity IdentityOf(VrContext vr) =>
@@ -227,38 +273,35 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         if (vr.Killed) throw new OperationCanceledException("This VR is being rolled back to a checkpoint.");
         // A VR that goes on waits while its receivers may be moving; one being rolled back is released by its kill.
         if (state.Run.Recovering) state.Run.Resumed.Wait(RecoveryWait, vr.Stopping);
+        // The packet is the runtime's own, just made from the VR's attributes: numbering it copies nothing.
         lock (state.Lock)
         {
-            var seq = state.Sent[packet.Dest] = state.Sent.GetValueOrDefault(packet.Dest) + 1;
-            var stamped = new Packet(packet.Src, packet.Dest, StampedNames.GetValue(packet.AttributeNames, static n => [.. n, SeqAttribute]), [.. packet.AttributeValues, seq]) { Trace = packet.Trace };
-            state.Log.Add(new LoggedPacket(packet.Dest, seq, Frames.Packet(_vm.Serializer, stamped).ToArray()));
-            return stamped;
+            packet.CheckpointSeq = ++CollectionsMarshal.GetValueRefOrAddDefault(state.Sent, packet.Dest, out _);
+            state.Log.Add(LogEntry.Of(_vm.Serializer, packet));
+            return packet;
         }
     }
 
     public bool Post(VrContext to, Packet packet)
     {
-        var names = packet.AttributeNames;
-        if (names is not [.., SeqAttribute]) return to.Mailbox.Post(packet);
-        var seq = (long)packet.AttributeValues[^1]!;
-        var plain = new Packet(packet.Src, packet.Dest, names[..^1], packet.AttributeValues[..^1]) { QueueCost = packet.QueueCost, Ledger = packet.Ledger, Trace = packet.Trace };
-        if (!_vrs.TryGetValue(to, out var state)) return to.Mailbox.Post(plain);
+        var seq = packet.CheckpointSeq;
+        if (seq == 0 || !_vrs.TryGetValue(to, out var state)) return to.Mailbox.Post(packet);
         lock (state.Lock)
         {
             var last = state.Received.GetValueOrDefault(packet.Src);
             if (seq <= last)
             {
                 // Sent again after a rollback, and already held here: the sender's credit comes back, the packet goes.
-                if (plain.Ledger is { } ledger) ledger.Taken(plain.QueueCost, to.Mailbox);
+                if (packet.Ledger is { } ledger) ledger.Taken(packet.QueueCost, to.Mailbox);
                 return true;
             }
             if (seq > last + 1)
             {
                 if (!state.Early.TryGetValue(packet.Src, out var early)) state.Early[packet.Src] = early = [];
-                early.TryAdd(seq, plain);
+                early.TryAdd(seq, packet);
                 return true;
             }
-            if (!to.Mailbox.Post(plain)) return false;
+            if (!to.Mailbox.Post(packet)) return false;
             last = seq;
             if (state.Early.TryGetValue(packet.Src, out var waiting))
             {
@@ -294,10 +337,10 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         state.Checkpoints = part.Number;
         foreach (var c in part.Received) state.Received[c.Peer] = c.Seq;
         foreach (var c in part.Sent) state.Sent[c.Peer] = c.Seq;
-        state.Log = [.. part.Log];
+        state.Log = [.. part.Log.Select(l => new LogEntry(l.Dest, l.Seq, null, l.Frame))];
         foreach (var frame in part.Queue)
         {
-            var p = _vm.Serializer.ReadPacket(frame.AsMemory(1), _ => vr.Run.Code);
+            var p = Frames.ReadPacket(_vm.Serializer, frame, _ => vr.Run.Code);
             if (vr.Mailbox.Bounded) p.QueueCost = FlowControl.LocalCost(p);
             vr.Mailbox.Post(p);
         }
@@ -315,9 +358,13 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         if (e.Error is not null || state.Checkpoints == 0 || state.Context.Killed) return;
         // Returned after checkpointing: what it sent since may still be owed to VRs rolled back later.
         VrPart part;
+        LogEntry[] log;
         lock (state.Lock)
-            part = new VrPart(state.Run.Id, IdentityOf(state.Context), state.Checkpoints + 1, true, DateTime.UtcNow.Ticks, [], [], [], Counts(state.Sent), [.. state.Log]);
-        SendPart(state, part, null);
+        {
+            log = [.. state.Log];
+            part = new VrPart(state.Run.Id, IdentityOf(state.Context), state.Checkpoints + 1, true, DateTime.UtcNow.Ticks, [], [], [], Counts(state.Sent), []);
+        }
+        SendPart(state, part with { Log = Logged(log) }, null);
     }
 
     // ---- control messages ---------------------------------------------------------------------------
@@ -373,6 +420,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     {
         var info = Register(r.Run, r.Home, r.Initiator);
         info.Store ??= await ReachableAsync(r.Store, r.StoreToken);
+        await _warm.Value;
     }
 
     private CheckpointCoordinator? CoordinatorOf(ICheckpointMessage m) => m switch
@@ -387,7 +435,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     /// <summary>A logged or replayed packet, queued again for its receiver here through the sequence check.</summary>
     private void Requeue(byte[] frame)
     {
-        var packet = _vm.Serializer.ReadPacket(frame.AsMemory(1), id => _vm.TryGetLocal(id, out var c) ? c.Run.Code : null);
+        var packet = _vm.ReadPacket(frame);
         if (_vm.TryGetLocal(packet.Dest, out var to))
         {
             if (to.Mailbox.Bounded) packet.QueueCost = FlowControl.LocalCost(packet);
@@ -457,7 +505,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         foreach (var state in _vrs.Values.Where(s => s.Run.Id == r.Run && !restarted.Contains(s.Context.Id)))
             lock (state.Lock)
                 foreach (var p in state.Log.Where(p => restarted.Contains(p.Dest) && where.ContainsKey(p.Dest)))
-                    (owed.TryGetValue(where[p.Dest], out var list) ? list : owed[where[p.Dest]] = []).Add(p.Frame);
+                    (owed.TryGetValue(where[p.Dest], out var list) ? list : owed[where[p.Dest]] = []).Add(p.Frame(_vm.Serializer));
         foreach (var (vmId, frames) in owed) SendTo(vmId, new Replay(r.Run, [.. frames]));
         // The new epoch before the restarted VRs run: the first thing one does may be a Checkpoint(), which the home drops as stale if stamped with the old one.
         run.Epoch = r.Epoch;

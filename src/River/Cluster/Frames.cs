@@ -24,11 +24,43 @@ internal static class Frames
     /// <summary>A packet to or from a mirrored VR: its number in its (src, dest) stream (u64 LE), then the packet as in kind 1.</summary>
     public const byte SequencedKind = 6;
 
-    /// <summary>Kinds whose body is a packet (after the sequence number, for <see cref="SequencedKind"/>).</summary>
-    public static bool IsPacket(byte kind) => kind is PacketKind or SequencedKind;
+    /// <summary>
+    /// A packet of a checkpointed run: its number in its (src, dest) stream (u64 LE), its mirroring number (u64 LE, 0 for
+    /// none), then the packet as in kind 1.
+    /// </summary>
+    public const byte CheckpointedKind = 7;
+
+    /// <summary>Kinds whose body is a packet (after the sequence numbers, for <see cref="SequencedKind"/> and <see cref="CheckpointedKind"/>).</summary>
+    public static bool IsPacket(byte kind) => kind is PacketKind or SequencedKind or CheckpointedKind;
 
     /// <summary>Where the packet starts in a frame of <paramref name="kind"/>.</summary>
-    public static int PacketOffset(byte kind) => kind == SequencedKind ? 1 + sizeof(long) : 1;
+    public static int PacketOffset(byte kind) => kind switch
+    {
+        SequencedKind => 1 + sizeof(long),
+        CheckpointedKind => 1 + 2 * sizeof(long),
+        _ => 1,
+    };
+
+    /// <summary>Reads a packet frame of any packet kind, with the numbers its header carries.</summary>
+    public static Packet ReadPacket(RiverSerializer serializer, ReadOnlyMemory<byte> frame, Func<VrId, System.Runtime.Loader.AssemblyLoadContext?>? contextOf, byte[]? tail = null)
+    {
+        var kind = frame.Span[0];
+        var offset = PacketOffset(kind);
+        if (frame.Length < offset) throw new InvalidDataException($"A packet frame of kind {kind} has {frame.Length} bytes, fewer than its header's {offset}.");
+        var packet = serializer.ReadPacket(frame[offset..], contextOf, tail);
+        switch (kind)
+        {
+            case SequencedKind:
+                packet.MirrorSeq = BinaryPrimitives.ReadInt64LittleEndian(frame.Span[1..]);
+                if (tail is null) packet.ArrivedFrame = frame;
+                break;
+            case CheckpointedKind:
+                packet.CheckpointSeq = BinaryPrimitives.ReadInt64LittleEndian(frame.Span[1..]);
+                packet.MirrorSeq = BinaryPrimitives.ReadInt64LittleEndian(frame.Span[(1 + sizeof(long))..]);
+                break;
+        }
+        return packet;
+    }
 
     /// <summary>The bodies of length-prefixed frames laid end to end.</summary>
     public static IEnumerable<byte[]> Split(ReadOnlyMemory<byte> framed)
@@ -43,7 +75,10 @@ internal static class Frames
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
 
-    /// <summary>A packet frame: kind 1, or kind 6 with the packet's <see cref="River.Packet.MirrorSeq"/> when it has one.</summary>
+    /// <summary>
+    /// A packet frame: kind 1; kind 6 with the packet's <see cref="River.Packet.MirrorSeq"/> when it has one; kind 7 with
+    /// its <see cref="River.Packet.CheckpointSeq"/> (and mirroring number) when it has one.
+    /// </summary>
     public static ReadOnlySpan<byte> Packet(RiverSerializer serializer, Packet packet) => Packet(serializer, packet, int.MaxValue, out _);
 
     /// <summary>
@@ -53,12 +88,10 @@ internal static class Frames
     /// </summary>
     public static ReadOnlySpan<byte> Packet(RiverSerializer serializer, Packet packet, int splitAt, out byte[]? tail)
     {
-        var buffer = Start(packet.MirrorSeq == 0 ? PacketKind : SequencedKind);
-        if (packet.MirrorSeq != 0)
-        {
-            BinaryPrimitives.WriteInt64LittleEndian(buffer.GetSpan(sizeof(long)), packet.MirrorSeq);
-            buffer.Advance(sizeof(long));
-        }
+        var kind = packet.CheckpointSeq != 0 ? CheckpointedKind : packet.MirrorSeq != 0 ? SequencedKind : PacketKind;
+        var buffer = Start(kind);
+        if (kind == CheckpointedKind) WriteInt64(buffer, packet.CheckpointSeq);
+        if (kind != PacketKind) WriteInt64(buffer, packet.MirrorSeq);
         tail = RiverSerializer.TailOf(packet, splitAt);
         serializer.WritePacket(buffer, packet, tail);
         return buffer.WrittenSpan;
@@ -69,6 +102,12 @@ internal static class Frames
         var buffer = Start(ControlKind);
         serializer.WriteValue(buffer, message.GetType().Name, message);
         return buffer.WrittenSpan;
+    }
+
+    private static void WriteInt64(ArrayBufferWriter<byte> buffer, long value)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(buffer.GetSpan(sizeof(long)), value);
+        buffer.Advance(sizeof(long));
     }
 
     private static ArrayBufferWriter<byte> Start(byte kind)

@@ -357,6 +357,6 @@ internal sealed class Router(RiverVm vm, ILogger logger)
             using var scope = TypeResolver.Enter(receiver.Run.Code);
             copy[i] = vm.Serializer.Copy(packet.AttributeNames[i], values[i]);
         }
-        return copy is null ? packet : new Packet(packet.Src, packet.Dest, packet.AttributeNames, copy) { MirrorSeq = packet.MirrorSeq, Trace = packet.Trace };
+        return copy is null ? packet : new Packet(packet.Src, packet.Dest, packet.AttributeNames, copy) { MirrorSeq = packet.MirrorSeq, CheckpointSeq = packet.CheckpointSeq, Trace = packet.Trace };
     }
 }

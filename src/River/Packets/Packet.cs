@@ -46,6 +46,10 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
     // and in a replica's queue, its position in the mirror group's log (how recorded outcomes name it).
     internal long MirrorSeq, MirrorPosition;
 
+    // Checkpointing (see Checkpointing/): the packet's number in its (src, dest) stream in a checkpointed run, else 0.
+    // In the header and the frame, not an attribute, so numbering a packet copies nothing.
+    internal long CheckpointSeq;
+
     // The trace context the packet carries (Diagnostics/PacketTracing.cs); null for nearly every packet.
     internal PacketTrace? Trace;
 

@@ -370,7 +370,7 @@ public sealed class RiverVm : IAsyncDisposable
             var kind = frame.Length > 0 ? frame.Span[0] : (byte)0;
             switch (kind)
             {
-                case Frames.PacketKind or Frames.SequencedKind:
+                case Frames.PacketKind or Frames.SequencedKind or Frames.CheckpointedKind:
                     Router.Receive(ReadPacket(frame, tail), from, frame.Length + (tail?.Length ?? 0));
                     return true;
                 case Frames.ControlKind when tail is null:
@@ -390,18 +390,8 @@ public sealed class RiverVm : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads a packet frame (kind 1 or 6), its values resolved in the load context of its receiver's program.</summary>
-    internal Packet ReadPacket(ReadOnlyMemory<byte> frame, byte[]? tail = null)
-    {
-        var kind = frame.Span[0];
-        var packet = Serializer.ReadPacket(frame[Frames.PacketOffset(kind)..], _contextOf ??= ContextOf, tail);
-        if (kind == Frames.SequencedKind)
-        {
-            packet.MirrorSeq = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(frame.Span[1..]);
-            if (tail is null) packet.ArrivedFrame = frame;
-        }
-        return packet;
-    }
+    /// <summary>Reads a packet frame (kind 1, 6 or 7), its values resolved in the load context of its receiver's program.</summary>
+    internal Packet ReadPacket(ReadOnlyMemory<byte> frame, byte[]? tail = null) => Frames.ReadPacket(Serializer, frame, _contextOf ??= ContextOf, tail);
 
     private void OnControl(IPeer from, object? message)
     {

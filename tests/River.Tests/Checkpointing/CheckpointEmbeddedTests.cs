@@ -16,6 +16,7 @@ public sealed class Exchange : VirtualResource
     private VrId[] _peers = [];
     private long _sum;
     [NonSerialized] private int _notSaved;
+    [NonSerialized] private long[]? _outgoing; // reused for every send and overwritten after it: a log that kept it by reference would replay the overwrite
 
     protected override void Main()
     {
@@ -86,7 +87,7 @@ public sealed class Exchange : VirtualResource
             if (_step > 0 && _step % _every == 0) Checkpoint();
             Recv(new { tag = "tick", step = _step });
             if (_step + 1 < _steps) SendToPeers(_step + 1);
-            foreach (var p in _peers.Where(p => p != Id)) _sum = (_sum * 31) + Recv(new { tag = "x", step = _step, src = p }).Get<long>("value");
+            foreach (var p in _peers.Where(p => p != Id)) _sum = (_sum * 31) + Recv(new { tag = "x", step = _step, src = p }).Get<long[]>("value")[0];
             Send(Parent!.Value, new { tag = "progress", step = _step });
             Thread.Sleep(1);
         }
@@ -95,7 +96,13 @@ public sealed class Exchange : VirtualResource
 
     private void SendToPeers(int step)
     {
-        foreach (var p in _peers.Where(p => p != Id)) Send(p, new { tag = "x", step, value = Value(step, _index) });
+        _outgoing ??= new long[1];
+        foreach (var p in _peers.Where(p => p != Id))
+        {
+            _outgoing[0] = Value(step, _index);
+            Send(p, new { tag = "x", step, value = _outgoing });
+            _outgoing[0] = -1;
+        }
     }
 }
 
