@@ -202,7 +202,7 @@ public sealed class RiverVm : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(body);
         var vr = new SpawnedVr<T>(body);
-        StartLocal(vr, VrId.New(), null, [], [], new ProgramRun.Ref(Guid.NewGuid(), null));
+        StartLocal(vr, VrId.New(), null, [], [], new ProgramRun.Ref(RandomIds.Next(), null));
         return vr.Result;
     }
 
@@ -218,7 +218,7 @@ public sealed class RiverVm : IAsyncDisposable
     }
 
     private VrContext Start(Type type, IReadOnlyList<string>? args, object?[] deployArgs) =>
-        StartInitiator(type, VrId.New(), Guid.NewGuid(), args ?? [], deployArgs);
+        StartInitiator(type, VrId.New(), RandomIds.Next(), args ?? [], deployArgs);
 
     /// <summary>Starts an initiator of a given id in a given run (a run restarted from a checkpoint keeps both).</summary>
     internal VrContext StartInitiator(Type type, VrId id, Guid run, IReadOnlyList<string> args, object?[]? deployArgs = null)
@@ -302,7 +302,7 @@ public sealed class RiverVm : IAsyncDisposable
         if (vr is not (VirtualResource or AsyncVirtualResource)) throw new ArgumentException($"{vr.GetType().FullName} is not a VirtualResource or an AsyncVirtualResource.");
         if (Interlocked.CompareExchange(ref vr.Started, 1, 0) != 0) throw new InvalidOperationException($"This {vr.GetType().Name} was started already; a VR object runs once.");
         var type = vr.GetType();
-        var context = new VrContext(this, id, parent, args, deployArgs, vr, run, _stopping.Token, _options);
+        var context = new VrContext(this, id, parent, args, deployArgs, vr, run, _options);
         run.Code?.AddVr();
         vr.Attach(context);
         _local[id] = context;
