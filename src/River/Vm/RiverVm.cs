@@ -19,7 +19,7 @@ public sealed class RiverVm : IAsyncDisposable
 {
     private static readonly HashSet<string> BuiltInAttributes = [VmInfo.Cores, VmInfo.Os, VmInfo.Memory, VmInfo.Vrs, VmInfo.Load];
 
-    private readonly ConcurrentDictionary<VrId, VrContext> _local = new();
+    private readonly VrTable _local = new();
     private readonly ConcurrentDictionary<string, object?> _attributes = new();
 
     private readonly CancellationTokenSource _stopping = new();
@@ -305,7 +305,7 @@ public sealed class RiverVm : IAsyncDisposable
         var context = new VrContext(this, id, parent, args, deployArgs, vr, run, _options);
         run.Code?.AddVr();
         vr.Attach(context);
-        _local[id] = context;
+        _local.Set(context);
         VrStarted?.Invoke(this, new VrLifecycleEventArgs(id, type, parent, null));
         // An extension may prepare the VR (restored state) and hold its start until the cluster is ready for it.
         if (Hooks?.Starting(context) is { IsCompleted: false } hold) hold.ContinueWith(_ => Launch(context), TaskScheduler.Default);
@@ -346,7 +346,7 @@ public sealed class RiverVm : IAsyncDisposable
     {
         var stopped = error is OperationCanceledException && (_stopping.IsCancellationRequested || context.Killed);
         Monitors.OnEnded(context.Id, stopped ? new OperationCanceledException("killed (river kill, or its VM stopping)") : error);
-        _local.TryRemove(new KeyValuePair<VrId, VrContext>(context.Id, context)); // not a restarted VR of the same id
+        _local.Remove(context); // not a restarted VR of the same id
         context.Mailbox.Close();
         Router.Ended(context);
         Deployer.Release(context.Run);
