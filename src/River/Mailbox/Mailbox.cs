@@ -11,7 +11,7 @@ namespace River;
 /// A bounded mailbox counts what it holds against its <see cref="QueueLimit"/>: local senders wait on it
 /// (it is their <see cref="FlowGate"/>), and credit for remote senders is held while it is over.
 /// </summary>
-internal sealed class Mailbox : FlowGate
+internal class Mailbox : FlowGate
 {
     private const int MaxIndexes = 4;
 
@@ -22,7 +22,8 @@ internal sealed class Mailbox : FlowGate
     // Both stay null until the first packet (the first sender hands it over in _first), so an idle VR's
     // mailbox needs no stub node; after that the last packet drained is the stub.
     private Packet? _arrived, _taken, _first;
-    private readonly Lock _lock = new(); // the receiver's side; senders never take it
+    // The receiver's side is guarded by this object's monitor (lock (this)): senders never take it, and a
+    // separate lock object would be one more object per VR, a million of them kept by a VM of a million VRs.
     private Packet? _head, _tail;
     private int _count;
     private AttributeIndex[]? _indexes;
@@ -57,14 +58,14 @@ internal sealed class Mailbox : FlowGate
     /// <summary>False for <see cref="QueueLimit.Unbounded"/>: nothing is counted, nobody waits.</summary>
     public bool Bounded => _bounded;
 
-    protected override VrId Guarded => _owner;
+    protected sealed override VrId Guarded => _owner;
 
     /// <summary>At or over the limit (a closed mailbox never is: senders go on, and their packets are refused).</summary>
-    public override bool Blocked => _bounded && !_closed
+    public sealed override bool Blocked => _bounded && !_closed
         && (Volatile.Read(ref _packets) >= _maxPackets || Volatile.Read(ref _bytes) >= _maxBytes);
 
     // Waiters go on once a quarter of the queue has been taken, not at every packet.
-    protected override bool Resumable => !_bounded || _closed
+    protected sealed override bool Resumable => !_bounded || _closed
         || (Volatile.Read(ref _packets) <= _maxPackets - (_maxPackets >> 2) && Volatile.Read(ref _bytes) <= _maxBytes - (_maxBytes >> 2));
 
     /// <summary>Packets queued, arrivals not yet sorted included.</summary>
@@ -72,7 +73,7 @@ internal sealed class Mailbox : FlowGate
     {
         get
         {
-            lock (_lock)
+            lock (this)
             {
                 Drain();
                 return _count;
@@ -107,7 +108,7 @@ internal sealed class Mailbox : FlowGate
     /// <summary>Removes and returns the oldest packet that matches.</summary>
     public bool TryTake(Matcher match, out Packet packet)
     {
-        lock (_lock)
+        lock (this)
         {
             Drain();
             var e = Find(match);
@@ -133,7 +134,7 @@ internal sealed class Mailbox : FlowGate
 
     public Packet? Peek(Matcher match)
     {
-        lock (_lock)
+        lock (this)
         {
             Drain();
             return Find(match);
@@ -152,7 +153,7 @@ internal sealed class Mailbox : FlowGate
 
     private Packet? TakeOrParkLocked(Matcher match, IPacketWaiter waiter)
     {
-        lock (_lock)
+        lock (this)
         {
             Drain();
             var e = Find(match);
@@ -217,7 +218,7 @@ internal sealed class Mailbox : FlowGate
     /// <summary>What is queued now, oldest first, left in place (a checkpoint saves it).</summary>
     public List<Packet> Snapshot()
     {
-        lock (_lock)
+        lock (this)
         {
             Drain();
             var all = new List<Packet>(_count);
@@ -231,7 +232,7 @@ internal sealed class Mailbox : FlowGate
     {
         _closed = true;
         List<Packet> left;
-        lock (_lock)
+        lock (this)
         {
             Drain();
             left = new List<Packet>(_count);

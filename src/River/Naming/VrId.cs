@@ -5,7 +5,7 @@ namespace River;
 public readonly record struct VrId(Guid Value)
 {
     /// <summary>A fresh, random id.</summary>
-    public static VrId New() => new(Guid.NewGuid());
+    public static VrId New() => new(RandomIds.Next());
 
     /// <summary>Parses the canonical UUID form.</summary>
     public static VrId Parse(string text) => new(Guid.Parse(text));

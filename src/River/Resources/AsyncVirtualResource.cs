@@ -16,8 +16,6 @@ namespace River;
 /// </code></example>
 public abstract class AsyncVirtualResource : VirtualResourceBase
 {
-    private AsyncWaiter? _waiter;
-
     /// <summary>The VR's body; the VR ends when the task completes. <paramref name="stop"/> fires when the VM stops.</summary>
     protected abstract Task MainAsync(CancellationToken stop);
 
@@ -46,6 +44,6 @@ public abstract class AsyncVirtualResource : VirtualResourceBase
     private ValueTask<Packet> Receive(Matcher match, TimeSpan? timeout, CancellationToken cancel)
     {
         var context = Context.Checked;
-        return (_waiter ??= new AsyncWaiter()).ReceiveAsync(context.Mailbox, match, timeout, cancel, context.IsStopping(cancel));
+        return ((AsyncMailbox)context.Mailbox).ReceiveAsync(match, timeout, cancel, context.IsStopping(cancel));
     }
 }

@@ -2,17 +2,13 @@ namespace River;
 
 /// <summary>
 /// What the runtime gives a VR when it starts it: its name, family, arguments, queue and VM. One VM may hold a
-/// million of these, so what most VRs never use (credit ledgers, the end's task, the stop token) is made on first use.
+/// million of these, so what most VRs never use (credit ledgers, the end's task) is made on first use, and what
+/// every VR needs is merged into as few objects as can be: the context is the source of the VR's stop token, and
+/// an async VR's mailbox is also its receive's waiter (<see cref="AsyncMailbox"/>).
 /// </summary>
-internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, VirtualResourceBase instance, ProgramRun.Ref run, CancellationToken vmStopping, RiverVmOptions? options = null)
-    : IThreadPoolWorkItem
+internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList<string> args, object?[] deployArgs, VirtualResourceBase instance, ProgramRun.Ref run, RiverVmOptions? options = null)
+    : CancellationTokenSource, IThreadPoolWorkItem
 {
-    // Stands for a stop token source once the VR was stopped: the token, made after that, is already cancelled.
-    private static readonly CancellationTokenSource StoppedSource = new();
-
-    static VrContext() => StoppedSource.Cancel();
-
-    private CancellationTokenSource? _stop;
     private System.Collections.Concurrent.ConcurrentDictionary<VmId, CreditLedger>? _ledgers;
     private TaskCompletionSource? _ended;
     private ExecutionContext? _flow; // the starter's, for an async VR's body (as Task.Run would flow it)
@@ -27,7 +23,9 @@ internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList
 
     /// <summary>The program run this VR belongs to, and the load context of its shipped code (null: the VM's own).</summary>
     public ProgramRun.Ref Run { get; } = run;
-    public Mailbox Mailbox { get; } = new(id, instance.QueueLimit ?? options?.QueueLimit ?? QueueLimit.Default);
+    public Mailbox Mailbox { get; } = instance is AsyncVirtualResource
+        ? new AsyncMailbox(id, instance.QueueLimit ?? options?.QueueLimit ?? QueueLimit.Default)
+        : new Mailbox(id, instance.QueueLimit ?? options?.QueueLimit ?? QueueLimit.Default);
 
     /// <summary>How long this VR's <c>Send</c> waits for room in a full queue before it throws <see cref="QueueFullException"/>.</summary>
     public TimeSpan SendTimeout { get; } = instance.SendTimeout ?? options?.SendTimeout ?? RiverVmOptions.DefaultSendTimeout;
@@ -54,21 +52,10 @@ internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList
     /// Fires when the VM stops or the VR is killed; async VRs get it as <c>MainAsync</c>'s token. Not linked to the
     /// VM's token (a million registrations on one source): <see cref="Stop"/> cancels it, the VM calls that for each VR.
     /// </summary>
-    public CancellationToken Stopping
-    {
-        get
-        {
-            if (Volatile.Read(ref _stop) is { } made) return made.Token;
-            var created = new CancellationTokenSource();
-            var source = Interlocked.CompareExchange(ref _stop, created, null) ?? created;
-            // Made while the VM stops: its loop over the VRs may have passed this one (the exchange above is a full fence).
-            if (vmStopping.IsCancellationRequested) source.Cancel();
-            return source.Token;
-        }
-    }
+    public CancellationToken Stopping => Token;
 
     /// <summary>True when <paramref name="token"/> is this VR's <see cref="Stopping"/>: it fires only together with the mailbox's close.</summary>
-    public bool IsStopping(CancellationToken token) => Volatile.Read(ref _stop) is { } made && made.Token == token;
+    public bool IsStopping(CancellationToken token) => token == Token;
 
     public bool Killed { get; private set; }
 
@@ -100,7 +87,7 @@ internal sealed class VrContext(RiverVm vm, VrId id, VrId? parent, IReadOnlyList
     /// <summary>The VR must end (killed, or its VM stopping): its token fires and its queue closes.</summary>
     public void Stop()
     {
-        Interlocked.Exchange(ref _stop, StoppedSource)?.Cancel();
+        Cancel();
         Mailbox.Close();
     }
 

@@ -19,7 +19,7 @@ public sealed class RiverVm : IAsyncDisposable
 {
     private static readonly HashSet<string> BuiltInAttributes = [VmInfo.Cores, VmInfo.Os, VmInfo.Memory, VmInfo.Vrs, VmInfo.Load];
 
-    private readonly ConcurrentDictionary<VrId, VrContext> _local = new();
+    private readonly VrTable _local = new();
     private readonly ConcurrentDictionary<string, object?> _attributes = new();
 
     private readonly CancellationTokenSource _stopping = new();
@@ -202,7 +202,7 @@ public sealed class RiverVm : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(body);
         var vr = new SpawnedVr<T>(body);
-        StartLocal(vr, VrId.New(), null, [], [], new ProgramRun.Ref(Guid.NewGuid(), null));
+        StartLocal(vr, VrId.New(), null, [], [], new ProgramRun.Ref(RandomIds.Next(), null));
         return vr.Result;
     }
 
@@ -218,7 +218,7 @@ public sealed class RiverVm : IAsyncDisposable
     }
 
     private VrContext Start(Type type, IReadOnlyList<string>? args, object?[] deployArgs) =>
-        StartInitiator(type, VrId.New(), Guid.NewGuid(), args ?? [], deployArgs);
+        StartInitiator(type, VrId.New(), RandomIds.Next(), args ?? [], deployArgs);
 
     /// <summary>Starts an initiator of a given id in a given run (a run restarted from a checkpoint keeps both).</summary>
     internal VrContext StartInitiator(Type type, VrId id, Guid run, IReadOnlyList<string> args, object?[]? deployArgs = null)
@@ -302,10 +302,10 @@ public sealed class RiverVm : IAsyncDisposable
         if (vr is not (VirtualResource or AsyncVirtualResource)) throw new ArgumentException($"{vr.GetType().FullName} is not a VirtualResource or an AsyncVirtualResource.");
         if (Interlocked.CompareExchange(ref vr.Started, 1, 0) != 0) throw new InvalidOperationException($"This {vr.GetType().Name} was started already; a VR object runs once.");
         var type = vr.GetType();
-        var context = new VrContext(this, id, parent, args, deployArgs, vr, run, _stopping.Token, _options);
+        var context = new VrContext(this, id, parent, args, deployArgs, vr, run, _options);
         run.Code?.AddVr();
         vr.Attach(context);
-        _local[id] = context;
+        _local.Set(context);
         VrStarted?.Invoke(this, new VrLifecycleEventArgs(id, type, parent, null));
         // An extension may prepare the VR (restored state) and hold its start until the cluster is ready for it.
         if (Hooks?.Starting(context) is { IsCompleted: false } hold) hold.ContinueWith(_ => Launch(context), TaskScheduler.Default);
@@ -346,7 +346,7 @@ public sealed class RiverVm : IAsyncDisposable
     {
         var stopped = error is OperationCanceledException && (_stopping.IsCancellationRequested || context.Killed);
         Monitors.OnEnded(context.Id, stopped ? new OperationCanceledException("killed (river kill, or its VM stopping)") : error);
-        _local.TryRemove(new KeyValuePair<VrId, VrContext>(context.Id, context)); // not a restarted VR of the same id
+        _local.Remove(context); // not a restarted VR of the same id
         context.Mailbox.Close();
         Router.Ended(context);
         Deployer.Release(context.Run);

@@ -42,15 +42,14 @@ public class MailboxConcurrencyTests
     [Fact]
     public async Task An_async_receiver_gets_every_packet_once()
     {
-        var box = new Mailbox();
-        var waiter = new AsyncWaiter();
+        var box = new AsyncMailbox();
         var senders = StartSenders(box);
         var seen = new HashSet<(int, int)>();
         var even = Matcher.From(new { tag = "even" });
         var odd = Matcher.From(new { tag = "odd" });
         for (var n = 0; n < Senders * PerSender; n++)
         {
-            var p = await waiter.ReceiveAsync(box, n % 2 == 0 ? even : odd, TimeSpan.FromSeconds(20), default).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            var p = await box.ReceiveAsync(n % 2 == 0 ? even : odd, TimeSpan.FromSeconds(20), default).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
             Assert.True(seen.Add((p.Get<int>("s"), p.Get<int>("i"))));
         }
         await Task.WhenAll(senders).WaitAsync(TimeSpan.FromSeconds(30));

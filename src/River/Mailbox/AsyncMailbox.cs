@@ -3,12 +3,13 @@ using System.Threading.Tasks.Sources;
 namespace River;
 
 /// <summary>
-/// Suspends an async VR until a packet it wants arrives. One per async VR, reused. A parked receive holds no
-/// state machine of its own (a million parked VRs would hold a million): the waiter is the receive's
-/// <see cref="IValueTaskSource{TResult}"/>, and a wake queues the waiter itself to the thread pool, where it
-/// looks again and completes the receive, so the VR's code goes on there, never on the sender's thread.
+/// An async VR's mailbox, which is also the waiter that suspends the VR until a packet it wants arrives: one
+/// object per VR where a mailbox and a waiter would be two (a VM may hold a million parked VRs). A parked receive
+/// holds no state machine of its own: the mailbox is the receive's <see cref="IValueTaskSource{TResult}"/>, and a
+/// wake queues it to the thread pool, where it looks again and completes the receive, so the VR's code goes on
+/// there, never on the sender's thread.
 /// </summary>
-internal sealed class AsyncWaiter : IPacketWaiter, IValueTaskSource<Packet>, IThreadPoolWorkItem
+internal sealed class AsyncMailbox : Mailbox, IPacketWaiter, IValueTaskSource<Packet>, IThreadPoolWorkItem
 {
     // Idle: no receive. Looking: the receiver is in the mailbox (a wake that lands now turns it Woken, and the
     // receiver sees that itself, so no second look runs beside its own). Parked: it returned a pending receive,
@@ -18,25 +19,36 @@ internal sealed class AsyncWaiter : IPacketWaiter, IValueTaskSource<Packet>, ITh
     private ManualResetValueTaskSourceCore<Packet> _core; // completed on the pool thread that looked: continuations run inline
     private int _phase;
     private bool _pending; // ReceiveAsync returned the core's task: the completion goes there
-    private Mailbox? _mailbox;
-    private Matcher? _match;
+    private Matcher? _match; // the receive's; null when none is under way
     private TimeSpan? _timeout;
     private CancellationToken _cancel;
     private CancellationTokenSource? _timer;
     private CancellationTokenRegistration _registration;
-    private Exception? _error; // the mailbox closed while parked
+    private Exception? _closedError; // the mailbox closed while parked
     private volatile bool _cancelRequested; // the token or the timeout fired
 
+    /// <summary>An unbounded mailbox.</summary>
+    public AsyncMailbox()
+    {
+    }
+
+    /// <summary>The mailbox of async VR <paramref name="owner"/>, holding at most what <paramref name="limit"/> says.</summary>
+    public AsyncMailbox(VrId owner, QueueLimit limit)
+        : base(owner, limit)
+    {
+    }
+
+    /// <summary>Completes with the oldest packet <paramref name="match"/> accepts, removed from the queue; one receive at a time.</summary>
     /// <remarks>
     /// <paramref name="closesMailbox"/>: <paramref name="cancel"/> fires only as the mailbox closes (the VR's own stop
     /// token), and the close wakes this receive anyway, so it needs no registration (one per parked VR).
     /// </remarks>
-    public ValueTask<Packet> ReceiveAsync(Mailbox mailbox, Matcher match, TimeSpan? timeout, CancellationToken cancel, bool closesMailbox = false)
+    public ValueTask<Packet> ReceiveAsync(Matcher match, TimeSpan? timeout, CancellationToken cancel, bool closesMailbox = false)
     {
         if (_phase != Idle) throw new InvalidOperationException("A VR receives one packet at a time; another receive is already waiting.");
-        if (mailbox.TryTake(match, out var p)) return new(p);
+        if (TryTake(match, out var p)) return new(p);
         cancel.ThrowIfCancellationRequested();
-        (_mailbox, _match, _timeout, _cancel, _error, _cancelRequested) = (mailbox, match, timeout, cancel, null, false);
+        (_match, _timeout, _cancel, _closedError, _cancelRequested) = (match, timeout, cancel, null, false);
         _core.Reset();
         _phase = Looking;
         if (Look() is { } done) return done;
@@ -47,7 +59,7 @@ internal sealed class AsyncWaiter : IPacketWaiter, IValueTaskSource<Packet>, ITh
             _timer.CancelAfter(t);
         }
         var token = _timer?.Token ?? (closesMailbox ? default : cancel);
-        if (token.CanBeCanceled) _registration = token.UnsafeRegister(static s => ((AsyncWaiter)s!).Cancel(), this);
+        if (token.CanBeCanceled) _registration = token.UnsafeRegister(static s => ((AsyncMailbox)s!).Cancel(), this);
         return Settle() is { } settled ? settled : new(this, _core.Version);
     }
 
@@ -56,12 +68,12 @@ internal sealed class AsyncWaiter : IPacketWaiter, IValueTaskSource<Packet>, ITh
     {
         while (true)
         {
-            if (_error is { } error) return Complete(null, error);
+            if (_closedError is { } error) return Complete(null, error);
             if (_cancelRequested) return Complete(CancelledOutcome(out var failure), failure);
             Packet? taken;
             try
             {
-                taken = _mailbox!.TakeOrPark(_match!, this);
+                taken = TakeOrPark(_match!, this);
             }
             catch (Exception e)
             {
@@ -69,7 +81,7 @@ internal sealed class AsyncWaiter : IPacketWaiter, IValueTaskSource<Packet>, ITh
             }
             if (taken is not null) return Complete(taken, null);
             // A cancel that came before the park found nothing to unpark: unpark here (else a wake is on its way).
-            if (_cancelRequested && _mailbox.Unpark(this)) continue;
+            if (_cancelRequested && Unpark(this)) continue;
             return null;
         }
     }
@@ -97,7 +109,7 @@ internal sealed class AsyncWaiter : IPacketWaiter, IValueTaskSource<Packet>, ITh
     {
         failure = null;
         if (_cancel.IsCancellationRequested) failure = new OperationCanceledException(_cancel);
-        else if (_mailbox!.TryTake(_match!, out var p)) return p;
+        else if (TryTake(_match!, out var p)) return p;
         else failure = new TimeoutException($"No matching packet arrived within {_timeout}.");
         return null;
     }
@@ -108,7 +120,7 @@ internal sealed class AsyncWaiter : IPacketWaiter, IValueTaskSource<Packet>, ITh
         _registration.Dispose(); // waits out a cancel callback running now
         _registration = default;
         _timer?.Dispose();
-        (_timer, _mailbox, _match, _cancel, _error) = (null, null, null, default, null);
+        (_timer, _match, _cancel, _closedError) = (null, null, default, null);
         var pending = _pending;
         (_pending, _phase) = (false, Idle); // the VR's next receive may start as soon as this one completes
         if (!pending)
@@ -128,9 +140,9 @@ internal sealed class AsyncWaiter : IPacketWaiter, IValueTaskSource<Packet>, ITh
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
-    public void Wake() => Signal();
+    void IPacketWaiter.Wake() => Signal();
 
-    public void AbsorbWake()
+    void IPacketWaiter.AbsorbWake()
     {
         // Called while the receiver looks: the sender that won the wake calls Wake right after; let it land.
         var spinner = new SpinWait();
@@ -138,16 +150,16 @@ internal sealed class AsyncWaiter : IPacketWaiter, IValueTaskSource<Packet>, ITh
         _phase = Looking;
     }
 
-    public void Fail(Exception error)
+    void IPacketWaiter.Fail(Exception error)
     {
-        _error = error;
+        _closedError = error;
         Signal();
     }
 
     private void Cancel()
     {
         _cancelRequested = true;
-        if (_mailbox is { } mailbox && mailbox.Unpark(this)) Signal();
+        if (_match is not null && Unpark(this)) Signal();
     }
 
     public Packet GetResult(short token) => _core.GetResult(token);
