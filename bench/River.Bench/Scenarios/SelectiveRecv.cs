@@ -38,7 +38,8 @@ internal sealed class SelectiveRecv : Scenario
     /// <summary>ns per receive of a wanted packet behind <paramref name="noise"/> queued ones, one sample per batch.</summary>
     private static double[] Measure1(int noise, int batch, Func<VirtualResource, Packet> recv, Plan plan, RunSettings s)
     {
-        var vm = new RiverVm();
+        // The VR queues up to 200,000 packets to itself: past the default queue limit, which is flow control's, not this scenario's.
+        var vm = new RiverVm(new RiverVmOptions { QueueLimit = QueueLimit.Unbounded });
         try
         {
             var done = BodyVr.Start(vm, vr =>
