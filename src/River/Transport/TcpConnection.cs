@@ -107,9 +107,6 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     // A VR's thread polling for its answer keeps the reader off the socket this long after each poll.
     private static readonly long CallerGrace = Stopwatch.Frequency / 50_000; // 20 µs
 
-    // A VR's thread that polled this recently is taken to poll again soon: the reader naps instead of blocking in recv.
-    private static readonly long CallerRecent = Stopwatch.Frequency / 1_000; // 1 ms
-
     // Many VRs waiting on one connection poll it once per this between them, not once each.
     private static readonly long PollGap = Stopwatch.Frequency / 1_000_000; // 1 µs
 
@@ -183,22 +180,18 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         while (true)
         {
             var spinning = budget.Spin();
-            var sincePoll = Stopwatch.GetTimestamp() - Volatile.Read(ref _callerPolled);
-            var nap = sincePoll < CallerGrace;
-            if (!nap)
+            if (Stopwatch.GetTimestamp() - Volatile.Read(ref _callerPolled) < CallerGrace)
             {
-                if (Volatile.Read(ref _reading) == 0 && HasData) return true;
-                if (spinning) continue;
-                // Blocked in recv the reader would hold the read token: a VR's thread that polls again (it did within
-                // CallerRecent: it ping-pongs) could not read its answer, and would wait for this thread's wake-up and a hop.
-                if (sincePoll >= CallerRecent) return false;
+                // A VR's thread polls for its answer: the socket is its. Sleep, without blocking on the socket
+                // (the VR could not read then), until it parks or 1 ms passes (it may have gone to compute,
+                // leaving frames for other VRs unread: they wait at most that long).
+                _handBack.Wait(1);
+                _handBack.Reset();
+                budget = SpinBudget.Start(SpinBeforeBlocking);
+                continue;
             }
-            // A VR's thread polls for its answer: the socket is its. Sleep, without blocking on the socket
-            // (the VR could not read then), until it parks or 1 ms passes (it may have gone to compute,
-            // leaving frames for other VRs unread: they wait at most that long).
-            _handBack.Wait(1);
-            _handBack.Reset();
-            budget = SpinBudget.Start(SpinBeforeBlocking);
+            if (Volatile.Read(ref _reading) == 0 && HasData) return true;
+            if (!spinning) return false;
         }
     }
 
