@@ -355,6 +355,9 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                     chunk = new(_pending, 0, _pendingLength);
                     cut = _cut;
                     _pending = Rent(64 * 1024);
+                    // The next small write starts a new log: a log's writes then lie side by side in _unacked, which is how
+                    // an acknowledgement and a resume know when a log's last write is done with (see ToLog).
+                    if (numbered) _log = [];
                 }
                 _pendingLength = _cut = 0;
                 if (numbered)
@@ -380,6 +383,8 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     /// <summary>
     /// Copies a small write to the log and returns where it lies there. Caller holds _lock and is the writing thread: only it
     /// appends, so what it writes from the log outside the lock stays as it is (an acknowledgement frees it only for later writes).
+    /// A log's numbered writes are consecutive in _unacked (a big write between them starts a new log), so the log's array is
+    /// returned once, with the acknowledgement of its last write or by a resume.
     /// </summary>
     private ArraySegment<byte> ToLog(ReadOnlySpan<byte> bytes)
     {
