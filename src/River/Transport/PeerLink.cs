@@ -29,7 +29,13 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     // Numbered frames (packets and control messages) from 1: the last appended, the last taken for writing,
     // and those written but not yet acknowledged, kept in the buffers they were written from.
     private long _appended, _written, _acked;
-    private readonly Queue<(byte[] Bytes, int Length, long Last)> _unacked = new();
+    private readonly Queue<(ArraySegment<byte> Bytes, long Last)> _unacked = new();
+
+    // Small writes are copied into this log and written from there, so one 64 KiB buffer keeps hundreds of them
+    // until they are acknowledged (every 1,024 frames): a ping-pong then does not hold, and allocate, a buffer per write.
+    private byte[] _log = [];
+    private int _logLength;
+    private const int LogLimit = 8 * 1024;
     private long _unackedBytes;
     private readonly List<byte[]> _spares = [];
 
@@ -202,8 +208,10 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             while (_unacked.TryPeek(out var w) && w.Last <= _acked)
             {
                 _unacked.Dequeue();
-                _unackedBytes -= w.Length;
-                Return(w.Bytes);
+                _unackedBytes -= w.Bytes.Count;
+                // A log buffer holds many writes: it comes back with the last of them (never the one still written into).
+                var array = w.Bytes.Array!;
+                if (array != _log && !(_unacked.TryPeek(out var next) && next.Bytes.Array == array)) Return(array);
             }
             UpdateSpace();
         }
@@ -268,26 +276,29 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     private byte[] Unacknowledged(long after)
     {
         var again = new MemoryStream();
-        var number = _unacked.TryPeek(out var first) ? first.Last - CountNumbered(first.Bytes, first.Length) : _written;
-        foreach (var (bytes, length, _) in _unacked)
+        var number = _unacked.TryPeek(out var first) ? first.Last - CountNumbered(first.Bytes) : _written;
+        byte[]? previous = null;
+        foreach (var (bytes, _) in _unacked)
         {
-            for (var at = 0; at < length;)
+            for (var at = 0; at < bytes.Count;)
             {
                 var size = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at));
-                if (IsNumbered(bytes[at + 4]) && ++number > after) again.Write(bytes, at, 4 + size);
+                if (IsNumbered(bytes[at + 4]) && ++number > after) again.Write(bytes.AsSpan(at, 4 + size));
                 at += 4 + size;
             }
+            // Writes from one log buffer come one after another: each buffer comes back once.
+            if (bytes.Array != previous && bytes.Array != _log) Return(bytes.Array!);
+            previous = bytes.Array;
         }
-        foreach (var w in _unacked) Return(w.Bytes);
         _unacked.Clear();
         _unackedBytes = 0;
         return again.ToArray();
     }
 
-    private static int CountNumbered(byte[] bytes, int length)
+    private static int CountNumbered(ReadOnlySpan<byte> bytes)
     {
         var n = 0;
-        for (var at = 0; at < length; at += 4 + BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at)))
+        for (var at = 0; at < bytes.Length; at += 4 + BinaryPrimitives.ReadInt32LittleEndian(bytes[at..]))
             if (IsNumbered(bytes[at + 4])) n++;
         return n;
     }
@@ -319,9 +330,9 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     {
         while (true)
         {
-            byte[] chunk;
-            int length, cut;
-            bool numbered;
+            ArraySegment<byte> chunk;
+            int cut;
+            bool numbered, logged;
             TcpConnection? connection;
             lock (_lock)
             {
@@ -332,31 +343,62 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                     UpdateSpace();
                     return;
                 }
-                chunk = _pending;
-                length = _pendingLength;
-                cut = _cut;
-                _cut = 0;
                 numbered = _appended > _written;
-                _pending = Rent(64 * 1024);
-                _pendingLength = 0;
+                logged = _pendingLength <= LogLimit;
+                if (logged)
+                {
+                    chunk = ToLog(_pending.AsSpan(0, _pendingLength));
+                    cut = 0; // a small write is one record anyway
+                }
+                else
+                {
+                    chunk = new(_pending, 0, _pendingLength);
+                    cut = _cut;
+                    _pending = Rent(64 * 1024);
+                    // The next small write starts a new log: a log's writes then lie side by side in _unacked, which is how
+                    // an acknowledgement and a resume know when a log's last write is done with (see ToLog).
+                    if (numbered) _log = [];
+                }
+                _pendingLength = _cut = 0;
                 if (numbered)
                 {
                     // Kept before the write: a connection that fails under it leaves them to be written again.
-                    _unacked.Enqueue((chunk, length, _appended));
-                    _unackedBytes += length;
+                    _unacked.Enqueue((chunk, _appended));
+                    _unackedBytes += chunk.Count;
                     _written = _appended;
                 }
                 UpdateSpace();
             }
-            if (!connection.Write(chunk, length, cut))
+            if (!connection.Write(chunk, cut))
             {
                 lock (_lock) _writing = false; // the connection failed; its reader reports it, and the next one resumes
                 return;
             }
             Volatile.Write(ref LastSent, Environment.TickCount64);
-            if (!numbered)
-                lock (_lock) Return(chunk);
+            if (!numbered && !logged)
+                lock (_lock) Return(chunk.Array!);
         }
+    }
+
+    /// <summary>
+    /// Copies a small write to the log and returns where it lies there. Caller holds _lock and is the writing thread: only it
+    /// appends, so what it writes from the log outside the lock stays as it is (an acknowledgement frees it only for later writes).
+    /// A log's numbered writes are consecutive in _unacked (a big write between them starts a new log), so the log's array is
+    /// returned once, with the acknowledgement of its last write or by a resume.
+    /// </summary>
+    private ArraySegment<byte> ToLog(ReadOnlySpan<byte> bytes)
+    {
+        if (_unacked.Count == 0) _logLength = 0; // nothing in the log is kept: start it again
+        else if (_logLength + bytes.Length > _log.Length) _log = []; // full: it comes back with the acknowledgement of its last write
+        if (_log.Length == 0)
+        {
+            _log = Rent(64 * 1024);
+            _logLength = 0;
+        }
+        var at = _logLength;
+        bytes.CopyTo(_log.AsSpan(at));
+        _logLength += bytes.Length;
+        return new(_log, at, bytes.Length);
     }
 
     /// <summary>Releases waiting senders once queued and unacknowledged bytes are within the limit.</summary>

@@ -36,7 +36,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
             var framed = new byte[4 + resume.Length];
             BinaryPrimitives.WriteInt32LittleEndian(framed, resume.Length);
             resume.CopyTo(framed, 4);
-            if (Write(framed, framed.Length)) ReadLoop();
+            if (Write(framed)) ReadLoop();
         }
         finally
         {
@@ -58,15 +58,15 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     }
 
     /// <summary>
-    /// Writes <paramref name="count"/> bytes already framed from <paramref name="buffer"/> (the record layer seals big writes in
-    /// place, with a record ending at <paramref name="cut"/>, where a big value's bytes start); false when the connection has failed.
+    /// Writes <paramref name="bytes"/>, already framed (the record layer seals big writes in place, with a record ending at
+    /// <paramref name="cut"/>, an index in its array, where a big value's bytes start); false when the connection has failed.
     /// </summary>
-    public bool Write(byte[] buffer, int count, int cut = 0)
+    public bool Write(ArraySegment<byte> bytes, int cut = 0)
     {
         try
         {
-            if (stream is RecordStream records) records.Write(buffer, 0, count, cut);
-            else stream.Write(buffer, 0, count);
+            if (stream is RecordStream records) records.Write(bytes.Array!, bytes.Offset, bytes.Count, Math.Max(cut, bytes.Offset));
+            else stream.Write(bytes);
             return true;
         }
         catch (Exception e)
