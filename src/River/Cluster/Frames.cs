@@ -42,7 +42,7 @@ internal static class Frames
     };
 
     /// <summary>Reads a packet frame of any packet kind, with the numbers its header carries.</summary>
-    public static Packet ReadPacket(RiverSerializer serializer, ReadOnlyMemory<byte> frame, Func<VrId, System.Runtime.Loader.AssemblyLoadContext?>? contextOf, byte[]? tail = null)
+    public static Packet ReadPacket(RiverSerializer serializer, ReadOnlyMemory<byte> frame, Func<VrId, System.Runtime.Loader.AssemblyLoadContext?>? contextOf, Array? tail = null)
     {
         var kind = frame.Span[0];
         var offset = PacketOffset(kind);
@@ -82,11 +82,12 @@ internal static class Frames
     public static ReadOnlySpan<byte> Packet(RiverSerializer serializer, Packet packet) => Packet(serializer, packet, int.MaxValue, out _);
 
     /// <summary>
-    /// A packet frame whose last value, a <c>byte[]</c> of at least <paramref name="splitAt"/> bytes, is left out as
-    /// <paramref name="tail"/>: the frame is the span returned followed by the tail's bytes, so a peer copies the
-    /// user's array once, where it keeps the frame, instead of once more into this buffer.
+    /// A packet frame whose last value, an array of numbers of at least <paramref name="splitAt"/> bytes
+    /// (<see cref="RiverSerializer.TailOf"/>), is left out as <paramref name="tail"/>: the frame is the span returned followed
+    /// by the tail's bytes (<see cref="RiverSerializer.BytesOf"/>), so a peer copies the user's array once, where it keeps
+    /// the frame, instead of once more into this buffer.
     /// </summary>
-    public static ReadOnlySpan<byte> Packet(RiverSerializer serializer, Packet packet, int splitAt, out byte[]? tail)
+    public static ReadOnlySpan<byte> Packet(RiverSerializer serializer, Packet packet, int splitAt, out Array? tail)
     {
         var kind = packet.CheckpointSeq != 0 ? CheckpointedKind : packet.MirrorSeq != 0 ? SequencedKind : PacketKind;
         var buffer = Start(kind);

@@ -13,9 +13,9 @@ internal interface IPeer
     bool Send(ReadOnlySpan<byte> frame, bool corkable = false);
 
     /// <summary>
-    /// Sends one frame given in two parts, <paramref name="head"/> then the bytes of <paramref name="tail"/> (a big value
-    /// the serializer left out, <see cref="Frames.Packet(RiverSerializer, Packet, int, out byte[])"/>): the tail's bytes
+    /// Sends one frame given in two parts, <paramref name="head"/> then <paramref name="tail"/> (the bytes of a big value
+    /// the serializer left out, <see cref="Frames.Packet(RiverSerializer, Packet, int, out Array)"/>): the tail's bytes
     /// are copied once, from the sender's array to where the peer keeps the frame, before this returns.
     /// </summary>
-    bool Send(ReadOnlySpan<byte> head, byte[] tail, bool corkable = false);
+    bool Send(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, bool corkable = false);
 }

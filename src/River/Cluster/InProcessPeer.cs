@@ -16,7 +16,7 @@ internal sealed class InProcessPeer(VmId remoteId, InProcessPeer.Inbox target) :
 
     public bool Send(ReadOnlySpan<byte> frame, bool corkable = false) => target.Post(Reverse!, frame.ToArray());
 
-    public bool Send(ReadOnlySpan<byte> head, byte[] tail, bool corkable = false)
+    public bool Send(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, bool corkable = false)
     {
         var frame = GC.AllocateUninitializedArray<byte>(head.Length + tail.Length);
         head.CopyTo(frame);

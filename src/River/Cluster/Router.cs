@@ -141,7 +141,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     {
         if (wait is { } limit) window.Wait(limit);
         var head = Frames.Packet(vm.Serializer, packet, PeerLink.SplitSize, out var tail);
-        if (!(tail is null ? SendCharged(peer, window, head) : SendCharged(peer, window, head, tail)))
+        if (!(tail is null ? SendCharged(peer, window, head) : SendCharged(peer, window, head, RiverSerializer.BytesOf(tail))))
         {
             // The link closed under this sender: its VM was just declared gone (OnMemberLeft names it here soon after).
             throw _gone.TryGetValue(packet.Dest, out var gone)
@@ -156,7 +156,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
         return Sent(peer.Send(frame, Corking.Active));
     }
 
-    private bool SendCharged(IPeer peer, SendWindow window, ReadOnlySpan<byte> head, byte[] tail)
+    private bool SendCharged(IPeer peer, SendWindow window, ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
     {
         window.Charge(head.Length + tail.Length);
         return Sent(peer.Send(head, tail, Corking.Active));

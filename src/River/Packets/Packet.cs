@@ -170,9 +170,10 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
     }
 
     /// <summary>
-    /// Optional, for streams of big binary values: says the VR is done with this packet, so River may fill the array of
-    /// its big <c>byte[]</c> value (one received from another VM, 64 KiB or more, the packet's last attribute) with a
-    /// later packet's bytes instead of allocating a new one. Use none of the packet's <c>byte[]</c> values afterwards.
+    /// Optional, for streams of big binary or numeric values: says the VR is done with this packet, so River may fill the
+    /// array of its big value (a <c>byte[]</c>, <c>double[]</c>, <c>int[]</c>, ... received from another VM, 64 KiB or more,
+    /// the packet's last attribute) with a later packet's bytes instead of allocating a new one. Use none of the packet's
+    /// array values afterwards.
     /// A packet never recycled keeps its arrays, as the VR owns them; on any other packet, or a second time, this does nothing.
     /// </summary>
     /// <example><code>
@@ -184,7 +185,7 @@ public sealed class Packet : IReadOnlyDictionary<string, object?>
     {
         if (!Recyclable) return;
         Recyclable = false;
-        ArrayRecycler.Give((byte[])AttributeValues[^1]!);
+        ArrayRecycler.Give((Array)AttributeValues[^1]!);
     }
 
     /// <summary>Attribute access by member name: <c>p.Dynamic.value</c>.</summary>

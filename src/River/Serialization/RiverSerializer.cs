@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -60,7 +61,7 @@ internal sealed class RiverSerializer
     public object? Copy(string attribute, object? value)
     {
         if (IsImmutable(value)) return value;
-        if (value is Array a && BlockArrays.ContainsKey(a.GetType())) return a.Clone();
+        if (value is Array a && Blocks.ContainsKey(a.GetType())) return a.Clone();
         var buffer = new ArrayBufferWriter<byte>(256);
         WriteValue(buffer, attribute, value);
         return ReadValue(buffer.WrittenMemory);
@@ -80,7 +81,7 @@ internal sealed class RiverSerializer
             // An sbyte[] passes `is byte[]` in the CLR: byte[] is matched by its exact type (sbyte[] is a block array).
             case byte[] v when v.GetType() == typeof(byte[]): WriteCode(output, Code.Bytes); WireSpan.WriteBinary(output, v); return;
             case VrId v: WriteCode(output, Code.VrId); output.Advance(WireSpan.WriteGuid(output.GetSpan(18), v.Value)); return;
-            case Array v when BlockArrays.TryGetValue(v.GetType(), out var code): WriteCode(output, code); WireSpan.WriteBinary(output, BlockOf(v)); return;
+            case Array v when Blocks.TryGetValue(v.GetType(), out var block): WriteCode(output, block.Code); WireSpan.WriteBinary(output, BytesOf(v)); return;
         }
         var writer = new MessagePackWriter(output);
         WriteValue(ref writer, attribute, value);
@@ -101,14 +102,6 @@ internal sealed class RiverSerializer
         value = ReadValue(ref reader);
         pos += (int)reader.Consumed;
         return value;
-    }
-
-    /// <summary>A byte[] of the bytes, not zeroed first: a big value is written over at once anyway.</summary>
-    private static byte[] CopyOut(ReadOnlySpan<byte> bytes)
-    {
-        var copy = GC.AllocateUninitializedArray<byte>(bytes.Length);
-        bytes.CopyTo(copy);
-        return copy;
     }
 
     private static void WriteCode(IBufferWriter<byte> output, Code code)
@@ -135,9 +128,8 @@ internal sealed class RiverSerializer
             case Code.String when WireSpan.TryReadStringBytes(s, ref at, out var utf8): value = previous is not null && Ascii.Equals(utf8, previous) ? previous : strings.Get(utf8); break;
             case Code.Double when WireSpan.TryReadDouble(s, ref at, out var d): value = d; break;
             case Code.Bool when WireSpan.TryReadBool(s, ref at, out var b): value = b; break;
-            case Code.Bytes when WireSpan.TryReadBinary(s, ref at, out var bytes): value = CopyOut(bytes); break;
             case Code.VrId: value = new VrId(WireSpan.ReadGuid(s, ref at)); break;
-            case >= Code.DoubleArray and <= Code.CharArray when WireSpan.TryReadBinary(s, ref at, out var block): value = ArrayOf((Code)s[pos], block); break;
+            case Code.Bytes or (>= Code.DoubleArray and <= Code.CharArray) when WireSpan.TryReadBinary(s, ref at, out var bytes): value = ArrayOf((Code)s[pos], bytes); break;
             default: return false;
         }
         pos = at;
@@ -192,47 +184,50 @@ internal sealed class RiverSerializer
         DoubleArray, FloatArray, IntArray, LongArray, ShortArray, UShortArray, UIntArray, ULongArray, SByteArray, CharArray,
     }
 
-    private static readonly Dictionary<Type, Code> BlockArrays = new()
-    {
-        [typeof(double[])] = Code.DoubleArray,
-        [typeof(float[])] = Code.FloatArray,
-        [typeof(int[])] = Code.IntArray,
-        [typeof(long[])] = Code.LongArray,
-        [typeof(short[])] = Code.ShortArray,
-        [typeof(ushort[])] = Code.UShortArray,
-        [typeof(uint[])] = Code.UIntArray,
-        [typeof(ulong[])] = Code.ULongArray,
-        [typeof(sbyte[])] = Code.SByteArray,
-        [typeof(char[])] = Code.CharArray,
-    };
+    /// <summary>An array type written as one block of its elements' bytes: its code, element size, and how to make one.</summary>
+    private sealed record Block(Code Code, Type ArrayType, int ElementSize, Func<int, Array> Allocate);
 
-    /// <summary>The bytes of an array of primitives, as it lies in memory.</summary>
-    private static ReadOnlySpan<byte> BlockOf(Array array) =>
-        MemoryMarshal.CreateReadOnlySpan(ref MemoryMarshal.GetArrayDataReference(array), (int)Buffer.ByteLength(array));
+    private static KeyValuePair<Type, Block> BlockOf<T>(Code code) where T : unmanaged =>
+        new(typeof(T[]), new Block(code, typeof(T[]), Unsafe.SizeOf<T>(), n => GC.AllocateUninitializedArray<T>(n)));
 
-    private static Array ArrayOf(Code code, ReadOnlySpan<byte> block) => code switch
-    {
-        Code.DoubleArray => ArrayOf<double>(block),
-        Code.FloatArray => ArrayOf<float>(block),
-        Code.IntArray => ArrayOf<int>(block),
-        Code.LongArray => ArrayOf<long>(block),
-        Code.ShortArray => ArrayOf<short>(block),
-        Code.UShortArray => ArrayOf<ushort>(block),
-        Code.UIntArray => ArrayOf<uint>(block),
-        Code.ULongArray => ArrayOf<ulong>(block),
-        Code.SByteArray => ArrayOf<sbyte>(block),
-        Code.CharArray => ArrayOf<char>(block),
-        _ => throw new MessagePackSerializationException($"Unknown array type code {(byte)code}."),
-    };
+    // byte[] is a block too (code Bytes), so a big value of any of these types travels the same way (TailOf).
+    private static readonly Dictionary<Type, Block> Blocks = new(
+    [
+        BlockOf<byte>(Code.Bytes), BlockOf<double>(Code.DoubleArray), BlockOf<float>(Code.FloatArray), BlockOf<int>(Code.IntArray),
+        BlockOf<long>(Code.LongArray), BlockOf<short>(Code.ShortArray), BlockOf<ushort>(Code.UShortArray), BlockOf<uint>(Code.UIntArray),
+        BlockOf<ulong>(Code.ULongArray), BlockOf<sbyte>(Code.SByteArray), BlockOf<char>(Code.CharArray),
+    ]);
 
-    private static T[] ArrayOf<T>(ReadOnlySpan<byte> block) where T : unmanaged
+    private static readonly Dictionary<Code, Block> BlocksByCode = Blocks.Values.ToDictionary(b => b.Code);
+
+    /// <summary>
+    /// The bytes of an array of primitives as it lies in memory, writable (a receiver reads a big value's bytes straight
+    /// into its array through this). The wire says little-endian: River assumes a little-endian machine, as x64 and Arm64 are.
+    /// </summary>
+    public static Span<byte> BytesOf(Array array) =>
+        MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(array), (int)Buffer.ByteLength(array));
+
+    /// <summary>
+    /// An array of <paramref name="arrayType"/> (a type <see cref="TailOf"/> can return) of <paramref name="bytes"/> bytes
+    /// rounded down to whole elements, not zeroed: its bytes are written over at once.
+    /// </summary>
+    public static Array NewArray(Type arrayType, int bytes)
     {
-        if (block.Length % Unsafe.SizeOf<T>() != 0)
-            throw new MessagePackSerializationException($"A {typeof(T).Name}[] of {block.Length} bytes is not a whole number of elements.");
-        var array = GC.AllocateUninitializedArray<T>(block.Length / Unsafe.SizeOf<T>());
-        block.CopyTo(MemoryMarshal.AsBytes(array.AsSpan()));
+        var block = Blocks[arrayType];
+        return block.Allocate(bytes / block.ElementSize);
+    }
+
+    private static Array ArrayOf(Code code, ReadOnlySpan<byte> bytes)
+    {
+        var block = BlocksByCode.GetValueOrDefault(code) ?? throw new MessagePackSerializationException($"Unknown array type code {(byte)code}.");
+        var array = block.Allocate(WholeElements(block, bytes.Length));
+        bytes.CopyTo(BytesOf(array));
         return array;
     }
+
+    private static int WholeElements(Block block, int bytes) => bytes % block.ElementSize == 0
+        ? bytes / block.ElementSize
+        : throw new MessagePackSerializationException($"A {block.ArrayType.GetElementType()!.Name}[] of {bytes} bytes is not a whole number of elements.");
 
     private bool WriteKnown(ref MessagePackWriter w, object value)
     {
@@ -259,7 +254,7 @@ internal sealed class RiverSerializer
             case TimeSpan v: w.Write((byte)Code.TimeSpan); w.Write(v.Ticks); return true;
             case Guid v: w.Write((byte)Code.Guid); IdFormatters.WriteGuid(ref w, v); return true;
             case VmId v: w.Write((byte)Code.VmId); IdFormatters.WriteGuid(ref w, v.Value); return true;
-            case Array v when BlockArrays.TryGetValue(v.GetType(), out var code): w.Write((byte)code); w.Write(BlockOf(v)); return true;
+            case Array v when Blocks.TryGetValue(v.GetType(), out var block): w.Write((byte)block.Code); w.Write(BytesOf(v)); return true;
             default: return false;
         }
     }
@@ -271,7 +266,6 @@ internal sealed class RiverSerializer
         Code.Double => r.ReadDouble(),
         Code.Long => r.ReadInt64(),
         Code.Bool => r.ReadBoolean(),
-        Code.Bytes => r.ReadBytes()?.ToArray() ?? throw new MessagePackSerializationException("A byte[] value is nil."),
         Code.VrId => new VrId(IdFormatters.ReadGuid(ref r)),
         Code.Char => r.ReadChar(),
         Code.SByte => r.ReadSByte(),
@@ -287,7 +281,7 @@ internal sealed class RiverSerializer
         Code.TimeSpan => new TimeSpan(r.ReadInt64()),
         Code.Guid => IdFormatters.ReadGuid(ref r),
         Code.VmId => new VmId(IdFormatters.ReadGuid(ref r)),
-        >= Code.DoubleArray and <= Code.CharArray => ArrayOf(code, ReadBlock(ref r)),
+        Code.Bytes or (>= Code.DoubleArray and <= Code.CharArray) => ArrayOf(code, ReadBlock(ref r)),
         _ => throw new MessagePackSerializationException($"Unknown value type code {(byte)code}."),
     };
 
@@ -302,17 +296,18 @@ internal sealed class RiverSerializer
     public void WritePacket(IBufferWriter<byte> output, Packet packet) => WritePacket(output, packet, null);
 
     /// <summary>
-    /// The <c>byte[]</c> a packet ends with, when it is at least <paramref name="minLength"/> bytes long: such a value is
-    /// worth sending apart from the rest of the frame (<see cref="WritePacket(IBufferWriter{byte}, Packet, byte[])"/>).
+    /// The array of numbers (a <c>byte[]</c>, <c>double[]</c>, ... any type written as one block of its bytes) a packet
+    /// ends with, when it holds at least <paramref name="minBytes"/> bytes: such a value is worth sending apart from the
+    /// rest of the frame (<see cref="WritePacket(IBufferWriter{byte}, Packet, Array)"/>), its bytes being <see cref="BytesOf"/>.
     /// </summary>
-    public static byte[]? TailOf(Packet packet, int minLength) =>
-        packet.AttributeValues is [.., byte[] tail] && tail.GetType() == typeof(byte[]) && tail.Length >= minLength ? tail : null;
+    public static Array? TailOf(Packet packet, int minBytes) =>
+        packet.AttributeValues is [.., Array tail] && Blocks.ContainsKey(tail.GetType()) && Buffer.ByteLength(tail) >= minBytes ? tail : null;
 
     /// <summary>
     /// Writes a packet; with <paramref name="tail"/> (its last value, <see cref="TailOf"/>) everything but that value's
     /// bytes, which the caller writes right after: the bytes on the wire are the same.
     /// </summary>
-    public void WritePacket(IBufferWriter<byte> output, Packet packet, byte[]? tail)
+    public void WritePacket(IBufferWriter<byte> output, Packet packet, Array? tail)
     {
         var names = packet.AttributeNames;
         var values = packet.AttributeValues;
@@ -336,8 +331,8 @@ internal sealed class RiverSerializer
         if (tail is null) return;
         WireSpan.WriteString(output, names[^1]);
         var header = output.GetSpan(6);
-        header[0] = (byte)Code.Bytes;
-        output.Advance(1 + WireSpan.WriteBinaryHeader(header[1..], tail.Length));
+        header[0] = (byte)Blocks[tail.GetType()].Code;
+        output.Advance(1 + WireSpan.WriteBinaryHeader(header[1..], (int)Buffer.ByteLength(tail)));
     }
 
     private static readonly byte[] TraceName = Encoding.ASCII.GetBytes(Packet.TraceAttribute), TraceStateName = Encoding.ASCII.GetBytes(Packet.TraceStateAttribute);
@@ -367,12 +362,15 @@ internal sealed class RiverSerializer
 
     /// <summary>
     /// Whether a packet whose body is <paramref name="bodyLength"/> bytes long, of which <paramref name="head"/>
-    /// has arrived, ends with a <c>byte[]</c> value running to its last byte, and where that value's bytes
-    /// start: then they can be read from the socket straight into an array of their own.
+    /// has arrived, ends with an array of numbers (one <see cref="TailOf"/> would leave out) running to its last byte,
+    /// where that value's bytes start, and its type: then they can be read from the socket straight into an array of
+    /// their own (<see cref="NewArray"/>). A length that is not a whole number of elements is no tail: the frame is
+    /// read whole and refused then, with the reason.
     /// </summary>
-    public static bool TryFindTail(ReadOnlyMemory<byte> head, int bodyLength, out int tailOffset)
+    public static bool TryFindTail(ReadOnlyMemory<byte> head, int bodyLength, out int tailOffset, [NotNullWhen(true)] out Type? arrayType)
     {
         tailOffset = 0;
+        arrayType = null;
         var s = head.Span;
         try
         {
@@ -396,8 +394,9 @@ internal sealed class RiverSerializer
                     continue;
                 }
                 // Subtraction: a claimed length near int.MaxValue must not wrap pos + length around.
-                if (!TryReadBytesHeader(s, ref pos, out var length) || length != bodyLength - pos) return false;
+                if (!TryReadTailHeader(s, ref pos, out var block, out var length) || length != bodyLength - pos || length % block.ElementSize != 0) return false;
                 tailOffset = pos;
+                arrayType = block.ArrayType;
                 return true;
             }
             return false;
@@ -413,7 +412,7 @@ internal sealed class RiverSerializer
     /// its receiver. With <paramref name="tail"/>, <paramref name="body"/> stops where the last value's bytes
     /// would start (<see cref="TryFindTail"/>), and that value is <paramref name="tail"/>.
     /// </summary>
-    public Packet ReadPacket(ReadOnlyMemory<byte> body, Func<VrId, System.Runtime.Loader.AssemblyLoadContext?>? contextOf = null, byte[]? tail = null)
+    public Packet ReadPacket(ReadOnlyMemory<byte> body, Func<VrId, System.Runtime.Loader.AssemblyLoadContext?>? contextOf = null, Array? tail = null)
     {
         var s = body.Span;
         var pos = 0;
@@ -450,17 +449,18 @@ internal sealed class RiverSerializer
         return new Packet(src, dest, names, values) { Trace = trace, Recyclable = tail is not null };
     }
 
-    private static byte[] ReadTail(ReadOnlySpan<byte> s, ref int pos, byte[] tail) =>
-        TryReadBytesHeader(s, ref pos, out var length) && length == tail.Length && pos == s.Length
+    private static Array ReadTail(ReadOnlySpan<byte> s, ref int pos, Array tail) =>
+        TryReadTailHeader(s, ref pos, out var block, out var length) && Blocks[tail.GetType()] == block && length == Buffer.ByteLength(tail) && pos == s.Length
             ? tail
-            : throw new MessagePackSerializationException("A packet's last value is not the byte[] read apart from it.");
+            : throw new MessagePackSerializationException("A packet's last value is not the array read apart from it.");
 
-    /// <summary>The type code of a <c>byte[]</c> and its bin header, moving to its first byte; false (nothing read) for anything else.</summary>
-    private static bool TryReadBytesHeader(ReadOnlySpan<byte> s, ref int pos, out int length)
+    /// <summary>The type code of an array of numbers and its bin header, moving to its first byte; false (nothing read) for anything else.</summary>
+    private static bool TryReadTailHeader(ReadOnlySpan<byte> s, ref int pos, [NotNullWhen(true)] out Block? block, out int length)
     {
         var at = pos + 1;
         length = 0;
-        if (pos >= s.Length || s[pos] != (byte)Code.Bytes || !WireSpan.TryReadBinaryHeader(s, ref at, out length)) return false;
+        block = null;
+        if (pos >= s.Length || !BlocksByCode.TryGetValue((Code)s[pos], out block) || !WireSpan.TryReadBinaryHeader(s, ref at, out length)) return false;
         pos = at;
         return true;
     }

@@ -81,7 +81,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     public static bool IsNumbered(byte kind) => Frames.IsPacket(kind) || kind == Frames.ControlKind;
 
     /// <summary>
-    /// A packet frame that ends in a <c>byte[]</c> this big comes in two parts (<see cref="IPeer.Send(ReadOnlySpan{byte}, byte[], bool)"/>):
+    /// A packet frame that ends in an array of numbers this big (<see cref="RiverSerializer.TailOf"/>) comes in two parts (<see cref="IPeer.Send(ReadOnlySpan{byte}, ReadOnlySpan{byte}, bool)"/>):
     /// the value's bytes are copied once, from the sender's array into the buffer the link writes from and keeps until
     /// the frame is acknowledged, not first into the serializer's buffer as well.
     /// </summary>
@@ -89,7 +89,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
 
     public bool Send(ReadOnlySpan<byte> frame, bool corkable = false) => Enqueue(frame, [], corkable);
 
-    public bool Send(ReadOnlySpan<byte> head, byte[] tail, bool corkable = false) => Enqueue(head, tail, corkable);
+    public bool Send(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, bool corkable = false) => Enqueue(head, tail, corkable);
 
     /// <summary>Queues the frame <paramref name="head"/> + <paramref name="tail"/>, and writes it at once on an idle link unless held (corked).</summary>
     private bool Enqueue(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, bool corkable)

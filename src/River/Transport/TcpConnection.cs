@@ -281,8 +281,8 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
                 if (mayBlock && length >= BigFrame && !_tailTried && arrived > 0)
                 {
                     if (_buffer[_start + 4] == Frames.PacketKind
-                        && RiverSerializer.TryFindTail(_buffer.AsMemory(_start + 5, arrived - 1), length - 1, out var tailOffset))
-                        return ReadTail(length, 1 + tailOffset);
+                        && RiverSerializer.TryFindTail(_buffer.AsMemory(_start + 5, arrived - 1), length - 1, out var tailOffset, out var arrayType))
+                        return ReadTail(length, 1 + tailOffset, arrayType);
                     _tailTried = arrived >= HeadBytes;
                 }
                 break;
@@ -304,26 +304,29 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     }
 
     /// <summary>
-    /// The frame at <c>_start</c> is a packet whose last value, a byte[], runs from <paramref name="head"/> to its
-    /// end: that value is read from the socket into its own array (no copy out of the buffer, no buffer as big
-    /// as the frame), then the packet is handed to the VM. The buffer holds nothing past this frame.
+    /// The frame at <c>_start</c> is a packet whose last value, an array of <paramref name="arrayType"/>, runs from
+    /// <paramref name="head"/> to its end: that value's bytes are read from the socket into its own array (no copy out
+    /// of the buffer, no buffer as big as the frame), then the packet is handed to the VM. The buffer holds nothing past this frame.
     /// </summary>
-    private bool ReadTail(int length, int head)
+    private bool ReadTail(int length, int head, Type arrayType)
     {
         // Sized to what has arrived, doubled as more does (up to the claimed length): a length that lies reserves little.
+        // A whole number of elements each time (TryFindTail checked the length), each at least what has arrived.
         var size = length - head;
         var have = _end - _start - 4 - head;
-        var tail = ArrayRecycler.TryTake(size) ?? GC.AllocateUninitializedArray<byte>(Math.Min(size, Math.Max(2 * have, TailStart)));
-        _buffer.AsSpan(_start + 4 + head, have).CopyTo(tail);
+        var tail = ArrayRecycler.TryTake(arrayType, size) ?? RiverSerializer.NewArray(arrayType, Math.Min(size, Math.Max(2 * have, TailStart)));
+        var bytes = RiverSerializer.BytesOf(tail);
+        _buffer.AsSpan(_start + 4 + head, have).CopyTo(bytes);
         while (have < size)
         {
-            if (have == tail.Length)
+            if (have == bytes.Length)
             {
-                var grown = GC.AllocateUninitializedArray<byte>((int)Math.Min(size, 2L * tail.Length));
-                tail.AsSpan(0, have).CopyTo(grown);
+                var grown = RiverSerializer.NewArray(arrayType, (int)Math.Min(size, 2L * bytes.Length));
+                bytes[..have].CopyTo(RiverSerializer.BytesOf(grown));
                 tail = grown;
+                bytes = RiverSerializer.BytesOf(tail);
             }
-            var n = stream.Read(tail, have, tail.Length - have);
+            var n = stream.Read(bytes[have..]);
             if (n == 0) throw new EndOfStreamException("the connection ended inside a frame");
             have += n;
             NoteHeard();

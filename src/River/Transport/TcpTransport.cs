@@ -101,7 +101,7 @@ internal sealed class TcpTransport : INetwork
     }
 
     /// <summary>Handles one frame: transport frames here, numbered ones counted and handed to the VM.</summary>
-    internal bool OnFrame(TcpConnection connection, ReadOnlyMemory<byte> frame, byte[]? tail = null)
+    internal bool OnFrame(TcpConnection connection, ReadOnlyMemory<byte> frame, Array? tail = null)
     {
         var link = connection.Link!;
         var kind = frame.Span[0];
@@ -121,7 +121,7 @@ internal sealed class TcpTransport : INetwork
                     return false;
             }
         }
-        if (PeerLink.IsNumbered(kind)) link.NoteReceived(frame.Length + (tail?.Length ?? 0));
+        if (PeerLink.IsNumbered(kind)) link.NoteReceived(frame.Length + (tail is null ? 0 : (int)Buffer.ByteLength(tail)));
         return _vm.OnFrame(link, frame, tail);
     }
 

@@ -363,7 +363,7 @@ public sealed class RiverVm : IAsyncDisposable
     internal void Connect(IPeer peer) => peer.Send(Frames.Control(Serializer, new Announce(Info)));
 
     /// <summary>Handles one frame from <paramref name="from"/>; a bad frame is logged and dropped, and the VM carries on.</summary>
-    internal bool OnFrame(IPeer from, ReadOnlyMemory<byte> frame, byte[]? tail = null)
+    internal bool OnFrame(IPeer from, ReadOnlyMemory<byte> frame, Array? tail = null)
     {
         try
         {
@@ -371,7 +371,7 @@ public sealed class RiverVm : IAsyncDisposable
             switch (kind)
             {
                 case Frames.PacketKind or Frames.SequencedKind or Frames.CheckpointedKind:
-                    Router.Receive(ReadPacket(frame, tail), from, frame.Length + (tail?.Length ?? 0));
+                    Router.Receive(ReadPacket(frame, tail), from, frame.Length + (tail is null ? 0 : (int)Buffer.ByteLength(tail)));
                     return true;
                 case Frames.ControlKind when tail is null:
                     OnControl(from, Serializer.ReadValue(frame[1..]));
@@ -391,7 +391,7 @@ public sealed class RiverVm : IAsyncDisposable
     }
 
     /// <summary>Reads a packet frame (kind 1, 6 or 7), its values resolved in the load context of its receiver's program.</summary>
-    internal Packet ReadPacket(ReadOnlyMemory<byte> frame, byte[]? tail = null) => Frames.ReadPacket(Serializer, frame, _contextOf ??= ContextOf, tail);
+    internal Packet ReadPacket(ReadOnlyMemory<byte> frame, Array? tail = null) => Frames.ReadPacket(Serializer, frame, _contextOf ??= ContextOf, tail);
 
     private void OnControl(IPeer from, object? message)
     {

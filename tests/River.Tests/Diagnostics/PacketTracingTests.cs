@@ -222,7 +222,7 @@ public sealed class PacketTracingTests
         var serializer = new RiverSerializer();
         var data = new byte[100_000];
         var bytes = Write(serializer, new Packet(VrId.New(), VrId.New(), ["tag", "data"], ["t", data]) { Trace = new PacketTrace(Parent, null, default) });
-        Assert.True(RiverSerializer.TryFindTail(bytes[..200], bytes.Length, out var tail));
+        Assert.True(RiverSerializer.TryFindTail(bytes[..200], bytes.Length, out var tail, out _));
         Assert.Equal(bytes.Length - data.Length, tail);
         var back = serializer.ReadPacket(bytes[..tail], tail: data);
         Assert.Same(data, back["data"]);

@@ -47,7 +47,7 @@ public class LengthOverflowTests
             head.AddRange([1, 0xa1, (byte)'b', 15]);
             head.AddRange(Header(0xc6, length, 0));
             var bodyLength = (int)Math.Min(int.MaxValue, (long)head.Count + length);
-            return !RiverSerializer.TryFindTail(head.ToArray(), bodyLength, out _)
+            return !RiverSerializer.TryFindTail(head.ToArray(), bodyLength, out _, out _)
                 || length <= int.MaxValue - head.Count; // a length that fits is a tail; one that overflows never is
         }).QuickCheckThrowOnFailure();
     }

@@ -138,15 +138,16 @@ public class WireSpanTests
         var data = Enumerable.Range(0, 70_000).Select(i => (byte)i).ToArray();
         var body = Body(new { tag = "d", p = new Point(1, 2), none = (string?)null, data });
         // Only the first 400 bytes have arrived: enough to find where the value's bytes start.
-        Assert.True(RiverSerializer.TryFindTail(body.AsMemory(0, 400), body.Length, out var offset));
+        Assert.True(RiverSerializer.TryFindTail(body.AsMemory(0, 400), body.Length, out var offset, out var type));
         Assert.Equal(body.Length - data.Length, offset);
+        Assert.Equal(typeof(byte[]), type);
         var packet = serializer.ReadPacket(body.AsMemory(0, offset), tail: data);
         Assert.Same(data, packet["data"]);
         Assert.Equal(new Point(1, 2), packet["p"]);
         // Not a byte[] last, a head cut short, a body of another length: read whole instead.
-        Assert.False(RiverSerializer.TryFindTail(Body(new { data, tag = "d" }), body.Length, out _));
-        Assert.False(RiverSerializer.TryFindTail(body.AsMemory(0, 40), body.Length, out _));
-        Assert.False(RiverSerializer.TryFindTail(body.AsMemory(0, 400), body.Length + 1, out _));
+        Assert.False(RiverSerializer.TryFindTail(Body(new { data, tag = "d" }), body.Length, out _, out _));
+        Assert.False(RiverSerializer.TryFindTail(body.AsMemory(0, 40), body.Length, out _, out _));
+        Assert.False(RiverSerializer.TryFindTail(body.AsMemory(0, 400), body.Length + 1, out _, out _));
         Assert.Throws<MessagePackSerializationException>(() => serializer.ReadPacket(body.AsMemory(0, offset), tail: new byte[5]));
     }
 
