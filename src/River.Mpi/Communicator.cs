@@ -61,6 +61,27 @@ public sealed partial class Communicator
         return packet.Get<T>("v");
     }
 
+    /// <summary>
+    /// Receives an array into <paramref name="values"/> (MPI.NET's form): when it has as many elements as the message,
+    /// the message is copied into it and the array the message arrived in goes back to River for a later message of its
+    /// size (<see cref="Packet.Recycle"/>), so a loop of big receives into one buffer allocates nothing per message;
+    /// otherwise (another length, or null) <paramref name="values"/> becomes the array received.
+    /// </summary>
+    /// <exception cref="InvalidCastException">the message holds another type than <typeparamref name="T"/>[].</exception>
+    /// <exception cref="MpiAbortedException">the job was aborted while waiting.</exception>
+    public void Receive<T>(int source, int tag, ref T[] values)
+    {
+        var packet = Port.Receive(SourceOf(source), _context, TagOf(tag));
+        var received = packet.Get<T[]>("v");
+        if (values is null || values.Length != received.Length)
+        {
+            values = received;
+            return;
+        }
+        received.CopyTo(values.AsSpan());
+        packet.Recycle();
+    }
+
     /// <summary>Sends like <see cref="Send{T}(T, int, int)"/>; the request is complete at once.</summary>
     public Request ImmediateSend<T>(T value, int dest, int tag)
     {

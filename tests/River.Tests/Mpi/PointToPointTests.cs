@@ -28,6 +28,12 @@ public sealed class PointToPointTests
     public async Task A_value_is_copied_at_Send_and_arrays_come_back_whole(int vms) =>
         await Embedded.RunAsync<CopiedAtSend>(2, vms);
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)] // across VMs: the arrays are serialized
+    public async Task Receive_into_a_buffer_fills_it_when_the_lengths_match_and_replaces_it_otherwise(int vms) =>
+        await Embedded.RunAsync<IntoBuffer>(2, vms);
+
     [Fact]
     public async Task A_posted_receive_takes_the_message_before_a_later_blocking_receive() =>
         await Embedded.RunAsync<PostedFirst>(2);
@@ -122,6 +128,31 @@ public sealed class PointToPointTests
                 Expect.Equal(65535.5, got[^1], "last element");
                 Expect.Sequence([1, 2, 3], world.Receive<int[]>(0, 1), "int[]");
             }
+        }
+    }
+
+    public sealed class IntoBuffer : MpiProgram
+    {
+        protected override void Run(Communicator world)
+        {
+            const int Length = 100_003; // over River's 64 KiB big-value size
+            if (world.Rank == 0)
+            {
+                for (var i = 1; i <= 3; i++) world.Send(Enumerable.Repeat(i * 0.25, Length).ToArray(), 1, 0);
+                world.Send(new[] { 7, 8 }, 1, 1);
+                return;
+            }
+            var buffer = new double[Length];
+            var same = buffer;
+            for (var i = 1; i <= 3; i++)
+            {
+                world.Receive(0, 0, ref buffer);
+                Expect.Equal(true, ReferenceEquals(same, buffer), "the buffer kept");
+                Expect.Equal(Length, buffer.Count(x => x == i * 0.25), $"elements of message {i}");
+            }
+            var small = new int[5];
+            world.Receive(0, 1, ref small);
+            Expect.Sequence([7, 8], small, "an array of another length replaces the buffer");
         }
     }
 
