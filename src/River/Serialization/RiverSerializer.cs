@@ -219,7 +219,7 @@ internal sealed class RiverSerializer
 
     private static Array ArrayOf(Code code, ReadOnlySpan<byte> bytes)
     {
-        var block = BlocksByCode.GetValueOrDefault(code) ?? throw new MessagePackSerializationException($"Unknown array type code {(byte)code}.");
+        var block = BlocksByCode[code]; // callers pass array codes only
         var array = block.Allocate(WholeElements(block, bytes.Length));
         bytes.CopyTo(BytesOf(array));
         return array;
