@@ -138,7 +138,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         var counts = new[] { new SeqCount(id, 1) };
         var vr = new VrIdentity(id, nameof(Warm), id, [], []);
         _vm.Serializer.Copy(nameof(VrPart), new VrPart(Guid.Empty, vr, 1, false, 0, [], [[]], counts, counts, [new LoggedPacket(id, 1, [])]));
-        _vm.Serializer.Copy(nameof(PartStored), new PartStored(Guid.Empty, 0, vr, 1, false, counts, 0));
+        _vm.Serializer.Copy(nameof(PartStored), new PartStored(Guid.Empty, 0, vr, 1, false, counts, 0, 0));
     }
 
     private RunInfo Register(Guid run, VmId home, VrId initiator)
@@ -231,7 +231,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
             if (run.Store is { } store)
             {
                 await store.WriteAsync(CheckpointCoordinator.PartName(vr, part.Number, part.Ended), file);
-                ToHome(run, new PartStored(run.Id, epoch, part.Vr, part.Number, part.Ended, part.Received, file.Length));
+                ToHome(run, new PartStored(run.Id, epoch, part.Vr, part.Number, part.Ended, part.Received, file.Length, part.Time));
             }
             else ToHome(run, new PartTaken(run.Id, epoch, vr, part.Number, file));
         }
