@@ -108,7 +108,8 @@ internal sealed class Checkpoint : Scenario
 
 /// <summary>
 /// How long one round takes with 8 MiB of state in each of three VRs (the issue's size): Heat with 3 × 1 Mi cells on
-/// three VMs, two <c>river vm</c> processes and Heat's own, which is the run's home; 40 steps, a round every 10.
+/// three VMs, two <c>river vm</c> processes and Heat's own, which is the run's home; 80 steps, a round every 20 (far
+/// enough apart that a round's writes are done before the next one's start, on this machine, as the baseline's are).
 /// Measured by the home VM from the first part taken (before its VR's fields are captured) to the round's manifest
 /// durable, as its log line says. Against a plain <see cref="FileStream"/> writing the same bytes with the same
 /// durability, as one thread would: the part files one after another (temporary file, fsync, rename), the folder
@@ -132,7 +133,7 @@ internal sealed class CheckpointRound : Scenario
         {
             for (var rep = 0; rep < s.Pick(2, 4) + 1; rep++)
             {
-                var (_, lines) = cluster.Run(logRounds, "--cells", $"{Vrs * CellsPerVr}", "--steps", "40", "--checkpoint-every", "10", "--checkpoint-dir", cluster.CheckpointDir);
+                var (_, lines) = cluster.Run(logRounds, "--cells", $"{Vrs * CellsPerVr}", "--steps", "80", "--checkpoint-every", "20", "--checkpoint-dir", cluster.CheckpointDir);
                 var rounds = lines.Select(l => Complete.Match(l)).Where(m => m.Success && m.Groups["vrs"].Value == $"{Vrs}").ToList();
                 if (rounds.Count == 0) throw new InvalidOperationException($"no round of {Vrs} VRs completed:\n{string.Join('\n', lines)}");
                 s.Log($"  rounds of {rounds[0].Groups["bytes"].Value} bytes: {string.Join(", ", rounds.Select(r => r.Groups["ms"].Value))} ms");

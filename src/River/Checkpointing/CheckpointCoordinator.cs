@@ -180,14 +180,18 @@ internal sealed class CheckpointCoordinator
             var ended = participants.Where(k => !k.Parts.ContainsKey(round)).Select(k => k.Identity.Id).ToArray();
             var size = taking.Sum(k => k.Parts[round].Size);
             var initiator = _known.GetValueOrDefault(_run.Initiator)?.Identity.Type ?? "";
-            // The parts' names durable before the manifest that names them; the manifest's and the round folder's after it.
-            _store.Sync(RoundFolder(round));
-            if (ended.Length > 0) _store.Sync(EndedFolder);
+            // The parts' names (and the round folder's own) durable before the manifest that names them appears, its own
+            // name after: the folders are flushed while the manifest's bytes are written and flushed, two waits at once.
+            var namesDurable = Task.Run(() =>
+            {
+                _store.Sync(RoundFolder(round));
+                if (ended.Length > 0) _store.Sync(EndedFolder);
+                _store.Sync("");
+            });
             var manifest = new RoundManifest(_run.Id, round, DateTime.UtcNow.Ticks, _run.Initiator, initiator,
                 [.. taking.Select(k => k.Identity.Id)], ended, size, [.. _deploys]);
-            await _store.WriteAsync(ManifestName(round), CheckpointFile.Of(_vm.Serializer, manifest));
+            await _store.WriteAsync(ManifestName(round), CheckpointFile.Of(_vm.Serializer, manifest), namesDurable);
             _store.Sync(RoundFolder(round));
-            _store.Sync("");
             var took = TimeSpan.FromTicks(DateTime.UtcNow.Ticks - taking.Min(k => k.Parts[round].Time));
             Volatile.Write(ref _complete, round);
             foreach (var old in _store.List("round-").Select(RoundOf).Where(r => r <= round - Kept).Distinct()) _store.Delete(RoundFolder(old));

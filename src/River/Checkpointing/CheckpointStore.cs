@@ -11,8 +11,12 @@ namespace River;
 /// </summary>
 internal interface ICheckpointStore
 {
-    /// <summary>Writes <paramref name="data"/> under <paramref name="name"/>, replacing what was there, atomically and durably.</summary>
-    Task WriteAsync(string name, ReadOnlyMemory<byte> data);
+    /// <summary>
+    /// Writes <paramref name="data"/> under <paramref name="name"/>, replacing what was there, atomically and durably.
+    /// With <paramref name="after"/>, the new bytes are made durable meanwhile but appear under the name only once it
+    /// completed (e.g. other names made durable first, which this one must not be seen without); if it fails, they never do.
+    /// </summary>
+    Task WriteAsync(string name, ReadOnlyMemory<byte> data, Task? after = null);
 
     /// <summary>The bytes under <paramref name="name"/>; null when there are none.</summary>
     Task<byte[]?> ReadAsync(string name);
@@ -46,7 +50,7 @@ internal sealed class DirectoryCheckpointStore(string root) : ICheckpointStore
     /// On the calling thread (its callers are off the VRs' and the transport's threads already): an asynchronous
     /// file write is a synchronous one on another pool thread on Linux, a hop that costs most on a loaded machine.
     /// </remarks>
-    public Task WriteAsync(string name, ReadOnlyMemory<byte> data)
+    public async Task WriteAsync(string name, ReadOnlyMemory<byte> data, Task? after = null)
     {
         var path = PathOf(name);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -57,8 +61,19 @@ internal sealed class DirectoryCheckpointStore(string root) : ICheckpointStore
             file.Write(data.Span);
             file.Flush(flushToDisk: true);
         }
+        if (after is not null)
+        {
+            try
+            {
+                await after;
+            }
+            catch
+            {
+                File.Delete(temp);
+                throw;
+            }
+        }
         File.Move(temp, path, overwrite: true);
-        return Task.CompletedTask;
     }
 
     public async Task<byte[]?> ReadAsync(string name)
