@@ -144,7 +144,7 @@ internal sealed class DirectoryCheckpointStore(string root) : ICheckpointStore
 /// </summary>
 /// <remarks>
 /// The checksum detects torn and damaged files, not forgery (a SHA-256 without a key did not either: anyone who can
-/// write the file can write its hash); XXH128 reads 8 MiB in well under a millisecond, where SHA-256 took 5-70 ms of
+/// write the file can write its hash); XXH128 reads 8 MiB in well under a millisecond, where SHA-256 took 8-70 ms of
 /// a round on this machine's loaded cores.
 /// </remarks>
 internal static class CheckpointFile
