@@ -59,6 +59,7 @@ internal abstract class Scenario
         new Scenarios.MirroredThroughput(),
         new Scenarios.Failover(),
         new Scenarios.Checkpoint(),
+        new Scenarios.CheckpointRound(),
         new Scenarios.CheckpointPackets(),
         new Scenarios.Recovery(),
         new Scenarios.MpiPingPong(),

@@ -95,9 +95,9 @@ internal sealed class ChildProcess : IDisposable
         return Dotnet(name, Built("RiverCli"), ["vm", .. args], temp, environment);
     }
 
-    /// <summary>Starts the Heat sample (built with the bench) as a program of its own, with its own temp folder.</summary>
-    public static ChildProcess Heat(string name, params string[] args) =>
-        Dotnet(name, Built("Heat"), args, Directory.CreateTempSubdirectory("river-bench-heat-").FullName);
+    /// <summary>Starts the Heat sample (built with the bench) as a program of its own, with its own temp folder and <paramref name="environment"/>.</summary>
+    public static ChildProcess Heat(string name, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        Dotnet(name, Built("Heat"), args, Directory.CreateTempSubdirectory("river-bench-heat-").FullName, environment);
 
     /// <summary>A program in its build output, River.Cli or Heat (the bench's build embeds their paths).</summary>
     private static string Built(string program) =>

@@ -79,6 +79,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         public readonly Dictionary<VrId, SortedList<long, Packet>> Early = [];
         public List<LogEntry> Log = [];
         public Task Sending = Task.CompletedTask; // the VR's parts on their way home, in order
+        public ArrayBufferWriter<byte>? Spare; // the buffer of the VR's last part, written: its next part's
         public int Checkpoints;
         public bool RolledBack;
         public int Deploys;
@@ -138,7 +139,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         var counts = new[] { new SeqCount(id, 1) };
         var vr = new VrIdentity(id, nameof(Warm), id, [], []);
         _vm.Serializer.Copy(nameof(VrPart), new VrPart(Guid.Empty, vr, 1, false, 0, [], [[]], counts, counts, [new LoggedPacket(id, 1, [])]));
-        _vm.Serializer.Copy(nameof(PartStored), new PartStored(Guid.Empty, 0, vr, 1, false, counts, 0));
+        _vm.Serializer.Copy(nameof(PartStored), new PartStored(Guid.Empty, 0, vr, 1, false, counts, 0, 0));
     }
 
     private RunInfo Register(Guid run, VmId home, VrId initiator)
@@ -203,12 +204,12 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     private void SendPart(VrState state, VrPart part, VirtualResourceBase? fields)
     {
         var size = (fields is null ? 0 : VrFields.SizeOf(fields)) + part.Queue.Sum(q => q.Length + 8L) + part.Log.Sum(l => l.Frame.Length + 64L) + 1024;
-        var file = CheckpointFile.Writer(size);
+        var file = CheckpointFile.Writer(size, Interlocked.Exchange(ref state.Spare, null));
         _vm.Serializer.WriteValue(file, nameof(VrPart), part);
         if (fields is not null) VrFields.Capture(_vm.Serializer, fields, file);
-        var (run, epoch, vr) = (state.Run, state.Run.Epoch, state.Context.Id);
+        var epoch = state.Run.Epoch;
         Task sending;
-        lock (state.Lock) sending = state.Sending = state.Sending.ContinueWith(_ => StoreAsync(run, epoch, vr, part, file), TaskScheduler.Default).Unwrap();
+        lock (state.Lock) sending = state.Sending = state.Sending.ContinueWith(_ => StoreAsync(state, epoch, part, file), TaskScheduler.Default).Unwrap();
         _storing.TryAdd(sending, 0);
         _ = sending.ContinueWith(t => _storing.TryRemove(t, out _), TaskScheduler.Default);
     }
@@ -220,18 +221,20 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     public Task StoredAsync() => Task.WhenAll(_storing.Keys);
 
     /// <summary>
-    /// Seals a part's file and writes it to the store, then tells the home VM it is durable; or, when this VM does not
-    /// see the store, sends the file to the home VM, which writes it.
+    /// Seals a part's file and writes it to the store, then tells the home VM it is durable (the buffer is the VR's next
+    /// part's); or, when this VM does not see the store, sends the file to the home VM, which writes it.
     /// </summary>
-    private async Task StoreAsync(RunInfo run, int epoch, VrId vr, VrPart part, ArrayBufferWriter<byte> writer)
+    private async Task StoreAsync(VrState state, int epoch, VrPart part, ArrayBufferWriter<byte> writer)
     {
+        var (run, vr) = (state.Run, state.Context.Id);
         try
         {
             var file = CheckpointFile.Seal(writer);
             if (run.Store is { } store)
             {
                 await store.WriteAsync(CheckpointCoordinator.PartName(vr, part.Number, part.Ended), file);
-                ToHome(run, new PartStored(run.Id, epoch, part.Vr, part.Number, part.Ended, part.Received, file.Length));
+                ToHome(run, new PartStored(run.Id, epoch, part.Vr, part.Number, part.Ended, part.Received, file.Length, part.Time));
+                state.Spare = writer;
             }
             else ToHome(run, new PartTaken(run.Id, epoch, vr, part.Number, file));
         }

@@ -35,7 +35,7 @@ internal sealed class CheckpointCoordinator
     {
         public VrIdentity Identity = identity;
         public VmId At = at;
-        public readonly SortedDictionary<int, (SeqCount[] Received, long Size)> Parts = [];
+        public readonly SortedDictionary<int, (SeqCount[] Received, long Size, long Time)> Parts = [];
         public int? EndedAt;
         public bool Participant => Parts.Count > 0 || EndedAt is not null;
     }
@@ -103,7 +103,7 @@ internal sealed class CheckpointCoordinator
                 Enqueue(() =>
                 {
                     if (p.Epoch != _run.Epoch) return Task.CompletedTask; // from an incarnation rolled back since
-                    Count(p.Vr, p.Number, p.Ended, p.Received, p.Size);
+                    Count(p.Vr, p.Number, p.Ended, p.Received, p.Size, p.Time);
                     return CompleteRoundsAsync();
                 });
                 break;
@@ -156,16 +156,16 @@ internal sealed class CheckpointCoordinator
             }
             if (taken.Epoch != _run.Epoch) return; // rolled back while written: the recovery waited for it and deleted its round
         }
-        Count(part.Vr, part.Number, part.Ended, part.Received, taken.File.Length);
+        Count(part.Vr, part.Number, part.Ended, part.Received, taken.File.Length, part.Time);
         await CompleteRoundsAsync();
     }
 
-    /// <summary>A VR's part is durable: it counts for its round.</summary>
-    private void Count(VrIdentity vr, int number, bool ended, SeqCount[] received, long size)
+    /// <summary>A VR's part, taken at <paramref name="time"/>, is durable: it counts for its round.</summary>
+    private void Count(VrIdentity vr, int number, bool ended, SeqCount[] received, long size, long time)
     {
         if (!_known.TryGetValue(vr.Id, out var known)) _known[vr.Id] = known = new Known(vr, _vm.Id);
         if (ended) known.EndedAt = number;
-        else known.Parts[number] = (received, size);
+        else known.Parts[number] = (received, size, time);
     }
 
     /// <summary>Declares every round whose parts are all durable complete, oldest first.</summary>
@@ -180,17 +180,22 @@ internal sealed class CheckpointCoordinator
             var ended = participants.Where(k => !k.Parts.ContainsKey(round)).Select(k => k.Identity.Id).ToArray();
             var size = taking.Sum(k => k.Parts[round].Size);
             var initiator = _known.GetValueOrDefault(_run.Initiator)?.Identity.Type ?? "";
-            // The parts' names durable before the manifest that names them; the manifest's and the round folder's after it.
-            _store.Sync(RoundFolder(round));
-            if (ended.Length > 0) _store.Sync(EndedFolder);
+            // The parts' names (and the round folder's own) durable before the manifest that names them appears, its own
+            // name after: the folders are flushed while the manifest's bytes are written and flushed, two waits at once.
+            var namesDurable = Task.Run(() =>
+            {
+                _store.Sync(RoundFolder(round));
+                if (ended.Length > 0) _store.Sync(EndedFolder);
+                _store.Sync("");
+            });
             var manifest = new RoundManifest(_run.Id, round, DateTime.UtcNow.Ticks, _run.Initiator, initiator,
                 [.. taking.Select(k => k.Identity.Id)], ended, size, [.. _deploys]);
-            await _store.WriteAsync(ManifestName(round), CheckpointFile.Of(_vm.Serializer, manifest));
+            await _store.WriteAsync(ManifestName(round), CheckpointFile.Of(_vm.Serializer, manifest), namesDurable);
             _store.Sync(RoundFolder(round));
-            _store.Sync("");
+            var took = TimeSpan.FromTicks(DateTime.UtcNow.Ticks - taking.Min(k => k.Parts[round].Time));
             Volatile.Write(ref _complete, round);
             foreach (var old in _store.List("round-").Select(RoundOf).Where(r => r <= round - Kept).Distinct()) _store.Delete(RoundFolder(old));
-            _logger.RoundComplete(round, taking.Count, size, _store.Location);
+            _logger.RoundComplete(round, took.TotalMilliseconds, taking.Count, size, _store.Location);
             RiverMetrics.CheckpointRound(_vm.Id);
             var done = new RoundDone(_run.Id, round, manifest.Participants, ended,
                 [.. taking.Select(k => new ReceivedBy(k.Identity.Id, k.Parts[round].Received))]);
@@ -368,7 +373,7 @@ internal sealed class CheckpointCoordinator
                 {
                     var known = _known[part.Vr.Id] = new Known(part.Vr, _vm.Id);
                     if (part.Ended) known.EndedAt = part.Number;
-                    else known.Parts[part.Number] = (part.Received, bytes.Length);
+                    else known.Parts[part.Number] = (part.Received, bytes.Length, part.Time);
                 }
                 var fromPart = FromParts(parts, raw);
                 var restart = _known.Values.Where(k => fromPart.ContainsKey(k.Identity.Id)).ToList();

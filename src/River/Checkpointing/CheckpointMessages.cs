@@ -43,9 +43,9 @@ internal sealed record PartTaken(Guid Run, int Epoch, VrId Vr, int Number, ReadO
 
 /// <summary>
 /// A VM → home: it wrote one VR's part of a round to the store itself (<paramref name="Size"/> bytes, durable), taken in
-/// recovery epoch <paramref name="Epoch"/>; what the home needs of the part to count it.
+/// recovery epoch <paramref name="Epoch"/> at <paramref name="Time"/> (UTC ticks); what the home needs of the part to count it.
 /// </summary>
-internal sealed record PartStored(Guid Run, int Epoch, VrIdentity Vr, int Number, bool Ended, SeqCount[] Received, long Size) : ICheckpointMessage;
+internal sealed record PartStored(Guid Run, int Epoch, VrIdentity Vr, int Number, bool Ended, SeqCount[] Received, long Size, long Time) : ICheckpointMessage;
 
 /// <summary>
 /// Home → every VM: round <paramref name="Round"/> is durable. Logged packets its receivers hold
