@@ -385,6 +385,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         RollBack r => r.Request,
         Prepare p => p.Request,
         Resume r => r.Request,
+        RunEnding r => r.Request,
         _ => null,
     };
 
@@ -415,6 +416,8 @@ internal sealed class CheckpointAgent : IRuntimeHooks
             case Resume r:
                 OnResume(r);
                 break;
+            case RunEnding:
+                return StoredAsync();
         }
         return Task.CompletedTask;
     }

@@ -61,16 +61,29 @@ internal sealed class CheckpointCoordinator
 
     private readonly Task _loop;
 
-    /// <summary>The run ended: what is queued is done, later parts are ignored.</summary>
-    public Task StopAsync()
+    /// <summary>
+    /// The run ended: every VM stores the parts it has under way and tells this one first (bounded, for a VM that hangs),
+    /// then what is queued is done; later parts are ignored.
+    /// </summary>
+    public async Task StopAsync()
     {
+        try
+        {
+            await _agent.AskAll(request => new RunEnding(_run.Id, request)).WaitAsync(EndingBound);
+        }
+        catch (TimeoutException e)
+        {
+            _logger.CheckpointStepFailed(nameof(RunEnding), e);
+        }
         lock (_writesLock)
         {
             _stopped = true;
             _work.Writer.TryComplete();
         }
-        return _loop;
+        await _loop;
     }
+
+    private static readonly TimeSpan EndingBound = TimeSpan.FromSeconds(30);
 
     /// <summary>The last complete round.</summary>
     public int Complete => Volatile.Read(ref _complete);
@@ -166,6 +179,9 @@ internal sealed class CheckpointCoordinator
         if (!_known.TryGetValue(vr.Id, out var known)) _known[vr.Id] = known = new Known(vr, _vm.Id);
         if (ended) known.EndedAt = number;
         else known.Parts[number] = (received, size, time);
+        // Its first part, come after its round completed without it: it takes part from the next round on, and its file,
+        // which that round's manifest does not name, goes (or it would come back as a round already pruned).
+        if (!ended && number <= _complete) _store.Delete(PartName(vr.Id, number, ended: false));
     }
 
     /// <summary>Declares every round whose parts are all durable complete, oldest first.</summary>

@@ -29,6 +29,12 @@ internal sealed record RunCheckpointed(Guid Run, VmId Home, VrId Initiator, stri
 /// <summary>The answer to a request of the home VM: done.</summary>
 internal sealed record CheckpointAck(long Request) : ICheckpointMessage;
 
+/// <summary>
+/// Home → every VM: the run's initiator ended; ack once this VM's parts under way are stored and their news sent home
+/// (before the ack, on the same link), so the home counts them before it stops.
+/// </summary>
+internal sealed record RunEnding(Guid Run, long Request) : ICheckpointMessage;
+
 /// <summary>A VM → home: a VR of the run deployed VRs (so a restarted initiator's same deploy gets them back).</summary>
 internal sealed record Deployed(Guid Run, DeployRecord Record) : ICheckpointMessage;
 
@@ -76,7 +82,7 @@ internal static class CheckpointWire
 {
     public static readonly Type[] Types =
     [
-        typeof(VrIdentity), typeof(SeqCount), typeof(DeployRecord), typeof(LoggedPacket), typeof(VrLocation), typeof(RunCheckpointed), typeof(CheckpointAck),
+        typeof(VrIdentity), typeof(SeqCount), typeof(DeployRecord), typeof(LoggedPacket), typeof(VrLocation), typeof(RunCheckpointed), typeof(CheckpointAck), typeof(RunEnding),
         typeof(VrJoined), typeof(Deployed), typeof(PartTaken), typeof(PartStored), typeof(RoundDone), typeof(ReceivedBy), typeof(RollBack), typeof(Prepare), typeof(Replay),
         typeof(Resume), typeof(VrPart), typeof(RoundManifest),
     ];

@@ -53,10 +53,9 @@ internal sealed class DirectoryCheckpointStore(string root) : ICheckpointStore
     public async Task WriteAsync(string name, ReadOnlyMemory<byte> data, Task? after = null)
     {
         var path = PathOf(name);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temp = $"{path}.{Guid.NewGuid():N}.tmp";
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 0, PreallocationSize = data.Length };
-        using (var file = new FileStream(temp, options))
+        using (var file = Create(temp, options))
         {
             file.Write(data.Span);
             file.Flush(flushToDisk: true);
@@ -92,11 +91,46 @@ internal sealed class DirectoryCheckpointStore(string root) : ICheckpointStore
             .Order(StringComparer.Ordinal)];
     }
 
+    /// <summary>A new file in its folder, made first; again if another VM's <see cref="Delete"/> took the folder as it was left empty.</summary>
+    private static FileStream Create(string path, FileStreamOptions options)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            try
+            {
+                return new FileStream(path, options);
+            }
+            catch (DirectoryNotFoundException) when (attempt < 5)
+            {
+            }
+        }
+    }
+
+    /// <remarks>
+    /// Removes only the folders the deleted files leave empty: VMs that see the directory write their parts into it
+    /// meanwhile, and a folder one of them has just made for its file is not this call's to remove.
+    /// </remarks>
     public void Delete(string prefix)
     {
-        foreach (var name in List(prefix)) File.Delete(PathOf(name));
-        foreach (var dir in Directory.Exists(Location) ? Directory.GetDirectories(Location) : [])
-            if (!Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
+        var folders = new HashSet<string>();
+        foreach (var name in List(prefix))
+        {
+            var path = PathOf(name);
+            File.Delete(path);
+            folders.Add(Path.GetDirectoryName(path)!);
+        }
+        foreach (var folder in folders.Where(f => f != Location))
+        {
+            try
+            {
+                if (!Directory.EnumerateFileSystemEntries(folder).Any()) Directory.Delete(folder);
+            }
+            catch (IOException)
+            {
+                // A VM wrote a file into it meanwhile (or removed it first): it is not empty, or gone already.
+            }
+        }
     }
 
     public void Sync(string folder)
