@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 
 namespace River;
@@ -74,9 +75,9 @@ internal sealed class Router(RiverVm vm, ILogger logger)
         if (PeerLink.t_isTransportThread) wait = null; // a reader that waited could never deliver the credit it waits for
         // To or from a mirrored VR: numbered per (src, dest), and to one the mirror group's primary takes it (Mirroring/).
         if (vm.Mirrors.Active && vm.Mirrors.TrySend(packet, wait)) return;
-        if (CachedRoute(packet.Dest) is { } route)
+        if (CachedRoute(packet.Dest, out var cachedPeer, out var cachedWindow))
         {
-            SendRemote(route.Peer!, route.Window!, packet, wait);
+            SendRemote(cachedPeer, cachedWindow, packet, wait);
             return;
         }
         if (vm.TryGetLocal(packet.Dest, out var local))
@@ -114,19 +115,21 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     /// </summary>
     public bool TrySendDirect(VrId src, VrId dest, string[] names, object?[] values, TimeSpan? wait)
     {
-        if (vm.Observers.Any || vm.Mirrors.Active || CachedRoute(dest) is not { } route) return false;
+        if (vm.Observers.Any || vm.Mirrors.Active || !CachedRoute(dest, out var peer, out var window)) return false;
         if (PeerLink.t_isTransportThread) wait = null;
-        if (wait is { } limit) route.Window!.Wait(limit);
+        if (wait is { } limit) window.Wait(limit);
         var head = Frames.Packet(vm.Serializer, src, dest, names, values, PeerLink.SplitSize, out var tail);
-        SendFrame(route.Peer!, route.Window!, dest, head, tail);
+        SendFrame(peer, window, dest, head, tail);
         return true;
     }
 
     /// <summary>This thread's last route, when it leads to <paramref name="dest"/> and is still valid.</summary>
-    private (Router? Router, VrId Dest, IPeer? Peer, SendWindow? Window, int Moves)? CachedRoute(VrId dest)
+    private bool CachedRoute(VrId dest, [NotNullWhen(true)] out IPeer? peer, [NotNullWhen(true)] out SendWindow? window)
     {
-        var route = t_route;
-        return route.Router == this && route.Dest == dest && route.Moves == Volatile.Read(ref _moves) && _pending.Count == 0 ? route : null;
+        ref var route = ref t_route; // by reference: the cache is read on every send
+        var hit = route.Router == this && route.Dest == dest && route.Moves == Volatile.Read(ref _moves) && _pending.Count == 0;
+        (peer, window) = hit ? (route.Peer!, route.Window!) : (null, null);
+        return hit;
     }
 
     /// <summary>Awaits room at <paramref name="packet"/>'s receiver, then sends it without blocking.</summary>

@@ -240,7 +240,7 @@ public sealed class RiverVm : IAsyncDisposable
     internal void Send(VrId src, VrId? dest, object attributes, TimeSpan? wait = null)
     {
         AttributeReader.Read(attributes, out var names, out var values, out var destAttr);
-        var to = Receiver(dest, destAttr);
+        var to = destAttr is null && dest is { } given ? given : Receiver(dest, destAttr);
         var tracing = PacketTracing.Active;
         if (!tracing && Hooks is null && Router.TrySendDirect(src, to, names, values, wait)) return;
         var packet = new Packet(src, to, names, values);
