@@ -239,13 +239,20 @@ public sealed class RiverVm : IAsyncDisposable
     // Without tracing or hooks, a remote send may not need a Packet object at all (Router.TrySendDirect).
     internal void Send(VrId src, VrId? dest, object attributes, TimeSpan? wait = null)
     {
-        AttributeReader.Read(attributes, out var names, out var values, out var destAttr);
-        var to = destAttr is null && dest is { } given ? given : Receiver(dest, destAttr);
-        var tracing = PacketTracing.Active;
-        if (!tracing && Hooks is null && Router.TrySendDirect(src, to, names, values, wait)) return;
-        var packet = new Packet(src, to, names, values);
-        if (tracing) PacketTracing.Send(this, packet, wait);
-        else Router.Send(Sending(packet), wait);
+        AttributeReader.ReadBorrowed(attributes, out var names, out var values, out var destAttr, out var borrowed);
+        try
+        {
+            var to = destAttr is null && dest is { } given ? given : Receiver(dest, destAttr);
+            var tracing = PacketTracing.Active;
+            if (!tracing && Hooks is null && Router.TrySendDirect(src, to, names, values, wait)) return;
+            var packet = new Packet(src, to, names, borrowed ? [.. values] : values);
+            if (tracing) PacketTracing.Send(this, packet, wait);
+            else Router.Send(Sending(packet), wait);
+        }
+        finally
+        {
+            if (borrowed) AttributeReader.GiveBack(values);
+        }
     }
 
     internal ValueTask SendAsync(VrId src, VrId? dest, object attributes, TimeSpan wait, CancellationToken cancel)
