@@ -83,7 +83,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     public static bool IsNumbered(byte kind) => Frames.IsPacket(kind) || kind == Frames.ControlKind;
 
     /// <summary>
-    /// A packet frame that ends in an array of numbers this big (<see cref="RiverSerializer.TailOf"/>) comes in two parts (<see cref="IPeer.Send(ReadOnlySpan{byte}, ReadOnlySpan{byte}, bool)"/>):
+    /// A packet frame that ends in an array of numbers this big (<see cref="RiverSerializer.TailOf(Packet, int)"/>) comes in two parts (<see cref="IPeer.Send(ReadOnlySpan{byte}, ReadOnlySpan{byte}, bool)"/>):
     /// the value's bytes are copied once, from the sender's array into the buffer the link writes from and keeps until
     /// the frame is acknowledged, not first into the serializer's buffer as well.
     /// </summary>
