@@ -83,7 +83,7 @@ internal static class Frames
 
     /// <summary>
     /// A packet frame whose last value, an array of numbers of at least <paramref name="splitAt"/> bytes
-    /// (<see cref="RiverSerializer.TailOf"/>), is left out as <paramref name="tail"/>: the frame is the span returned followed
+    /// (<see cref="RiverSerializer.TailOf(River.Packet, int)"/>), is left out as <paramref name="tail"/>: the frame is the span returned followed
     /// by the tail's bytes (<see cref="RiverSerializer.BytesOf"/>), so a peer copies the user's array once, where it keeps
     /// the frame, instead of once more into this buffer.
     /// </summary>
@@ -95,6 +95,18 @@ internal static class Frames
         if (kind != PacketKind) WriteInt64(buffer, packet.MirrorSeq);
         tail = RiverSerializer.TailOf(packet, splitAt);
         serializer.WritePacket(buffer, packet, tail);
+        return buffer.WrittenSpan;
+    }
+
+    /// <summary>
+    /// A kind 1 frame of the packet these fields make (no trace, no numbers), as <see cref="Packet(RiverSerializer, River.Packet, int, out Array)"/>:
+    /// a send that needs no <see cref="River.Packet"/> object.
+    /// </summary>
+    public static ReadOnlySpan<byte> Packet(RiverSerializer serializer, VrId src, VrId dest, string[] names, object?[] values, int splitAt, out Array? tail)
+    {
+        var buffer = Start(PacketKind);
+        tail = RiverSerializer.TailOf(values, splitAt);
+        serializer.WritePacket(buffer, src, dest, names, values, null, tail);
         return buffer.WrittenSpan;
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 
 namespace River;
@@ -74,10 +75,9 @@ internal sealed class Router(RiverVm vm, ILogger logger)
         if (PeerLink.t_isTransportThread) wait = null; // a reader that waited could never deliver the credit it waits for
         // To or from a mirrored VR: numbered per (src, dest), and to one the mirror group's primary takes it (Mirroring/).
         if (vm.Mirrors.Active && vm.Mirrors.TrySend(packet, wait)) return;
-        var route = t_route;
-        if (route.Router == this && route.Dest == packet.Dest && route.Moves == Volatile.Read(ref _moves) && _pending.Count == 0)
+        if (CachedRoute(packet.Dest, out var cachedPeer, out var cachedWindow))
         {
-            SendRemote(route.Peer!, route.Window!, packet, wait);
+            SendRemote(cachedPeer, cachedWindow, packet, wait);
             return;
         }
         if (vm.TryGetLocal(packet.Dest, out var local))
@@ -105,6 +105,31 @@ internal sealed class Router(RiverVm vm, ILogger logger)
         }
         if (_gone.TryGetValue(packet.Dest, out var gone)) throw new VmGoneException(packet.Dest, gone.Vm, gone.Reason);
         StartLookup(packet);
+    }
+
+    /// <summary>
+    /// Sends the packet these fields make without building a <see cref="Packet"/> object, when nothing would look at one:
+    /// to the remote VR this thread sent to last (its route cached), with no observers and no mirroring (the caller
+    /// checks tracing and the runtime hooks). False when it did not send: the caller sends a packet as usual. A stream
+    /// of small packets then allocates a packet less each.
+    /// </summary>
+    public bool TrySendDirect(VrId src, VrId dest, string[] names, object?[] values, TimeSpan? wait)
+    {
+        if (vm.Observers.Any || vm.Mirrors.Active || !CachedRoute(dest, out var peer, out var window)) return false;
+        if (PeerLink.t_isTransportThread) wait = null;
+        if (wait is { } limit) window.Wait(limit);
+        var head = Frames.Packet(vm.Serializer, src, dest, names, values, PeerLink.SplitSize, out var tail);
+        SendFrame(peer, window, dest, head, tail);
+        return true;
+    }
+
+    /// <summary>This thread's last route, when it leads to <paramref name="dest"/> and is still valid.</summary>
+    private bool CachedRoute(VrId dest, [NotNullWhen(true)] out IPeer? peer, [NotNullWhen(true)] out SendWindow? window)
+    {
+        ref var route = ref t_route; // by reference: the cache is read on every send
+        var hit = route.Router == this && route.Dest == dest && route.Moves == Volatile.Read(ref _moves) && _pending.Count == 0;
+        (peer, window) = hit ? (route.Peer!, route.Window!) : (null, null);
+        return hit;
     }
 
     /// <summary>Awaits room at <paramref name="packet"/>'s receiver, then sends it without blocking.</summary>
@@ -141,12 +166,17 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     {
         if (wait is { } limit) window.Wait(limit);
         var head = Frames.Packet(vm.Serializer, packet, PeerLink.SplitSize, out var tail);
+        SendFrame(peer, window, packet.Dest, head, tail);
+    }
+
+    private void SendFrame(IPeer peer, SendWindow window, VrId dest, ReadOnlySpan<byte> head, Array? tail)
+    {
         if (!(tail is null ? SendCharged(peer, window, head) : SendCharged(peer, window, head, RiverSerializer.BytesOf(tail))))
         {
             // The link closed under this sender: its VM was just declared gone (OnMemberLeft names it here soon after).
-            throw _gone.TryGetValue(packet.Dest, out var gone)
-                ? new VmGoneException(packet.Dest, gone.Vm, gone.Reason)
-                : new VmGoneException(packet.Dest, peer.RemoteId, "its link closed");
+            throw _gone.TryGetValue(dest, out var gone)
+                ? new VmGoneException(dest, gone.Vm, gone.Reason)
+                : new VmGoneException(dest, peer.RemoteId, "its link closed");
         }
     }
 

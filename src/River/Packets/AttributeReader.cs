@@ -46,6 +46,39 @@ internal static class AttributeReader
         values = [.. values[..destAt], .. values[(destAt + 1)..]];
     }
 
+    /// <summary>
+    /// Reads like <see cref="Read"/>, but a plain object's values go into an array this thread lends (<paramref name="borrowed"/>
+    /// true), for a send that serializes them at once: give it back with <see cref="GiveBack"/>, and copy it for a packet
+    /// that keeps it. A stream of sends then allocates no array of values per packet.
+    /// </summary>
+    public static void ReadBorrowed(object attributes, out string[] names, out object?[] values, out VrId? dest, out bool borrowed)
+    {
+        ArgumentNullException.ThrowIfNull(attributes);
+        if (attributes is not (Packet or IReadOnlyDictionary<string, object?> or IDictionary<string, object?>)
+            && ShapeOf(attributes.GetType(), ref t_sent) is { NamesSrcOrDest: false } shape)
+        {
+            names = shape.Names;
+            // Taken out of the slot while lent: a send made while this one serializes (a property getter's) gets an array of its own.
+            values = t_lent is { } lent && lent.Length == names.Length ? lent : new object?[names.Length];
+            t_lent = null;
+            shape.Fill(attributes, values);
+            dest = null;
+            borrowed = true;
+            return;
+        }
+        Read(attributes, out names, out values, out dest);
+        borrowed = false;
+    }
+
+    /// <summary>Takes back an array <see cref="ReadBorrowed"/> lent, cleared so it keeps nothing the user sent alive.</summary>
+    public static void GiveBack(object?[] values)
+    {
+        Array.Clear(values);
+        t_lent = values;
+    }
+
+    [ThreadStatic] private static object?[]? t_lent;
+
     /// <summary>Reads every attribute as given, <c>src</c> and <c>dest</c> included.</summary>
     public static void ReadForMatch(object attributes, out string[] names, out object?[] values)
     {
@@ -105,14 +138,21 @@ internal static class AttributeReader
         }
     }
 
-    /// <summary>The public readable members of one type, compiled into one delegate.</summary>
+    /// <summary>The public readable members of one type, read by compiled delegates (into the array given).</summary>
     private sealed class TypeShape
     {
         public readonly Type Type;
         public readonly string[] Names;
         public readonly bool NamesSrcOrDest;
-        public readonly Func<object, object?[]> Read;
+        public readonly Action<object, object?[]> Fill;
         public readonly Func<object, object?[], bool> Same;
+
+        public object?[] Read(object attributes)
+        {
+            var values = new object?[Names.Length];
+            Fill(attributes, values);
+            return values;
+        }
 
         public TypeShape(Type type)
         {
@@ -126,11 +166,10 @@ internal static class AttributeReader
             Type = type;
             Names = [.. members.Select(m => m.Name)];
             NamesSrcOrDest = Names.Contains(Packet.SrcAttribute) || Names.Contains(Packet.DestAttribute);
-            Read = Expression.Lambda<Func<object, object?[]>>(
-                Expression.NewArrayInit(typeof(object),
-                    members.Select(m => Expression.Convert(Expression.MakeMemberAccess(typed, m), typeof(object)))),
-                obj).Compile();
             var array = Expression.Parameter(typeof(object?[]), "values");
+            IEnumerable<Expression> assigns = members.Select((m, i) => Expression.Assign(Expression.ArrayAccess(array, Expression.Constant(i)),
+                Expression.Convert(Expression.MakeMemberAccess(typed, m), typeof(object))));
+            Fill = Expression.Lambda<Action<object, object?[]>>(Expression.Block(typeof(void), assigns.Append(Expression.Empty())), obj, array).Compile();
             Expression same = Expression.Constant(true);
             for (var i = 0; i < members.Count; i++)
             {

@@ -208,7 +208,7 @@ internal sealed class RiverSerializer
         MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(array), (int)Buffer.ByteLength(array));
 
     /// <summary>
-    /// An array of <paramref name="arrayType"/> (a type <see cref="TailOf"/> can return) of <paramref name="bytes"/> bytes
+    /// An array of <paramref name="arrayType"/> (a type <see cref="TailOf(Packet, int)"/> can return) of <paramref name="bytes"/> bytes
     /// rounded down to whole elements, not zeroed: its bytes are written over at once.
     /// </summary>
     public static Array NewArray(Type arrayType, int bytes)
@@ -300,21 +300,25 @@ internal sealed class RiverSerializer
     /// ends with, when it holds at least <paramref name="minBytes"/> bytes: such a value is worth sending apart from the
     /// rest of the frame (<see cref="WritePacket(IBufferWriter{byte}, Packet, Array)"/>), its bytes being <see cref="BytesOf"/>.
     /// </summary>
-    public static Array? TailOf(Packet packet, int minBytes) =>
-        packet.AttributeValues is [.., Array tail] && Blocks.ContainsKey(tail.GetType()) && Buffer.ByteLength(tail) >= minBytes ? tail : null;
+    public static Array? TailOf(Packet packet, int minBytes) => TailOf(packet.AttributeValues, minBytes);
+
+    /// <summary>The array a packet with these <paramref name="values"/> ends with, as <see cref="TailOf(Packet, int)"/>.</summary>
+    public static Array? TailOf(object?[] values, int minBytes) =>
+        values is [.., Array tail] && Blocks.ContainsKey(tail.GetType()) && Buffer.ByteLength(tail) >= minBytes ? tail : null;
 
     /// <summary>
-    /// Writes a packet; with <paramref name="tail"/> (its last value, <see cref="TailOf"/>) everything but that value's
+    /// Writes a packet; with <paramref name="tail"/> (its last value, <see cref="TailOf(Packet, int)"/>) everything but that value's
     /// bytes, which the caller writes right after: the bytes on the wire are the same.
     /// </summary>
-    public void WritePacket(IBufferWriter<byte> output, Packet packet, Array? tail)
+    public void WritePacket(IBufferWriter<byte> output, Packet packet, Array? tail) =>
+        WritePacket(output, packet.Src, packet.Dest, packet.AttributeNames, packet.AttributeValues, packet.Trace, tail);
+
+    /// <summary>Writes the packet these fields make, as <see cref="WritePacket(IBufferWriter{byte}, Packet, Array)"/>, without a <see cref="Packet"/> object.</summary>
+    public void WritePacket(IBufferWriter<byte> output, VrId src, VrId dest, string[] names, object?[] values, PacketTrace? trace, Array? tail)
     {
-        var names = packet.AttributeNames;
-        var values = packet.AttributeValues;
-        var trace = packet.Trace;
         var s = output.GetSpan(2 * 18 + 9);
-        var n = WireSpan.WriteGuid(s, packet.Src.Value);
-        n += WireSpan.WriteGuid(s[n..], packet.Dest.Value);
+        var n = WireSpan.WriteGuid(s, src.Value);
+        n += WireSpan.WriteGuid(s[n..], dest.Value);
         n += WireSpan.WriteInt(s[n..], names.Length + (trace is null ? 0 : trace.State is null ? 1 : 2));
         output.Advance(n);
         if (trace is not null)
@@ -362,7 +366,7 @@ internal sealed class RiverSerializer
 
     /// <summary>
     /// Whether a packet whose body is <paramref name="bodyLength"/> bytes long, of which <paramref name="head"/>
-    /// has arrived, ends with an array of numbers (one <see cref="TailOf"/> would leave out) running to its last byte,
+    /// has arrived, ends with an array of numbers (one <see cref="TailOf(Packet, int)"/> would leave out) running to its last byte,
     /// where that value's bytes start, and its type: then they can be read from the socket straight into an array of
     /// their own (<see cref="NewArray"/>). A length that is not a whole number of elements is no tail: the frame is
     /// read whole and refused then, with the reason.

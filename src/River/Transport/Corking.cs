@@ -31,7 +31,7 @@ internal static class Corking
     public static void Note(PeerLink link, bool newlyHeld)
     {
         var held = t_held ??= [];
-        if (!held.Contains(link)) held.Add(link);
+        if (held is not [.., var last] || last != link && !held.Contains(link)) held.Add(link); // a stream notes one link per packet
         if (!newlyHeld) return;
         Held.Enqueue(link);
         if (Interlocked.Exchange(ref s_flusher, 1) == 0)

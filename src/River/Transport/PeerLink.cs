@@ -33,9 +33,11 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
 
     // Small writes are copied into this log and written from there, so one 64 KiB buffer keeps hundreds of them
     // until they are acknowledged (every 1,024 frames): a ping-pong then does not hold, and allocate, a buffer per write.
+    // A corked stream's writes (16 KiB, Corking.HoldLimit) too: else each took a 64 KiB buffer for 16 KiB, more than the
+    // spares while acknowledgements lag, and the fresh arrays' page faults cost a small packet more than the copy does.
     private byte[] _log = [];
     private int _logLength;
-    private const int LogLimit = 8 * 1024;
+    private const int LogLimit = 2 * Corking.HoldLimit;
     private long _unackedBytes;
     private readonly List<byte[]> _spares = [];
 
@@ -81,7 +83,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     public static bool IsNumbered(byte kind) => Frames.IsPacket(kind) || kind == Frames.ControlKind;
 
     /// <summary>
-    /// A packet frame that ends in an array of numbers this big (<see cref="RiverSerializer.TailOf"/>) comes in two parts (<see cref="IPeer.Send(ReadOnlySpan{byte}, ReadOnlySpan{byte}, bool)"/>):
+    /// A packet frame that ends in an array of numbers this big (<see cref="RiverSerializer.TailOf(Packet, int)"/>) comes in two parts (<see cref="IPeer.Send(ReadOnlySpan{byte}, ReadOnlySpan{byte}, bool)"/>):
     /// the value's bytes are copied once, from the sender's array into the buffer the link writes from and keeps until
     /// the frame is acknowledged, not first into the serializer's buffer as well.
     /// </summary>

@@ -7,6 +7,9 @@ internal sealed class PacketObservers
 
     public void Add(IPacketObserver observer) => ImmutableInterlocked(observer);
 
+    /// <summary>True once any observer was added: every packet must then exist as an object to be shown to it.</summary>
+    public bool Any => _all.Length > 0;
+
     public void Sent(Packet packet)
     {
         foreach (var o in _all) o.Sent(packet);

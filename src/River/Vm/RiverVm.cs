@@ -236,11 +236,23 @@ public sealed class RiverVm : IAsyncDisposable
     private Func<VrId, AssemblyLoadContext?>? _contextOf; // one delegate, not one per packet read
 
     // A VR's sends go through PacketTracing when someone listens to River's spans or the sender is in a span of its own.
+    // Without tracing or hooks, a remote send may not need a Packet object at all (Router.TrySendDirect).
     internal void Send(VrId src, VrId? dest, object attributes, TimeSpan? wait = null)
     {
-        var packet = MakePacket(src, dest, attributes);
-        if (PacketTracing.Active) PacketTracing.Send(this, packet, wait);
-        else Router.Send(Sending(packet), wait);
+        AttributeReader.ReadBorrowed(attributes, out var names, out var values, out var destAttr, out var borrowed);
+        try
+        {
+            var to = destAttr is null && dest is { } given ? given : Receiver(dest, destAttr);
+            var tracing = PacketTracing.Active;
+            if (!tracing && Hooks is null && Router.TrySendDirect(src, to, names, values, wait)) return;
+            var packet = new Packet(src, to, names, borrowed ? [.. values] : values);
+            if (tracing) PacketTracing.Send(this, packet, wait);
+            else Router.Send(Sending(packet), wait);
+        }
+        finally
+        {
+            if (borrowed) AttributeReader.GiveBack(values);
+        }
     }
 
     internal ValueTask SendAsync(VrId src, VrId? dest, object attributes, TimeSpan wait, CancellationToken cancel)
@@ -254,10 +266,14 @@ public sealed class RiverVm : IAsyncDisposable
     private static Packet MakePacket(VrId src, VrId? dest, object attributes)
     {
         AttributeReader.Read(attributes, out var names, out var values, out var destAttr);
+        return new Packet(src, Receiver(dest, destAttr), names, values);
+    }
+
+    private static VrId Receiver(VrId? dest, VrId? destAttr)
+    {
         if (dest is { } d && destAttr is { } a && d != a)
             throw new ArgumentException($"Send was given receiver {d} but the attributes name 'dest' {a}; give one.");
-        var to = dest ?? destAttr ?? throw new ArgumentException("Send(attributes) needs a 'dest' attribute holding the receiver's VrId.");
-        return new Packet(src, to, names, values);
+        return dest ?? destAttr ?? throw new ArgumentException("Send(attributes) needs a 'dest' attribute holding the receiver's VrId.");
     }
 
     internal IReadOnlyList<VmInfo> Discover(object? where, TimeSpan? wait, int atLeast = 1)
