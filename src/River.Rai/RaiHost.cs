@@ -54,7 +54,7 @@ internal abstract class RaiHost : AsyncVirtualResource
     private void Run(object target, RaiInterface face, Packet p)
     {
         var id = p.Get<long>("id");
-        var n = p.Get<int>("m");
+        var n = (int)(id & ((1 << RaiEndpoint.MethodBits) - 1));
         if (n < 0 || n >= face.Methods.Count)
         {
             ReplyError(p.Src, id, new MissingMethodException($"{face.Type.FullName} has no method number {n} (the caller has another version of the interface)."));
