@@ -55,7 +55,7 @@ internal abstract class RaiHost : AsyncVirtualResource
     {
         var id = p.Get<long>("id");
         var n = (int)(id & ((1 << RaiEndpoint.MethodBits) - 1));
-        if (n < 0 || n >= face.Methods.Count)
+        if (n >= face.Methods.Count)
         {
             ReplyError(p.Src, id, new MissingMethodException($"{face.Type.FullName} has no method number {n} (the caller has another version of the interface)."));
             return;
