@@ -52,9 +52,11 @@ internal sealed class RaiCompletions : IThreadPoolWorkItem
 
     private void Enqueue((IRaiCall, object?, Exception?) item)
     {
-        _queue.Enqueue(item);
-        if (Interlocked.CompareExchange(ref _drainers, 1, 0) == 0) ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-        if (Interlocked.Exchange(ref _armed, 1) == 0) _watchdog.Change(Patience, Timeout.InfiniteTimeSpan);
+        _queue.Enqueue(item); // a full fence: a drainer or watchdog that just stood down sees the item, or it is seen below
+        // Plain reads first: with replies streaming in, a drainer runs and the watchdog is armed, and these would be
+        // two locked instructions per reply on lines the drainer and the timer write.
+        if (Volatile.Read(ref _drainers) == 0 && Interlocked.CompareExchange(ref _drainers, 1, 0) == 0) ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        if (Volatile.Read(ref _armed) == 0 && Interlocked.Exchange(ref _armed, 1) == 0) _watchdog.Change(Patience, Timeout.InfiniteTimeSpan);
     }
 
     private void StartDrainer()

@@ -24,6 +24,12 @@ internal sealed class RaiTarget(VrId host)
 /// </summary>
 internal sealed class RaiEndpoint : AsyncVirtualResource
 {
+    /// <summary>
+    /// A call packet's <c>id</c> carries the call's number shifted left by this many bits and the method's number in
+    /// them, and its reply the same <c>id</c>: one attribute fewer on each call packet (a boxed value on either side).
+    /// </summary>
+    public const int MethodBits = 16;
+
     private static readonly ConcurrentDictionary<VrId, RaiEndpoint> OfCaller = new();
 
     private readonly RaiCallTable _calls = new();
@@ -60,12 +66,12 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
         }
     }
 
-    /// <summary>A call whose reply is expected under a number of its own, not yet tied to a target.</summary>
+    /// <summary>A call whose reply is expected under an <c>id</c> of its own (method 0), not yet tied to a target.</summary>
     public long Expect(IRaiCall call)
     {
-        var id = Interlocked.Increment(ref _lastId);
-        _calls.Add(id, call);
-        return id;
+        var n = Interlocked.Increment(ref _lastId);
+        _calls.Add(n, call);
+        return n << MethodBits;
     }
 
     /// <summary>Ties an expected reply to its target: it fails when the target goes.</summary>
@@ -76,18 +82,22 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
         if (target.Gone is { } gone && Forget(id)) call.Fail(new RaiObjectGoneException(target.Host, gone));
     }
 
-    /// <summary>Gives up on an expected reply; false when it came (or failed) already.</summary>
-    public bool Forget(long id) => _calls.Take(id) is not null;
+    /// <summary>Gives up on the call a reply's <paramref name="id"/> names; false when it came (or failed) already.</summary>
+    public bool Forget(long id) => Answered(id) is not null;
+
+    /// <summary>Removes and returns the call a reply's <paramref name="id"/> names; null when it is not under way.</summary>
+    private IRaiCall? Answered(long id) => _calls.Take(id >> MethodBits);
 
     /// <summary>Calls method <paramref name="method"/> of <paramref name="target"/>; <paramref name="call"/> completes with its result or the remote exception.</summary>
     public void Call(RaiTarget target, int method, object?[] args, IRaiCall call)
     {
         call.Target = target;
-        var id = Interlocked.Increment(ref _lastId);
+        var n = Interlocked.Increment(ref _lastId);
+        var id = n << MethodBits | (uint)method;
         // Added, then the target looked at; Gone marks the target, then takes its calls (both steps full fences):
         // whichever comes second sees the other, so no call waits for a reply that cannot come. A call failed
         // here fails before the proxy hands out its task: no continuation runs on this thread.
-        _calls.Add(id, call);
+        _calls.Add(n, call);
         if (target.Gone is { } gone)
         {
             if (Forget(id)) call.Fail(new RaiObjectGoneException(target.Host, gone));
@@ -98,11 +108,11 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
             // Up to three arguments travel as attributes of their own: an object?[] value costs more to carry.
             switch (args.Length)
             {
-                case 0: Send(target.Host, new { tag = "rai.call", id, m = method }); break;
-                case 1: Send(target.Host, new { tag = "rai.call", id, m = method, a0 = args[0] }); break;
-                case 2: Send(target.Host, new { tag = "rai.call", id, m = method, a0 = args[0], a1 = args[1] }); break;
-                case 3: Send(target.Host, new { tag = "rai.call", id, m = method, a0 = args[0], a1 = args[1], a2 = args[2] }); break;
-                default: Send(target.Host, new { tag = "rai.call", id, m = method, args }); break;
+                case 0: Send(target.Host, new { tag = "rai.call", id }); break;
+                case 1: Send(target.Host, new { tag = "rai.call", id, a0 = args[0] }); break;
+                case 2: Send(target.Host, new { tag = "rai.call", id, a0 = args[0], a1 = args[1] }); break;
+                case 3: Send(target.Host, new { tag = "rai.call", id, a0 = args[0], a1 = args[1], a2 = args[2] }); break;
+                default: Send(target.Host, new { tag = "rai.call", id, args }); break;
             }
         }
         catch (Exception e)
@@ -138,10 +148,10 @@ internal sealed class RaiEndpoint : AsyncVirtualResource
                 switch (tag)
                 {
                     case "rai.ret":
-                        if (_calls.Take(p.Get<long>("id")) is { } done) _completions.Complete(done, p["value"]);
+                        if (Answered(p.Get<long>("id")) is { } done) _completions.Complete(done, p["value"]);
                         break;
                     case "rai.err":
-                        if (_calls.Take(p.Get<long>("id")) is { } failed)
+                        if (Answered(p.Get<long>("id")) is { } failed)
                             _completions.Fail(failed, new RaiRemoteException(p.Get<string>("type"), p.Get<string>("message"), p.Get<string?>("stack")));
                         break;
                     case "river.down" when p.Src == Parent:

@@ -54,8 +54,8 @@ internal abstract class RaiHost : AsyncVirtualResource
     private void Run(object target, RaiInterface face, Packet p)
     {
         var id = p.Get<long>("id");
-        var n = p.Get<int>("m");
-        if (n < 0 || n >= face.Methods.Count)
+        var n = (int)(id & ((1 << RaiEndpoint.MethodBits) - 1));
+        if (n >= face.Methods.Count)
         {
             ReplyError(p.Src, id, new MissingMethodException($"{face.Type.FullName} has no method number {n} (the caller has another version of the interface)."));
             return;

@@ -113,7 +113,9 @@ internal sealed class RaiInterface
         if (!type.IsInterface) throw new ArgumentException($"{type.FullName} is not an interface: a remote object is called through an interface it implements.");
         Type = type;
         var all = type.GetInterfaces().Where(i => i != typeof(IDisposable) && i != typeof(IAsyncDisposable)).OrderBy(i => i.FullName, StringComparer.Ordinal).Prepend(type)
-            .SelectMany(i => i.GetMethods().OrderBy(m => m.MetadataToken));
+            .SelectMany(i => i.GetMethods().OrderBy(m => m.MetadataToken)).ToList();
+        if (all.Count > 1 << RaiEndpoint.MethodBits)
+            throw new NotSupportedException($"{type.FullName} has {all.Count:N0} methods: a remote interface has at most {1 << RaiEndpoint.MethodBits:N0} (a call's id carries the method's number in {RaiEndpoint.MethodBits} bits).");
         Methods = [.. all.Select((m, n) => new RaiMethod(n, m))];
         foreach (var m in Methods) _byInfo[m.Info] = m;
     }

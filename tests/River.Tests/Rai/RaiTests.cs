@@ -1,3 +1,5 @@
+using System.Reflection;
+using System.Reflection.Emit;
 
 namespace River.Tests.RemoteObjects;
 
@@ -168,5 +170,25 @@ public sealed class RaiTests
             Assert.IsType<RaiObjectGoneException>(e);
         }
         Assert.True(Calc.Disposed.ContainsKey(made) && Calc.Disposed.ContainsKey(exposed), "both objects were disposed");
+    });
+
+    [Fact]
+    public Task An_interface_whose_methods_a_call_id_cannot_number_is_refused_when_its_proxy_is_made() => Run(1, (me, _) =>
+    {
+        // A call's id numbers its method in 16 bits; one type holds fewer methods, so the excess comes from two bases.
+        var module = AssemblyBuilder.DefineDynamicAssembly(new AssemblyName("RaiWide"), AssemblyBuilderAccess.RunAndCollect).DefineDynamicModule("RaiWide");
+        Type Face(string name, int methods, params Type[] bases)
+        {
+            var face = module.DefineType(name, TypeAttributes.Public | TypeAttributes.Interface | TypeAttributes.Abstract, null, bases);
+            for (var i = 0; i < methods; i++)
+                face.DefineMethod($"M{i}", MethodAttributes.Public | MethodAttributes.Abstract | MethodAttributes.Virtual | MethodAttributes.HideBySig | MethodAttributes.NewSlot, typeof(void), Type.EmptyTypes);
+            return face.CreateType();
+        }
+        var wide = Face("IWide", 1, Face("IWideA", 32_768), Face("IWideB", 32_768));
+        var reference = Activator.CreateInstance(typeof(RaiRef<>).MakeGenericType(wide), VrId.New())!;
+        var bind = typeof(Rai).GetMethod(nameof(Rai.Bind))!.MakeGenericMethod(wide);
+        var e = Assert.Throws<TargetInvocationException>(() => bind.Invoke(null, [me, reference]));
+        var refused = Assert.IsType<NotSupportedException>(e.InnerException);
+        Assert.Contains("IWide has 65,537 methods: a remote interface has at most 65,536", refused.Message, StringComparison.Ordinal);
     });
 }
