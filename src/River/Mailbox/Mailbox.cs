@@ -211,6 +211,9 @@ internal class Mailbox : FlowGate
         foreach (var error in kept) raised.Enqueue(error);
     }
 
+    /// <summary>Whether a receiver is parked on this mailbox now.</summary>
+    public bool ReceiverParked => Volatile.Read(ref _parked) == 1;
+
     /// <summary>Unparks <paramref name="waiter"/> (timeout, cancel); false when a wake is already on its way to it.</summary>
     public bool Unpark(IPacketWaiter waiter) =>
         ReferenceEquals(_waiter, waiter) && Interlocked.CompareExchange(ref _parked, 0, 1) == 1;

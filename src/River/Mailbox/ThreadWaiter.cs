@@ -8,7 +8,7 @@ internal sealed class ThreadWaiter : IPacketWaiter
 
     public void Wake() => _signal.Set();
 
-    // A late wake only makes the next park look once more: nothing to wait for.
+    // A late wake lands in a later receive's park, which then wakes early: it unparks and looks again (see Receive).
     public void AbsorbWake()
     {
     }
@@ -48,6 +48,9 @@ internal sealed class ThreadWaiter : IPacketWaiter
                 }
                 _signal.Wait(); // a wake is on its way
             }
+            // Woken, but by the late wake of an earlier receive, whose packet it took while parking: still parked, so
+            // unpark before looking again (a packet that comes meanwhile is queued before its sender reads the flag).
+            else mailbox.Unpark(this);
             if (_error is { } error) throw error;
         }
     }

@@ -39,6 +39,29 @@ public class MailboxConcurrencyTests
         Assert.Equal(0, box.Count);
     }
 
+    /// <summary>
+    /// A sender that found the receiver parked may be preempted between taking the park and waking it, so its wake can
+    /// land in the receiver's next receive. That receive must park again, not fail as if a second receive were waiting
+    /// (it did: a bench's far-end VR died in a 64 B stream and its sender waited for ever).
+    /// </summary>
+    [Fact]
+    public async Task A_late_wake_from_an_earlier_receive_does_not_fail_the_next_one()
+    {
+        var box = new Mailbox();
+        var waiter = new ThreadWaiter();
+        var receiver = Task.Factory.StartNew(
+            () => waiter.Receive(box, Matcher.From(new { tag = "wanted" }), TimeSpan.FromSeconds(30), TimeSpan.Zero), TaskCreationOptions.LongRunning);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!box.ReceiverParked && DateTime.UtcNow < deadline) await Task.Delay(5);
+        Assert.True(box.ReceiverParked, "the receiver never parked");
+        waiter.Wake(); // the late wake: no packet comes with it
+        await Task.Delay(50);
+        Assert.False(receiver.IsCompleted, receiver.Exception?.InnerException?.Message ?? "the receive returned without a packet");
+        box.Post(Packet.From(new { tag = "wanted", n = 7 }, VrId.New()));
+        var p = await receiver.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(7, p.Get<int>("n"));
+    }
+
     [Fact]
     public async Task An_async_receiver_gets_every_packet_once()
     {
