@@ -3,19 +3,16 @@ namespace River.Tests.Transport;
 /// <summary>What a link keeps until acknowledged costs a ping-pong no buffer per write.</summary>
 public class LinkBufferTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Bound = RemotePair.Bound;
 
     [Fact]
     public async Task A_ping_pong_does_not_allocate_a_buffer_per_write()
     {
         const int trips = 3000;
-        var name = "t" + Guid.NewGuid().ToString("N");
-        await using var a = await RiverVm.JoinAsync(TcpClusterTests.Options(name));
-        await using var b = await RiverVm.JoinAsync(TcpClusterTests.Options(name, a));
         long allocated = 0;
-        await Probe.Run(a, me =>
+        await RemotePair.RunAsync((me, other) =>
         {
-            var echo = me.Deploy<Probe>(me.Discover(wait: Bound).Single(v => v.Id == b.Id), Probe.Register(e =>
+            var echo = me.Deploy<Probe>(other, Probe.Register(e =>
             {
                 while (e.Recv() is { } p && p.Get<int>("n") >= 0) e.Send(p.Src, new { tag = "pong", n = p.Get<int>("n") });
             }));
@@ -34,7 +31,7 @@ public class LinkBufferTests
             }
             allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             me.Send(echo, new { tag = "ping", n = -1 });
-        }).WaitAsync(Bound);
+        });
         // Serializing the ping and receiving the pong take well under 4 KiB a trip; a 64 KiB buffer per write would be 16 times that.
         Assert.True(allocated / trips < 4096, $"{allocated / trips} bytes allocated per round trip on the sending VR's thread");
     }

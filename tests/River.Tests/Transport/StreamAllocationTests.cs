@@ -3,20 +3,17 @@ namespace River.Tests.Transport;
 /// <summary>What a one-way stream of small packets to a remote VR allocates on the sending VR's thread.</summary>
 public class StreamAllocationTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Bound = RemotePair.Bound;
 
     [Fact]
     public async Task A_stream_to_a_remote_VR_allocates_little_beyond_the_users_own_object()
     {
         const int packets = 20_000;
-        var name = "t" + Guid.NewGuid().ToString("N");
-        await using var a = await RiverVm.JoinAsync(TcpClusterTests.Options(name));
-        await using var b = await RiverVm.JoinAsync(TcpClusterTests.Options(name, a));
         long allocated = 0;
         var data = new byte[64];
-        await Probe.Run(a, me =>
+        await RemotePair.RunAsync((me, other) =>
         {
-            var sink = me.Deploy<Probe>(me.Discover(wait: Bound).Single(v => v.Id == b.Id), Probe.Register(s =>
+            var sink = me.Deploy<Probe>(other, Probe.Register(s =>
             {
                 for (var n = 0; ; n++)
                 {
@@ -36,7 +33,7 @@ public class StreamAllocationTests
             Stream();
             allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             me.Send(sink, new { tag = "stop" });
-        }).WaitAsync(Bound);
+        });
         // The test's own anonymous object is 32 B a packet; a packet object and its array of values would add about 190 B.
         Assert.True(allocated / packets < 96, $"{allocated / packets} bytes allocated per packet on the sending VR's thread");
     }
