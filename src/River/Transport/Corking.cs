@@ -7,7 +7,8 @@ namespace River;
 /// (its <c>Recv</c> finds nothing, a deploy waits, the VR ends) or 16 KiB are queued on a link: a
 /// stream or a burst of replies then leaves in one write instead of a syscall per packet, while a
 /// request followed by a receive still leaves at once. A background flusher writes out, within about
-/// a millisecond, what a thread that computes instead of waiting left behind.
+/// a millisecond, what a thread that computes instead of waiting left behind, and what the thread pool
+/// has not started writing by then (see <see cref="PeerLink"/>).
 /// </summary>
 internal static class Corking
 {
@@ -32,7 +33,12 @@ internal static class Corking
     {
         var held = t_held ??= [];
         if (held is not [.., var last] || last != link && !held.Contains(link)) held.Add(link); // a stream notes one link per packet
-        if (!newlyHeld) return;
+        if (newlyHeld) Later(link);
+    }
+
+    /// <summary>Has the flusher write out <paramref name="link"/>'s queued frames within about a millisecond.</summary>
+    public static void Later(PeerLink link)
+    {
         Held.Enqueue(link);
         if (Interlocked.Exchange(ref s_flusher, 1) == 0)
             new Thread(FlushLoop) { IsBackground = true, Name = "River flusher" }.Start();

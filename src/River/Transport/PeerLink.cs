@@ -99,7 +99,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         var length = (long)head.Length + tail.Length;
         if (length > transport.Options.MaxFrameSize)
             throw new ArgumentException($"A frame of {length} bytes exceeds the cluster's maximum frame size of {transport.Options.MaxFrameSize} bytes.");
-        bool write = false, wait, hold = false, newlyHeld = false;
+        bool write = false, queue = false, wait, hold = false, newlyHeld = false;
         lock (_lock)
         {
             if (_closed) return false;
@@ -107,18 +107,23 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             if (!_writing && Writable is not null)
             {
                 hold = corkable && _pendingLength < Corking.HoldLimit;
-                if (!hold) write = _writing = true;
-                else if (!_held) newlyHeld = _held = true;
+                if (hold)
+                {
+                    if (!_held) newlyHeld = _held = true;
+                }
+                else
+                {
+                    write = _writing = true;
+                    queue = _queued = t_isTransportThread;
+                }
             }
+            else write = TakeQueuedWrite();
             wait = !t_isTransportThread && OverLimit;
             if (wait) _space.Reset();
         }
         if (hold) Corking.Note(this, newlyHeld);
-        if (write)
-        {
-            if (t_isTransportThread) ThreadPool.UnsafeQueueUserWorkItem(static l => l.WriteLoop(), this, preferLocal: false);
-            else WriteLoop();
-        }
+        if (queue) Queue();
+        else if (write) WriteLoop();
         else if (wait) _space.Wait();
         return true;
     }
@@ -128,16 +133,48 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
 
     private bool OverLimit => _pendingLength + _unackedBytes > transport.Options.SendBufferLimit;
 
-    /// <summary>Writes out frames held back by <see cref="Corking"/>, on the calling thread.</summary>
+    /// <summary>Writes out frames held back by <see cref="Corking"/>, or left to the thread pool, on the calling thread.</summary>
     public void Flush()
     {
         lock (_lock)
         {
             _held = false;
-            if (_writing || _pendingLength == 0 || Writable is null) return;
-            _writing = true;
+            if (!TakeQueuedWrite())
+            {
+                if (_writing || _pendingLength == 0 || Writable is null) return;
+                _writing = true;
+            }
         }
         WriteLoop();
+    }
+
+    // A thread that must not block (a reader, the heartbeat) leaves its writes to the thread pool. A pool that user code
+    // keeps busy must not hold them up, heartbeats least of all: until a pool thread starts on them, any thread that may
+    // block (a VR's, the flusher within a millisecond) takes them over.
+    private bool _queued;
+
+    private void Queue()
+    {
+        ThreadPool.UnsafeQueueUserWorkItem(static l => l.WriteQueued(), this, preferLocal: false);
+        Corking.Later(this);
+    }
+
+    private void WriteQueued()
+    {
+        lock (_lock)
+        {
+            if (!_queued) return; // taken over
+            _queued = false;
+        }
+        WriteLoop();
+    }
+
+    /// <summary>Takes over a write left to the thread pool that has not started, on a thread that may block. Caller holds _lock.</summary>
+    private bool TakeQueuedWrite()
+    {
+        if (!_queued || t_isTransportThread) return false;
+        _queued = false;
+        return true;
     }
 
     /// <summary>
@@ -193,10 +230,10 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             _written = received;
             _resumed = true;
             write = !_writing && _pendingLength > 0;
-            if (write) _writing = true;
+            if (write) _writing = _queued = true;
             UpdateSpace();
         }
-        if (write) ThreadPool.UnsafeQueueUserWorkItem(static l => l.WriteLoop(), this, preferLocal: false);
+        if (write) Queue();
         return true;
     }
 

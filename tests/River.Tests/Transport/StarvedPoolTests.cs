@@ -1,0 +1,53 @@
+using River.Tests.Cluster;
+
+namespace River.Tests.Transport;
+
+/// <summary>
+/// Links write what the reader and heartbeat threads send (acknowledgements, heartbeats, answers) on the thread pool.
+/// A program whose thread pool is blocked must still have its packets, and its heartbeats, go out.
+/// Runs alone: it blocks the test host's thread pool for a few seconds.
+/// </summary>
+[Collection(ProcessCollection.Name)]
+public class StarvedPoolTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Packets_and_heartbeats_go_out_while_the_thread_pool_is_blocked()
+    {
+        var name = "t" + Guid.NewGuid().ToString("N");
+        await using var a = await RiverVm.JoinAsync(TcpClusterTests.Options(name));
+        await using var b = await RiverVm.JoinAsync(TcpClusterTests.Options(name, a));
+        var trips = 0;
+        var suspected = false;
+        await Probe.Run(a, me =>
+        {
+            var echo = me.Deploy<Probe>(me.Discover(wait: Bound).Single(v => v.Id == b.Id), Probe.Register(e =>
+            {
+                while (e.Recv() is { } p && p.Get<int>("n") >= 0) e.Send(p.Src, new { tag = "pong", n = p.Get<int>("n") });
+            }));
+            var gate = new ManualResetEventSlim(false); // not disposed: queued items still look at it after the test
+            try
+            {
+                // Every pool thread, and each one the pool adds for a long while, waits at the gate.
+                for (var i = 0; i < 1000; i++) ThreadPool.UnsafeQueueUserWorkItem(_ => gate.Wait(), null);
+                // Round trips across a dozen heartbeats: each heartbeat queues a write behind the blocked items.
+                var until = Environment.TickCount64 + 3000;
+                for (var n = 0; Environment.TickCount64 < until; n++)
+                {
+                    me.Send(echo, new { tag = "ping", n });
+                    Assert.Equal(n, me.Recv(new { tag = "pong" }, TimeSpan.FromSeconds(10)).Get<int>("n"));
+                    trips++;
+                }
+                suspected = me.Discover().All(v => v.Id != b.Id);
+            }
+            finally
+            {
+                gate.Set();
+            }
+            me.Send(echo, new { tag = "ping", n = -1 });
+        }).WaitAsync(Bound);
+        Assert.True(trips > 100, $"{trips} round trips");
+        Assert.False(suspected, "b was suspected while the pool was blocked: its heartbeats did not reach a");
+    }
+}
