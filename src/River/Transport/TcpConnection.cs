@@ -172,15 +172,17 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         _handBack.Set();
     }
 
+    private bool CallerPolls => Stopwatch.GetTimestamp() - Volatile.Read(ref _callerPolled) < CallerGrace;
+
     /// <summary>Polls for data for <see cref="SpinBeforeBlocking"/>; true when some arrived, false when the reader should block.</summary>
     private bool AwaitData()
     {
-        if (HasData) return true;
+        if (HasData && !CallerPolls) return true;
         var budget = SpinBudget.Start(SpinBeforeBlocking);
         while (true)
         {
             var spinning = budget.Spin();
-            if (Stopwatch.GetTimestamp() - Volatile.Read(ref _callerPolled) < CallerGrace)
+            if (CallerPolls)
             {
                 // A VR's thread polls for its answer: the socket is its. Sleep, without blocking on the socket
                 // (the VR could not read then), until it parks or 1 ms passes (it may have gone to compute,
@@ -203,6 +205,9 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
             while (!IsClosed)
             {
                 var arrived = AwaitData();
+                // Nothing came while polling: wait for bytes without holding the socket, so that a VR's thread polling for its
+                // answer can still take them. Woken with nothing to read (the stream ended, or a VR's thread read first): read.
+                if (!arrived && Plain && socket.Poll(-1, SelectMode.SelectRead) && HasData) continue;
                 while (Interlocked.CompareExchange(ref _reading, 1, 0) != 0) Thread.Yield(); // a VR's thread reads; briefly
                 try
                 {
