@@ -128,7 +128,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     }
 
     /// <summary>
-    /// Has MessagePack generate the checkpoint types' formatters, and runs a part through them once, before a run's VRs
+    /// Has MessagePack generate the checkpoint types' formatters, and runs a part and a manifest through them once, before a run's VRs
     /// start (every VM warms before it answers <see cref="RunCheckpointed"/>): left to a VR's first <c>Checkpoint()</c>,
     /// that took about 100 ms of its thread in a fresh process, and in a lockstep program every VR waited for it.
     /// </summary>
@@ -140,6 +140,8 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         var vr = new VrIdentity(id, nameof(Warm), id, [], []);
         _vm.Serializer.Copy(nameof(VrPart), new VrPart(Guid.Empty, vr, 1, false, 0, [], [[]], counts, counts, [new LoggedPacket(id, 1, [])]));
         _vm.Serializer.Copy(nameof(PartStored), new PartStored(Guid.Empty, 0, vr, 1, false, counts, 0, 0));
+        // The home VM's first manifest: generated there on the run's first round otherwise, in its last part's wait.
+        _vm.Serializer.Copy(nameof(RoundManifest), new RoundManifest(Guid.Empty, 1, 0, id, nameof(Warm), [id], [], 0, [new DeployRecord(id, 1, [id])]));
     }
 
     private RunInfo Register(Guid run, VmId home, VrId initiator)

@@ -196,18 +196,12 @@ internal sealed class CheckpointCoordinator
             var ended = participants.Where(k => !k.Parts.ContainsKey(round)).Select(k => k.Identity.Id).ToArray();
             var size = taking.Sum(k => k.Parts[round].Size);
             var initiator = _known.GetValueOrDefault(_run.Initiator)?.Identity.Type ?? "";
-            // The parts' names (and the round folder's own) durable before the manifest that names them appears, its own
-            // name after: the folders are flushed while the manifest's bytes are written and flushed, two waits at once.
-            var namesDurable = Task.Run(() =>
-            {
-                _store.Sync(RoundFolder(round));
-                if (ended.Length > 0) _store.Sync(EndedFolder);
-                _store.Sync("");
-            });
+            // The manifest shows at once and is flushed with the folders holding the parts' names and the round folder's
+            // own: one wait. Until it is done a crash may leave it torn, or without a part, and the round before is used.
             var manifest = new RoundManifest(_run.Id, round, DateTime.UtcNow.Ticks, _run.Initiator, initiator,
                 [.. taking.Select(k => k.Identity.Id)], ended, size, [.. _deploys]);
-            await _store.WriteAsync(ManifestName(round), CheckpointFile.Of(_vm.Serializer, manifest), namesDurable);
-            _store.Sync(RoundFolder(round));
+            await _store.PublishAsync(ManifestName(round), CheckpointFile.Of(_vm.Serializer, manifest),
+                ended.Length > 0 ? [RoundFolder(round), EndedFolder, ""] : [RoundFolder(round), ""]);
             var took = TimeSpan.FromTicks(DateTime.UtcNow.Ticks - taking.Min(k => k.Parts[round].Time));
             Volatile.Write(ref _complete, round);
             foreach (var old in _store.List("round-").Select(RoundOf).Where(r => r <= round - Kept).Distinct()) _store.Delete(RoundFolder(old));

@@ -11,12 +11,17 @@ namespace River;
 /// </summary>
 internal interface ICheckpointStore
 {
+    /// <summary>Writes <paramref name="data"/> under <paramref name="name"/>, replacing what was there, atomically and durably.</summary>
+    Task WriteAsync(string name, ReadOnlyMemory<byte> data);
+
     /// <summary>
-    /// Writes <paramref name="data"/> under <paramref name="name"/>, replacing what was there, atomically and durably.
-    /// With <paramref name="after"/>, the new bytes are made durable meanwhile but appear under the name only once it
-    /// completed (e.g. other names made durable first, which this one must not be seen without); if it fails, they never do.
+    /// Writes <paramref name="data"/> under <paramref name="name"/> atomically for readers, as <see cref="WriteAsync"/> does, but
+    /// shows it first and makes it durable after, together with the names written under <paramref name="folders"/> (see
+    /// <see cref="Sync"/>): one flush wait where the names first and this file after took two. A crash before it completed may
+    /// leave the name with its bytes torn, or without the folders' other names: only for a file whose reader checks it and
+    /// can do without it (a round's manifest, sealed: a round that fails its check is passed over for the one kept before it).
     /// </summary>
-    Task WriteAsync(string name, ReadOnlyMemory<byte> data, Task? after = null);
+    Task PublishAsync(string name, ReadOnlyMemory<byte> data, IEnumerable<string> folders);
 
     /// <summary>The bytes under <paramref name="name"/>; null when there are none.</summary>
     Task<byte[]?> ReadAsync(string name);
@@ -50,30 +55,39 @@ internal sealed class DirectoryCheckpointStore(string root) : ICheckpointStore
     /// On the calling thread (its callers are off the VRs' and the transport's threads already): an asynchronous
     /// file write is a synchronous one on another pool thread on Linux, a hop that costs most on a loaded machine.
     /// </remarks>
-    public async Task WriteAsync(string name, ReadOnlyMemory<byte> data, Task? after = null)
+    public Task WriteAsync(string name, ReadOnlyMemory<byte> data)
     {
         var path = PathOf(name);
-        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 0, PreallocationSize = data.Length };
-        using (var file = Create(temp, options))
+        var temp = TempOf(path);
+        using (var file = Create(temp, data.Length))
         {
             file.Write(data.Span);
             file.Flush(flushToDisk: true);
         }
-        if (after is not null)
-        {
-            try
-            {
-                await after;
-            }
-            catch
-            {
-                File.Delete(temp);
-                throw;
-            }
-        }
         File.Move(temp, path, overwrite: true);
+        return Task.CompletedTask;
     }
+
+    /// <remarks>
+    /// The file is flushed first: on a journaling file system (ext4, XFS) that commits the journal holding every rename
+    /// made before it, so the folders' flushes after it find little or nothing left to wait for.
+    /// </remarks>
+    public Task PublishAsync(string name, ReadOnlyMemory<byte> data, IEnumerable<string> folders)
+    {
+        // Windows cannot rename an open file (and keeps no folder entries to flush): there the bytes are made durable first.
+        if (OperatingSystem.IsWindows()) return WriteAsync(name, data);
+        var path = PathOf(name);
+        using (var file = Create(TempOf(path), data.Length))
+        {
+            file.Write(data.Span);
+            File.Move(file.Name, path, overwrite: true);
+            file.Flush(flushToDisk: true);
+        }
+        foreach (var folder in folders) Sync(folder);
+        return Task.CompletedTask;
+    }
+
+    private static string TempOf(string path) => $"{path}.{Guid.NewGuid():N}.tmp";
 
     public async Task<byte[]?> ReadAsync(string name)
     {
@@ -91,9 +105,13 @@ internal sealed class DirectoryCheckpointStore(string root) : ICheckpointStore
             .Order(StringComparer.Ordinal)];
     }
 
-    /// <summary>A new file in its folder, made first; again if another VM's <see cref="Delete"/> took the folder as it was left empty.</summary>
-    private static FileStream Create(string path, FileStreamOptions options)
+    /// <summary>
+    /// A new file of about <paramref name="size"/> bytes, unbuffered, in its folder, made first; again if another VM's
+    /// <see cref="Delete"/> took the folder as it was left empty.
+    /// </summary>
+    private static FileStream Create(string path, long size)
     {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 0, PreallocationSize = size };
         for (var attempt = 1; ; attempt++)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);

@@ -1,8 +1,8 @@
 namespace River.Tests.Checkpointing;
 
 /// <summary>
-/// A checkpoint file is sealed with a checksum that catches any flipped bit, and a store's write that waits for
-/// other names to be durable shows its own only after them, or never when they failed.
+/// A checkpoint file is sealed with a checksum that catches any flipped bit, and a store's published file replaces the
+/// old one whole, flushing the folders it is given.
 /// </summary>
 public sealed class CheckpointStoreTests : IDisposable
 {
@@ -47,29 +47,26 @@ public sealed class CheckpointStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task A_write_after_a_task_appears_only_once_the_task_completed()
+    public async Task A_published_file_replaces_the_old_one_whole_and_flushes_the_folders_given()
     {
         var store = new DirectoryCheckpointStore(_dir);
-        var before = new TaskCompletionSource();
+        await store.WriteAsync("round-000001/a.part", new byte[] { 9 });
+        await store.PublishAsync("round-000001/manifest", new byte[] { 1, 2, 3 }, ["round-000001/", ""]);
 
-        var writing = store.WriteAsync("round-000001/manifest", new byte[] { 1, 2, 3 }, before.Task);
+        await store.PublishAsync("round-000001/manifest", new byte[] { 4, 5 }, ["round-000001/", ""]);
 
-        Assert.False(writing.IsCompleted);
-        Assert.Null(await store.ReadAsync("round-000001/manifest"));
-        before.SetResult();
-        await writing;
-        Assert.Equal(new byte[] { 1, 2, 3 }, await store.ReadAsync("round-000001/manifest"));
-        Assert.Equal(["round-000001/manifest"], Directory.EnumerateFiles(_dir, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(_dir, f).Replace('\\', '/')));
+        Assert.Equal(new byte[] { 4, 5 }, await store.ReadAsync("round-000001/manifest"));
+        Assert.Equal(["round-000001/a.part", "round-000001/manifest"], Directory.EnumerateFiles(_dir, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(_dir, f).Replace('\\', '/')).Order(StringComparer.Ordinal));
     }
 
     [Fact]
-    public async Task A_write_after_a_failed_task_never_appears_and_leaves_no_temporary_file()
+    public async Task Publishing_with_a_folder_that_is_not_there_fails_naming_it()
     {
         var store = new DirectoryCheckpointStore(_dir);
 
-        var e = await Assert.ThrowsAsync<IOException>(() => store.WriteAsync("round-000001/manifest", new byte[] { 1 }, Task.FromException(new IOException("flush failed"))));
+        var e = await Assert.ThrowsAsync<IOException>(() => store.PublishAsync("round-000001/manifest", new byte[] { 1 }, ["ended/"]));
 
-        Assert.Equal("flush failed", e.Message);
-        Assert.Empty(Directory.EnumerateFiles(_dir, "*", SearchOption.AllDirectories));
+        Assert.Contains(Path.Combine(_dir, "ended"), e.Message);
     }
 }
