@@ -79,7 +79,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         public readonly Dictionary<VrId, SortedList<long, Packet>> Early = [];
         public List<LogEntry> Log = [];
         public Task Sending = Task.CompletedTask; // the VR's parts on their way home, in order
-        public ArrayBufferWriter<byte>? Spare; // the buffer of the VR's last part, written: its next part's
+        public FileBuffer? Spare; // the buffer of the VR's last part, written: its next part's
         public int Checkpoints;
         public bool RolledBack;
         public int Deploys;
@@ -226,7 +226,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     /// Seals a part's file and writes it to the store, then tells the home VM it is durable (the buffer is the VR's next
     /// part's); or, when this VM does not see the store, sends the file to the home VM, which writes it.
     /// </summary>
-    private async Task StoreAsync(VrState state, int epoch, VrPart part, ArrayBufferWriter<byte> writer)
+    private async Task StoreAsync(VrState state, int epoch, VrPart part, FileBuffer writer)
     {
         var (run, vr) = (state.Run, state.Context.Id);
         try

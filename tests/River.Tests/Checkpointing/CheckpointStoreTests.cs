@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace River.Tests.Checkpointing;
 
 /// <summary>
@@ -68,5 +70,41 @@ public sealed class CheckpointStoreTests : IDisposable
         var e = await Assert.ThrowsAsync<IOException>(() => store.PublishAsync("round-000001/manifest", new byte[] { 1 }, ["ended/"]));
 
         Assert.Contains(Path.Combine(_dir, "ended"), e.Message);
+    }
+
+    [Fact]
+    public void A_file_buffer_starts_its_bytes_on_a_block_boundary_and_keeps_them_when_it_grows()
+    {
+        var buffer = new FileBuffer(10);
+        "abc"u8.CopyTo(buffer.GetSpan(3));
+        buffer.Advance(3);
+
+        buffer.GetSpan(1 << 20)[0] = (byte)'d';
+        buffer.Advance(1);
+
+        Assert.Equal("abcd"u8.ToArray(), buffer.WrittenMemory.ToArray());
+        Assert.True(MemoryMarshal.TryGetArray(buffer.WrittenMemory, out var bytes));
+        Assert.Equal(0, Marshal.UnsafeAddrOfPinnedArrayElement(bytes.Array!, bytes.Offset) % FileBuffer.Alignment);
+    }
+
+    [Theory]
+    [InlineData(true)] // whole blocks straight to the disk, the last 123 bytes through the page cache
+    [InlineData(false)] // not on a block boundary: all through the page cache
+    public async Task A_big_file_reads_back_whole_from_an_aligned_buffer_or_not(bool aligned)
+    {
+        var store = new DirectoryCheckpointStore(_dir);
+        var payload = new byte[(3 << 20) + 123 - 29];
+        new Random(11).NextBytes(payload);
+        var writer = CheckpointFile.Writer(payload.Length);
+        payload.CopyTo(writer.GetSpan(payload.Length));
+        writer.Advance(payload.Length);
+        var file = CheckpointFile.Seal(writer);
+        if (!aligned) file = file.ToArray().Prepend((byte)0).ToArray().AsMemory(1);
+
+        await store.WriteAsync("round-000001/a.part", file);
+
+        var read = await store.ReadAsync("round-000001/a.part");
+        Assert.Equal((3 << 20) + 123, read!.Length);
+        Assert.Equal(payload, CheckpointFile.Open(read, "a.part").ToArray());
     }
 }
