@@ -70,7 +70,7 @@ internal sealed class DirectoryCheckpointStore(string root) : ICheckpointStore
     }
 
     /// <summary>Below this, a file goes through the page cache whole: a direct write of a few blocks saves next to nothing.</summary>
-    internal const int DirectMinimum = 64 << 10;
+    private const int DirectMinimum = 64 << 10;
 
     /// <summary>
     /// Writes <paramref name="data"/> at the start of <paramref name="file"/>: its whole blocks straight from memory to the disk
@@ -93,7 +93,7 @@ internal sealed class DirectoryCheckpointStore(string root) : ICheckpointStore
             }
             catch (IOException)
             {
-                direct = 0; // refused after all (EINVAL: blocks larger than the buffer's alignment): all of it through the page cache
+                direct = 0; // refused after all (EINVAL: blocks larger than 4 KiB, or a buffer not pinned that moved): all through the page cache
             }
             Posix.SetDirect(file, false);
         }
