@@ -32,6 +32,7 @@ internal sealed class MirrorGroup
     private readonly ILogger _logger;
     private readonly object _lock = new();
     private readonly HashSet<VmId> _gone = [];
+    private int _goneCount; // _gone's size, read without the lock
     private readonly Coalescer _pushLog, _ackLog, _ackSenders;
 
     private VrContext? _local;
@@ -104,6 +105,7 @@ internal sealed class MirrorGroup
     /// <summary>True when <paramref name="id"/> was declared gone here.</summary>
     public bool IsGone(VmId id)
     {
+        if (Volatile.Read(ref _goneCount) == 0) return false; // asked on every send to the VR: the usual answer takes no lock
         lock (_lock) return _gone.Contains(id);
     }
 
@@ -541,7 +543,9 @@ internal sealed class MirrorGroup
         var after = new List<Action>();
         lock (_lock)
         {
-            if (!View.Vms.Contains(id) || !_gone.Add(id) || !View.Vms.Contains(Me)) return; // elsewhere the new primary's view is awaited
+            if (!View.Vms.Contains(id) || !_gone.Add(id)) return;
+            Volatile.Write(ref _goneCount, _gone.Count);
+            if (!View.Vms.Contains(Me)) return; // elsewhere the new primary's view is awaited
             if (_takingOver)
             {
                 if (_tailsAwaited.Remove(id) && _tailsAwaited.Count == 0) CompleteTakeover(after);
