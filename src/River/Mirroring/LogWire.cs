@@ -59,7 +59,9 @@ internal static class LogWire
     /// <summary>Entries joined into one array for a message.</summary>
     public static byte[] Join(IReadOnlyList<ReadOnlyMemory<byte>> entries)
     {
-        var joined = new byte[entries.Sum(e => e.Length)];
+        var length = 0;
+        foreach (var e in entries) length += e.Length;
+        var joined = GC.AllocateUninitializedArray<byte>(length); // every byte is written below: tens of KiB a message, not cleared first
         var at = 0;
         foreach (var e in entries)
         {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
 namespace River;
@@ -20,11 +21,18 @@ internal sealed class MirrorGroup
 
     private const int MaxEntriesPerMessage = 1024, MaxBytesPerMessage = 1 << 20;
 
+    /// <summary>
+    /// How long a primary gathers what became stable before telling the senders (<see cref="MirrorAck"/>): the acknowledgement
+    /// only lets them drop their copies, so nothing waits for it, and one per log message cost a pool thread's wake-up each.
+    /// </summary>
+    private const int AckSendersAfterMs = 10;
+
     private readonly RiverVm _vm;
     private readonly Mirrors _mirrors;
     private readonly ILogger _logger;
     private readonly object _lock = new();
     private readonly HashSet<VmId> _gone = [];
+    private int _goneCount; // _gone's size, read without the lock
     private readonly Coalescer _pushLog, _ackLog, _ackSenders;
 
     private VrContext? _local;
@@ -37,9 +45,9 @@ internal sealed class MirrorGroup
     private long _logBase, _applied, _stable;
     private bool _replayable = true;
 
-    private readonly Dictionary<VrId, long> _lastSeq = [], _stableSeq = [];
-    private readonly Dictionary<VrId, HashSet<VmId>> _senderVms = [];
-    private readonly HashSet<VrId> _ackDue = [];
+    private readonly Dictionary<VrId, Sender> _senders = [];
+    private Sender? _lastSender; // packets come in runs from one sender: most lookups end here
+    private readonly List<Sender> _ackDue = [];
     private readonly Dictionary<VmId, long> _acked = [], _sentTo = [];
     private readonly Queue<MirrorEntry> _outcomes = [];
     private bool _takingOver;
@@ -47,12 +55,26 @@ internal sealed class MirrorGroup
     private HashSet<VmId> _tailsAwaited = [];
     private long _epoch;
 
-    private sealed class Entry(ReadOnlyMemory<byte> wire, VrId src, long seq, Packet? held)
+    private sealed class Entry(ReadOnlyMemory<byte> wire, Sender? sender, long seq, Packet? held)
     {
         public readonly ReadOnlyMemory<byte> Wire = wire; // as it travels (LogWire)
-        public readonly VrId Src = src;
+        public readonly Sender? Sender = sender; // of a numbered packet
         public readonly long Seq = seq;
         public Packet? Held = held; // the primary's own copy, with its flow-control ledger, until it is stable
+    }
+
+    /// <summary>
+    /// One VR's numbered stream into the group: the last number logged and the last stable, the VMs its copies came from
+    /// (each is acknowledged), and whether they are owed an acknowledgement. One object per sender, which each log entry
+    /// points to, so a packet costs no lookups by id in several tables.
+    /// </summary>
+    private sealed class Sender(VrId id)
+    {
+        public readonly VrId Id = id;
+        public long LastSeq, StableSeq;
+        public readonly HashSet<VmId> Vms = [];
+        public VmId LastVm; // the set is only touched when a copy comes from another VM than the last one
+        public bool AckDue;
     }
 
     public MirrorGroup(RiverVm vm, Mirrors mirrors, ILogger logger, MirrorView view)
@@ -64,7 +86,7 @@ internal sealed class MirrorGroup
         _epoch = _published = view.Epoch;
         _pushLog = new Coalescer(PushLog, Failed);
         _ackLog = new Coalescer(AckLog, Failed);
-        _ackSenders = new Coalescer(AckSenders, Failed);
+        _ackSenders = new Coalescer(AckSenders, Failed, AckSendersAfterMs);
     }
 
     public VrId Id => View.Vr;
@@ -83,6 +105,7 @@ internal sealed class MirrorGroup
     /// <summary>True when <paramref name="id"/> was declared gone here.</summary>
     public bool IsGone(VmId id)
     {
+        if (Volatile.Read(ref _goneCount) == 0) return false; // asked on every send to the VR: the usual answer takes no lock
         lock (_lock) return _gone.Contains(id);
     }
 
@@ -159,37 +182,56 @@ internal sealed class MirrorGroup
         // A stopped replica's VM still reads its links for a while: what comes now is neither logged nor acknowledged
         // (its sender keeps the packet for the next primary), unlike a packet for a VR that ended.
         if (_stopped) return false;
-        var src = packet.Src;
         var seq = packet.MirrorSeq;
+        Sender? sender = null;
         if (seq != 0)
         {
-            (_senderVms.TryGetValue(src, out var vms) ? vms : _senderVms[src] = []).Add(from);
-            if (seq <= _lastSeq.GetValueOrDefault(src))
+            sender = SenderOf(packet.Src);
+            if (from != sender.LastVm) sender.Vms.Add(sender.LastVm = from);
+            if (seq <= sender.LastSeq)
             {
                 // A copy sent again after a failover, or the same packet from another replica of a mirrored sender.
                 if (_local is { } l) Mirrors.Discard(packet, l.Mailbox);
-                if (seq <= _stableSeq.GetValueOrDefault(src))
+                if (seq <= sender.StableSeq)
                 {
-                    _ackDue.Add(src);
+                    AckDue(sender);
                     _ackSenders.Request();
                 }
                 return true;
             }
-            _lastSeq[src] = seq;
+            sender.LastSeq = seq;
         }
         if (_local is null)
         {
             // The VR ended: the packet is undeliverable, and its sender need not keep it for a failover.
-            if (seq != 0) _stableSeq[src] = seq;
-            _ackDue.Add(src);
-            _ackSenders.Request();
+            if (sender is not null)
+            {
+                sender.StableSeq = seq;
+                AckDue(sender);
+                _ackSenders.Request();
+            }
             return false;
         }
         var wire = LogWire.Packet(frame ?? (packet.ArrivedFrame.IsEmpty ? Frames.Packet(_vm.Serializer, packet) : packet.ArrivedFrame.Span));
         packet.ArrivedFrame = default;
-        Append(new Entry(wire, src, seq, packet));
+        Append(new Entry(wire, sender, seq, packet));
         packet.MirrorPosition = _applied;
         return true;
+    }
+
+    private Sender SenderOf(VrId src)
+    {
+        if (_lastSender is { } last && last.Id == src) return last;
+        ref var sender = ref CollectionsMarshal.GetValueRefOrAddDefault(_senders, src, out _);
+        return _lastSender = sender ??= new Sender(src);
+    }
+
+    /// <summary>The VMs <paramref name="sender"/>'s copies came from are to be told how far it is stable (by <see cref="AckSenders"/>).</summary>
+    private void AckDue(Sender sender)
+    {
+        if (sender.AckDue) return;
+        sender.AckDue = true;
+        _ackDue.Add(sender);
     }
 
     /// <summary>
@@ -202,7 +244,16 @@ internal sealed class MirrorGroup
         _applied++;
         _log.Add(entry);
         if (View.Vms.Length == 1) Stabilize(_applied);
-        else if (View.Vms.Skip(1).Any(m => _sentTo.GetValueOrDefault(m) <= _acked.GetValueOrDefault(m))) _pushLog.Request();
+        else if (AnyMirrorIdle()) _pushLog.Request();
+    }
+
+    /// <summary>True when a mirror has acknowledged all that was sent to it (so no acknowledgement will push the log to it).</summary>
+    private bool AnyMirrorIdle()
+    {
+        var vms = View.Vms;
+        for (var i = 1; i < vms.Length; i++)
+            if (_sentTo.GetValueOrDefault(vms[i]) <= _acked.GetValueOrDefault(vms[i])) return true;
+        return false;
     }
 
     private Entry EntryAt(long g) => _log[(int)(g - _logBase - 1)];
@@ -215,10 +266,10 @@ internal sealed class MirrorGroup
         for (var g = _stable + 1; g <= stable; g++)
         {
             var e = EntryAt(g);
-            if (e.Seq != 0)
+            if (e.Sender is { } sender)
             {
-                if (e.Seq > _stableSeq.GetValueOrDefault(e.Src)) _stableSeq[e.Src] = e.Seq;
-                if (primary) _ackDue.Add(e.Src);
+                if (e.Seq > sender.StableSeq) sender.StableSeq = e.Seq;
+                if (primary) AckDue(sender);
             }
             // Only entries the primary appended hold a copy: those a replica applied as a mirror, it has had already.
             if (primary && e.Held is { } held) Post(held);
@@ -303,15 +354,20 @@ internal sealed class MirrorGroup
             var packet = _vm.ReadPacket(body);
             packet.ArrivedFrame = default;
             packet.MirrorPosition = _applied;
-            if (packet.MirrorSeq > _lastSeq.GetValueOrDefault(packet.Src)) _lastSeq[packet.Src] = packet.MirrorSeq;
-            _log.Add(new Entry(entry, packet.Src, packet.MirrorSeq, null));
+            Sender? sender = null;
+            if (packet.MirrorSeq != 0)
+            {
+                sender = SenderOf(packet.Src);
+                if (packet.MirrorSeq > sender.LastSeq) sender.LastSeq = packet.MirrorSeq;
+            }
+            _log.Add(new Entry(entry, sender, packet.MirrorSeq, null));
             Post(packet);
         }
         else
         {
             var outcome = _vm.Serializer.ReadValue(body) as MirrorEntry
                 ?? throw new MessagePack.MessagePackSerializationException("a mirror log entry that is neither a packet nor an outcome");
-            _log.Add(new Entry(entry, default, 0, null));
+            _log.Add(new Entry(entry, null, 0, null));
             _outcomes.Enqueue(outcome);
             Monitor.PulseAll(_lock);
         }
@@ -349,9 +405,11 @@ internal sealed class MirrorGroup
         var byVm = new Dictionary<VmId, List<(VrId Src, long Seq)>>();
         lock (_lock)
         {
-            foreach (var src in _ackDue)
-                foreach (var vm in _senderVms.GetValueOrDefault(src) ?? [])
-                    (byVm.TryGetValue(vm, out var list) ? list : byVm[vm] = []).Add((src, _stableSeq.GetValueOrDefault(src)));
+            foreach (var sender in _ackDue)
+            {
+                sender.AckDue = false;
+                foreach (var vm in sender.Vms) (byVm.TryGetValue(vm, out var list) ? list : byVm[vm] = []).Add((sender.Id, sender.StableSeq));
+            }
             _ackDue.Clear();
         }
         foreach (var (vm, acks) in byVm)
@@ -411,7 +469,7 @@ internal sealed class MirrorGroup
     {
         lock (_lock)
         {
-            Append(new Entry(LogWire.Outcome(_vm.Serializer, outcome), default, 0, null));
+            Append(new Entry(LogWire.Outcome(_vm.Serializer, outcome), null, 0, null));
             var g = _applied;
             while (_stable < g) WaitHere();
         }
@@ -485,7 +543,9 @@ internal sealed class MirrorGroup
         var after = new List<Action>();
         lock (_lock)
         {
-            if (!View.Vms.Contains(id) || !_gone.Add(id) || !View.Vms.Contains(Me)) return; // elsewhere the new primary's view is awaited
+            if (!View.Vms.Contains(id) || !_gone.Add(id)) return;
+            Volatile.Write(ref _goneCount, _gone.Count);
+            if (!View.Vms.Contains(Me)) return; // elsewhere the new primary's view is awaited
             if (_takingOver)
             {
                 if (_tailsAwaited.Remove(id) && _tailsAwaited.Count == 0) CompleteTakeover(after);

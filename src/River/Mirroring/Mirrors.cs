@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace River;
@@ -24,9 +23,9 @@ internal sealed class Mirrors
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<VrId, MirrorGroup> _groups = new();
     private readonly ConcurrentDictionary<(VrId Src, VrId Dest), OutStream> _streams = new();
-    private readonly ConcurrentDictionary<(VrId Src, VrId Dest), StrongBox<long>> _seen = new();
+    private readonly ConcurrentDictionary<(VrId Src, VrId Dest), InStream> _seen = new();
     private readonly ConcurrentDictionary<long, TaskCompletionSource<string?>> _adds = new();
-    private readonly ConcurrentDictionary<(VrId Src, VrId Dest), long> _delivered = new();
+    private readonly ConcurrentQueue<InStream> _due = new(); // streams whose mirrors are to be told what was delivered
     private readonly Timer _tellDelivered;
     private int _tellScheduled;
     private long _nextAdd;
@@ -46,11 +45,25 @@ internal sealed class Mirrors
     /// mirrored dest: by its primary, as frames; from a mirror's replica: by the receiving VM, as frames or, when
     /// every value is immutable, as the packet itself: most are dropped unsent, so serializing them would be waste).
     /// </summary>
-    private sealed class OutStream
+    private sealed class OutStream(Mirrors owner, (VrId Src, VrId Dest) key)
     {
+        public readonly Mirrors Owner = owner;
+        public readonly (VrId Src, VrId Dest) Key = key;
+        public volatile bool Removed; // its sender ended here: a VR started again under that id starts a new stream
         public long Next;
         public VmId? SentTo; // to a mirrored VR: the primary its unacknowledged copies last went to, in order
         public readonly Queue<(long Seq, byte[]? Frame, Packet? Packet)> Unacked = new();
+    }
+
+    /// <summary>
+    /// One (src, dest) stream from a mirrored VR to a VR here: the last number delivered, and whether it waits in
+    /// <see cref="_due"/> to be told to the sender's mirrors (both under its lock).
+    /// </summary>
+    private sealed class InStream((VrId Src, VrId Dest) key)
+    {
+        public readonly (VrId Src, VrId Dest) Key = key;
+        public long Seen;
+        public bool Due;
     }
 
     public Mirrors(RiverVm vm, ILogger logger)
@@ -202,21 +215,31 @@ internal sealed class Mirrors
     /// </summary>
     private bool IsHeld((VrId Src, VrId Dest) stream) => !_groups.ContainsKey(stream.Dest);
 
-    /// <summary>A packet numbered by a mirrored sender was delivered here: its mirrors are told soon, all streams at once.</summary>
-    private void Delivered(VrId src, VrId dest, long seq)
+    /// <summary>A packet numbered by a mirrored sender was delivered on <paramref name="stream"/> (caller holds its lock): its mirrors are told soon, all streams at once.</summary>
+    private void Delivered(InStream stream)
     {
-        _delivered[(src, dest)] = seq;
+        if (stream.Due) return; // told with the next tick, whatever its number is then
+        stream.Due = true;
+        _due.Enqueue(stream);
         if (Interlocked.Exchange(ref _tellScheduled, 1) == 0) _tellDelivered.Change(TellDeliveredAfterMs, Timeout.Infinite);
     }
 
     private void TellDelivered()
     {
         Volatile.Write(ref _tellScheduled, 0);
-        foreach (var bySrc in _delivered.ToArray().GroupBy(e => e.Key.Src))
+        var due = new List<(VrId Src, VrId Dest, long Seq)>();
+        while (_due.TryDequeue(out var stream))
         {
-            foreach (var e in bySrc) _delivered.TryRemove(e); // unless a later number came meanwhile: told next time
+            lock (stream)
+            {
+                stream.Due = false; // a later delivery queues it again
+                due.Add((stream.Key.Src, stream.Key.Dest, stream.Seen));
+            }
+        }
+        foreach (var bySrc in due.GroupBy(e => e.Src))
+        {
             if (!_groups.TryGetValue(bySrc.Key, out var group)) continue;
-            var told = new MirrorDelivered(bySrc.Key, [.. bySrc.Select(e => e.Key.Dest)], [.. bySrc.Select(e => e.Value)]);
+            var told = new MirrorDelivered(bySrc.Key, [.. bySrc.Select(e => e.Dest)], [.. bySrc.Select(e => e.Seq)]);
             foreach (var vm in group.Survivors().Skip(1))
             {
                 if (vm == _vm.Id) OnDelivered(told);
@@ -233,7 +256,13 @@ internal sealed class Mirrors
         for (var i = 0; i < told.Dests.Length; i++) Acknowledge((told.Vr, told.Dests[i]), told.Seqs[i]);
     }
 
-    private OutStream StreamOf(VrId src, VrId dest) => _streams.GetOrAdd((src, dest), static _ => new OutStream());
+    [ThreadStatic] private static OutStream? t_stream; // the stream this thread last sent on: a VR sends runs of packets to one VR
+
+    private OutStream StreamOf(VrId src, VrId dest)
+    {
+        if (t_stream is { Removed: false } last && last.Owner == this && last.Key == (src, dest)) return last;
+        return t_stream = _streams.GetOrAdd((src, dest), static (key, owner) => new OutStream(owner, key), this);
+    }
 
     private void SendTo(MirrorGroup group, Packet packet, TimeSpan? wait)
     {
@@ -312,16 +341,16 @@ internal sealed class Mirrors
     public bool Deliver(VrContext local, Packet packet, VmId from)
     {
         if (local.Replica is { } group) return group.Deliver(local, packet, from);
-        var seen = _seen.GetOrAdd((packet.Src, local.Id), static _ => new StrongBox<long>());
+        var seen = _seen.GetOrAdd((packet.Src, local.Id), static key => new InStream(key));
         lock (seen) // two replicas' copies may arrive on two threads at once: checked and posted as one step, in order
         {
-            if (packet.MirrorSeq <= seen.Value)
+            if (packet.MirrorSeq <= seen.Seen)
             {
                 Discard(packet, local.Mailbox);
                 return true;
             }
-            seen.Value = packet.MirrorSeq;
-            Delivered(packet.Src, local.Id, packet.MirrorSeq);
+            seen.Seen = packet.MirrorSeq;
+            Delivered(seen);
             return local.Mailbox.Post(packet);
         }
     }
@@ -401,6 +430,7 @@ internal sealed class Mirrors
         foreach (var (key, stream) in _streams)
         {
             if (key.Src != id || !_streams.TryRemove(key, out _)) continue;
+            stream.Removed = true;
             // A mirror's replica ended: what it still holds goes now, as no later packet will carry it out.
             if (mirrored && IsHeld(key))
                 lock (stream) SendHeld(stream, stream.Unacked.Count);
