@@ -242,7 +242,7 @@ public sealed class RiverVm : IAsyncDisposable
         AttributeReader.ReadBorrowed(attributes, out var names, out var values, out var destAttr, out var borrowed);
         try
         {
-            var to = destAttr is null && dest is { } given ? given : Receiver(dest, destAttr);
+            var to = Receiver(dest, destAttr);
             var tracing = PacketTracing.Active;
             if (!tracing && Hooks is null && Router.TrySendDirect(src, to, names, values, wait)) return;
             var packet = new Packet(src, to, names, borrowed ? [.. values] : values);
