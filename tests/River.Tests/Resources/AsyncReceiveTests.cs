@@ -119,10 +119,10 @@ public class AsyncReceiveTests
         };
         var delaying = vm.Start<AsyncProbe>(null, AsyncProbe.Register((_, stop) => Task.Delay(Timeout.Infinite, stop)));
         var receiving = vm.Start<AsyncProbe>(null, AsyncProbe.Register(async (me, stop) => await me.RecvAsync(cancel: stop)));
-        await WaitUntil(() => vm.VrCount == 2);
+        await Condition.Until(() => vm.VrCount == 2, Bound);
         Assert.True(vm.Kill(delaying));
         Assert.True(vm.Kill(receiving));
-        await WaitUntil(() => vm.VrCount == 0);
+        await Condition.Until(() => vm.VrCount == 0, Bound);
         lock (errors) Assert.All(errors, e => Assert.IsAssignableFrom<OperationCanceledException>(e));
         Assert.Empty(vm.Status().Failures);
     }
@@ -142,16 +142,6 @@ public class AsyncReceiveTests
             }));
         }
         await vm.DisposeAsync();
-        await WaitUntil(() => Volatile.Read(ref stopped) == n);
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Bound;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"condition not reached within {Bound.TotalSeconds} s");
-            await Task.Delay(5);
-        }
+        await Condition.Until(() => Volatile.Read(ref stopped) == n, Bound);
     }
 }

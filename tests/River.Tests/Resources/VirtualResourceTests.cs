@@ -130,7 +130,7 @@ public class VirtualResourceTests
         Exception? error = new();
         await Probe.Run(cluster.Vms[0], me => error = Record.Exception(() => me.Send(VrId.New(), new { tag = "lost" }))).WaitAsync(Bound);
         Assert.Null(error);
-        await WaitUntil(() => cluster.Vms[0].Undeliverable == 1);
+        await Condition.Until(() => cluster.Vms[0].Undeliverable == 1, TimeSpan.FromSeconds(10));
     }
 
     [Fact]
@@ -174,7 +174,7 @@ public class VirtualResourceTests
         {
             child = me.Deploy<Probe>(me.Vm, Probe.Register(_ => { }));
         }).WaitAsync(Bound);
-        await WaitUntil(() => vm.VrCount == 0);
+        await Condition.Until(() => vm.VrCount == 0, TimeSpan.FromSeconds(10));
         var before = vm.Undeliverable;
         await Probe.Run(vm, me => me.Send(child, new { late = true })).WaitAsync(Bound);
         Assert.Equal(before + 1, vm.Undeliverable);
@@ -262,15 +262,5 @@ public class VirtualResourceTests
         vm.Start<Probe>(null, Probe.Register(me => me.Recv()));
         await vm.DisposeAsync();
         Assert.IsAssignableFrom<OperationCanceledException>(await ended.Task.WaitAsync(Bound));
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached within 10 s");
-            await Task.Delay(5);
-        }
     }
 }

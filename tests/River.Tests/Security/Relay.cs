@@ -144,7 +144,8 @@ internal sealed class Pump(Stream from, Stream to, int handshakeFrames, bool fra
 
     private readonly SemaphoreSlim _write = new(1, 1);
     private readonly List<byte[]> _records = [];
-    private int _holdNext;
+    private int _holdNext, _blackhole;
+    private long _blackholed;
 
     public int RecordCount
     {
@@ -178,6 +179,12 @@ internal sealed class Pump(Stream from, Stream to, int handshakeFrames, bool fra
         }
     }
 
+    /// <summary>From now on, records read are dropped, not forwarded: a path that silently loses everything one way.</summary>
+    public void Blackhole() => Volatile.Write(ref _blackhole, 1);
+
+    /// <summary>Bytes of records dropped since <see cref="Blackhole"/>.</summary>
+    public long BlackholedBytes => Interlocked.Read(ref _blackholed);
+
     /// <summary>Holds the next record back and sends it after the one following it: the receiver sees two records swapped.</summary>
     public void SwapNextTwoRecords() => Volatile.Write(ref _holdNext, 1);
 
@@ -199,6 +206,11 @@ internal sealed class Pump(Stream from, Stream to, int handshakeFrames, bool fra
                 var bytes = new byte[4 + BinaryPrimitives.ReadInt32LittleEndian(head) + (isRecord ? TagSize : 0)];
                 head.CopyTo(bytes, 0);
                 await from.ReadExactlyAsync(bytes.AsMemory(4), cancel);
+                if (isRecord && Volatile.Read(ref _blackhole) == 1)
+                {
+                    Interlocked.Add(ref _blackholed, bytes.Length);
+                    continue;
+                }
                 if (isRecord && held is null && Interlocked.Exchange(ref _holdNext, 0) == 1)
                 {
                     held = bytes;
