@@ -30,6 +30,7 @@ internal sealed class Mirrors
     private int _tellScheduled;
     private long _nextAdd;
     private volatile bool _active;
+    private int _groupsAdded; // bumped after each group joins _groups: a thread's cached answer in TrySend is then looked up again
 
     /// <summary>How long a receiving VM gathers what it delivered from mirrored VRs before telling their mirrors.</summary>
     private const int TellDeliveredAfterMs = 10;
@@ -59,9 +60,11 @@ internal sealed class Mirrors
     /// One (src, dest) stream from a mirrored VR to a VR here: the last number delivered, and whether it waits in
     /// <see cref="_due"/> to be told to the sender's mirrors (both under its lock).
     /// </summary>
-    private sealed class InStream((VrId Src, VrId Dest) key)
+    private sealed class InStream(Mirrors owner, (VrId Src, VrId Dest) key)
     {
+        public readonly Mirrors Owner = owner;
         public readonly (VrId Src, VrId Dest) Key = key;
+        public volatile bool Removed; // its receiver ended here: a VR started again under that id starts from nothing
         public long Seen;
         public bool Due;
     }
@@ -150,16 +153,27 @@ internal sealed class Mirrors
         }
     }
 
+    // A VR sends runs of packets to one VR: its thread keeps which of the two is mirrored, valid until a group is added
+    // (groups are never removed), so a send looks up neither (every send on this VM asks, mirrored or not).
+    [ThreadStatic] private static (Mirrors? Owner, VrId Src, VrId Dest, MirrorGroup? To, MirrorGroup? From, int Added) t_route;
+
     /// <summary>Routes a packet to or from a mirrored VR; true when it was sent here (to a mirrored VR), false to let the router go on.</summary>
     public bool TrySend(Packet packet, TimeSpan? wait)
     {
-        if (_groups.TryGetValue(packet.Dest, out var to))
+        ref var route = ref t_route;
+        var added = Volatile.Read(ref _groupsAdded); // read before the lookups: a group added after them changes it
+        if (route.Owner != this || route.Src != packet.Src || route.Dest != packet.Dest || route.Added != added)
         {
-            SendTo(to, packet, wait);
+            var to = _groups.GetValueOrDefault(packet.Dest);
+            route = (this, packet.Src, packet.Dest, to, to is null ? _groups.GetValueOrDefault(packet.Src) : null, added);
+        }
+        if (route.To is { } group)
+        {
+            SendTo(group, packet, wait);
             return true;
         }
         // A copy a mirror held, sent now, already has its number.
-        return packet.MirrorSeq == 0 && _groups.TryGetValue(packet.Src, out var from) && SendFrom(from, packet);
+        return packet.MirrorSeq == 0 && route.From is { } from && SendFrom(from, packet);
     }
 
     /// <summary>
@@ -341,7 +355,7 @@ internal sealed class Mirrors
     public bool Deliver(VrContext local, Packet packet, VmId from)
     {
         if (local.Replica is { } group) return group.Deliver(local, packet, from);
-        var seen = _seen.GetOrAdd((packet.Src, local.Id), static key => new InStream(key));
+        var seen = SeenOf(packet.Src, local.Id);
         lock (seen) // two replicas' copies may arrive on two threads at once: checked and posted as one step, in order
         {
             if (packet.MirrorSeq <= seen.Seen)
@@ -353,6 +367,14 @@ internal sealed class Mirrors
             Delivered(seen);
             return local.Mailbox.Post(packet);
         }
+    }
+
+    [ThreadStatic] private static InStream? t_seen; // the stream this thread last delivered on: answers come in runs from one VR
+
+    private InStream SeenOf(VrId src, VrId dest)
+    {
+        if (t_seen is { Removed: false } last && last.Owner == this && last.Key == (src, dest)) return last;
+        return t_seen = _seen.GetOrAdd((src, dest), static (key, owner) => new InStream(owner, key), this);
     }
 
     /// <summary>A packet dropped on arrival (a duplicate): its flow-control credit goes back as if its VR had taken it.</summary>
@@ -400,7 +422,11 @@ internal sealed class Mirrors
             created = true;
             return new MirrorGroup(_vm, this, _logger, view);
         });
-        if (created) return;
+        if (created)
+        {
+            Interlocked.Increment(ref _groupsAdded);
+            return;
+        }
         if (group.Adopt(view, out var dropReplica)) Resend(view.Vr);
         if (dropReplica) _vm.Kill(view.Vr); // the group went on without this replica (this VM was taken for gone)
     }
@@ -424,8 +450,8 @@ internal sealed class Mirrors
     {
         if (!_active) return; // a VM that never heard of a mirrored VR keeps nothing for one
         if (_groups.TryGetValue(id, out var group)) group.Detach();
-        foreach (var key in _seen.Keys)
-            if (key.Dest == id) _seen.TryRemove(key, out _);
+        foreach (var (key, seen) in _seen)
+            if (key.Dest == id && _seen.TryRemove(key, out _)) seen.Removed = true;
         var mirrored = _groups.ContainsKey(id);
         foreach (var (key, stream) in _streams)
         {
