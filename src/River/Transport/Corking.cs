@@ -16,19 +16,6 @@ internal static class Corking
     // that a stream costs few syscalls: of 4 to 64 KiB, 8-16 KiB gave request/reply the most round trips.
     public const int HoldLimit = 16 * 1024;
 
-    // A thread that filled a hold and has not waited since streams one way: nobody waits on its next packets, so they are
-    // held to this bigger limit, a third of the syscalls, MACs and sends of the far side's reader (raw TCP writes 64 KiB).
-    // Under the 64 KiB a link's buffer starts with, so a stream's writes swap buffers instead of growing or copying one.
-    public const int StreamHoldLimit = 48 * 1024;
-
-    [ThreadStatic] private static bool t_streaming;
-
-    /// <summary>How much a link holds for this thread: <see cref="StreamHoldLimit"/> while it streams, else <see cref="HoldLimit"/>.</summary>
-    public static int Limit => t_streaming ? StreamHoldLimit : HoldLimit;
-
-    /// <summary>This thread's held frames filled a link's hold: it streams until it next waits (<see cref="Flush"/>).</summary>
-    public static void Filled() => t_streaming = t_active;
-
     [ThreadStatic] private static bool t_active;
     [ThreadStatic] private static List<PeerLink>? t_held;
 
@@ -60,7 +47,6 @@ internal static class Corking
     /// <summary>Writes out every link this thread held frames on.</summary>
     public static void Flush()
     {
-        t_streaming = false;
         if (t_held is not { Count: > 0 } held) return;
         foreach (var link in held)
         {

@@ -99,14 +99,14 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         var length = (long)head.Length + tail.Length;
         if (length > transport.Options.MaxFrameSize)
             throw new ArgumentException($"A frame of {length} bytes exceeds the cluster's maximum frame size of {transport.Options.MaxFrameSize} bytes.");
-        bool write = false, queue = false, wait, hold = false, newlyHeld = false, filled = false;
+        bool write = false, queue = false, wait, hold = false, newlyHeld = false;
         lock (_lock)
         {
             if (_closed) return false;
             Append(head, tail);
             if (!_writing && Writable is not null)
             {
-                hold = corkable && _pendingLength < Corking.Limit;
+                hold = corkable && _pendingLength < Corking.HoldLimit;
                 if (hold)
                 {
                     if (!_held) newlyHeld = _held = true;
@@ -116,14 +116,12 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                     write = _writing = true;
                     queue = _queued = t_isTransportThread;
                 }
-                filled = corkable && !hold;
             }
             else write = TakeQueuedWrite();
             wait = !t_isTransportThread && OverLimit;
             if (wait) _space.Reset();
         }
         if (hold) Corking.Note(this, newlyHeld);
-        else if (filled) Corking.Filled();
         if (queue) Queue();
         else if (write) WriteLoop();
         else if (wait) _space.Wait();
