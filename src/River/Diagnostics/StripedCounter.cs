@@ -20,6 +20,7 @@ internal sealed class StripedCounter
 
     private readonly long[] _slots = new long[Slots * Stride];
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)] // on every packet
     public void Increment()
     {
         var slot = t_slot;
