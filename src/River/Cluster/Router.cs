@@ -213,7 +213,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     /// <summary>Credit from the VM a VR runs on: more may be sent to it, or (ended) it will never read again.</summary>
     public void OnCredit(Credit credit, IPeer from)
     {
-        if (credit.Bytes < 0 || credit.Packets < 0)
+        if (credit.Bytes is < 0 or > SendWindow.MaxCredit || credit.Packets is < 0 or > SendWindow.MaxCredit)
             throw new MessagePack.MessagePackSerializationException($"a Credit of {credit.Bytes} bytes and {credit.Packets} packets");
         if (!_windows.TryGetValue(credit.Vr, out var window) || window.Peer.RemoteId != from.RemoteId) return;
         if (!credit.Ended) window.Grant(credit.Bytes, credit.Packets);

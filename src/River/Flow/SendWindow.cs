@@ -45,25 +45,38 @@ internal static class FlowControl
 /// </summary>
 internal sealed class SendWindow(VrId dest, IPeer peer) : FlowGate
 {
-    private long _bytes = FlowControl.WindowBytes, _packets = FlowControl.WindowPackets;
+    // Bytes and packets left in one number, bytes × 2^PacketBits + packets, so a send is charged with one locked add, not
+    // two. Each reads back exactly while packets lie within ±2^23 (the window holds 8,192; a sender that does not wait may
+    // go below, and then bytes are long gone too) and bytes within ±2^39 (MaxCredit bounds what a peer may give back).
+    private const int PacketBits = 24;
+    private long _left = Pack(FlowControl.WindowBytes, FlowControl.WindowPackets);
     private volatile bool _released;
+
+    /// <summary>More bytes or packets than a <see cref="Credit"/> can honestly return (the window and every frame charged past it).</summary>
+    public const long MaxCredit = 1L << 37;
 
     public IPeer Peer { get; } = peer;
 
     protected override VrId Guarded => dest;
 
-    public override bool Blocked => !_released && (Volatile.Read(ref _bytes) <= 0 || Volatile.Read(ref _packets) <= 0);
-
-    public void Charge(int frameBytes)
+    public override bool Blocked
     {
-        Interlocked.Add(ref _bytes, -frameBytes);
-        Interlocked.Decrement(ref _packets);
+        get
+        {
+            if (_released) return false;
+            var left = Volatile.Read(ref _left);
+            var packets = left << (64 - PacketBits) >> (64 - PacketBits); // the low bits, sign extended
+            return packets <= 0 || left - packets <= 0; // what is left above them is bytes × 2^PacketBits
+        }
     }
+
+    private static long Pack(long bytes, long packets) => (bytes << PacketBits) + packets;
+
+    public void Charge(int frameBytes) => Interlocked.Add(ref _left, -Pack(frameBytes, 1));
 
     public void Grant(long bytes, long packets)
     {
-        Interlocked.Add(ref _bytes, bytes);
-        Interlocked.Add(ref _packets, packets);
+        Interlocked.Add(ref _left, Pack(bytes, packets));
         Wake();
     }
 

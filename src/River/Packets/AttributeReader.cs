@@ -54,8 +54,11 @@ internal static class AttributeReader
     public static void ReadBorrowed(object attributes, out string[] names, out object?[] values, out VrId? dest, out bool borrowed)
     {
         ArgumentNullException.ThrowIfNull(attributes);
-        if (attributes is not (Packet or IReadOnlyDictionary<string, object?> or IDictionary<string, object?>)
-            && ShapeOf(attributes.GetType(), ref t_sent) is { NamesSrcOrDest: false } shape)
+        // The type this thread sent last first: only plain objects have shapes, so a match skips the interface checks.
+        var type = attributes.GetType();
+        if ((t_sent is { } last && last.Type == type ? last
+                : attributes is Packet or IReadOnlyDictionary<string, object?> or IDictionary<string, object?> ? null
+                : ShapeOf(type, ref t_sent)) is { NamesSrcOrDest: false } shape)
         {
             names = shape.Names;
             // Taken out of the slot while lent: a send made while this one serializes (a property getter's) gets an array of its own.

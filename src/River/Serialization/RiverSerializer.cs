@@ -198,6 +198,8 @@ internal sealed class RiverSerializer
         BlockOf<ulong>(Code.ULongArray), BlockOf<sbyte>(Code.SByteArray), BlockOf<char>(Code.CharArray),
     ]);
 
+    private static readonly int MaxElementSize = Blocks.Values.Max(b => b.ElementSize);
+
     private static readonly Dictionary<Code, Block> BlocksByCode = Blocks.Values.ToDictionary(b => b.Code);
 
     /// <summary>
@@ -304,7 +306,8 @@ internal sealed class RiverSerializer
 
     /// <summary>The array a packet with these <paramref name="values"/> ends with, as <see cref="TailOf(Packet, int)"/>.</summary>
     public static Array? TailOf(object?[] values, int minBytes) =>
-        values is [.., Array tail] && Blocks.ContainsKey(tail.GetType()) && Buffer.ByteLength(tail) >= minBytes ? tail : null;
+        // The length first: a stream's small arrays then skip the lookup of their type.
+        values is [.., Array tail] && (long)tail.Length * MaxElementSize >= minBytes && Blocks.ContainsKey(tail.GetType()) && Buffer.ByteLength(tail) >= minBytes ? tail : null;
 
     /// <summary>
     /// Writes a packet; with <paramref name="tail"/> (its last value, <see cref="TailOf(Packet, int)"/>) everything but that value's
