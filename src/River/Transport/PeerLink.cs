@@ -450,9 +450,10 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     // (kept until acknowledged) must not allocate one large-object-heap array per value. Caller holds _lock.
     private byte[] Rent(int size)
     {
-        // The smallest that fits, so the 64 KiB buffers of small frames do not take the big ones big values need.
+        // The smallest that fits, so the 64 KiB buffers of small frames do not take the big ones big values need; of those
+        // the last given back, whose bytes are likelier still in the cache than those of one idle since (a big value is copied in).
         var best = -1;
-        for (var i = 0; i < _spares.Count; i++)
+        for (var i = _spares.Count - 1; i >= 0; i--)
             if (_spares[i].Length >= size && (best < 0 || _spares[i].Length < _spares[best].Length)) best = i;
         if (best < 0) return GC.AllocateUninitializedArray<byte>(Math.Max(size, 64 * 1024));
         var spare = _spares[best];

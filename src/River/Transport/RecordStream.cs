@@ -25,6 +25,11 @@ internal sealed class RecordStream : Stream
     // A record this big that has not all arrived is read into the caller's buffer, not this one (smaller ones: one copy is cheaper than two reads).
     private const int DirectRead = 64 * 1024;
 
+    // A read asks for what the record misses or this much, whichever is more, however big the buffer grew for a whole
+    // record: else the records of a big value behind a frame's head land here and are copied out twice (here, then the
+    // connection's buffer) instead of read straight into the value's array.
+    private const int ReadAhead = 64 * 1024;
+
     private static readonly AeadAlgorithm Mac = AeadAlgorithm.Aegis128L;
 
     private readonly Stream _inner;
@@ -199,7 +204,8 @@ internal sealed class RecordStream : Stream
         Reserve(count);
         while (_end - _at < count)
         {
-            var n = _inner.Read(exact ? _raw.AsSpan(_end, count - (_end - _at)) : _raw.AsSpan(_end));
+            var missing = count - (_end - _at);
+            var n = _inner.Read(_raw.AsSpan(_end, exact ? missing : Math.Min(_raw.Length - _end, Math.Max(missing, ReadAhead))));
             if (n == 0) return false;
             _end += n;
         }
@@ -222,7 +228,8 @@ internal sealed class RecordStream : Stream
 
     /// <summary>
     /// Writes <paramref name="count"/> bytes of <paramref name="buffer"/>; past the gathering limit without a copy: each record
-    /// is sealed where its payload lies, and all go in one gathered send (header, payload, tag, header, ...). A record ends at
+    /// is sealed where its payload lies, and goes in a gathered send (header, payload, tag, header, ...) with the small ones
+    /// before it (<see cref="SealInPlace"/>). A record ends at
     /// <paramref name="cut"/>, where a big value starts: the reader then gets the frame's head in a record of its own, and
     /// reads the value's records straight into the value's array.
     /// </summary>
@@ -239,12 +246,16 @@ internal sealed class RecordStream : Stream
         _segments.Clear();
         SealInPlace(buffer, offset, cut - offset);
         SealInPlace(buffer, cut, offset + count - cut);
-        Send(_segments);
+        Send(_segments); // the small records left
     }
 
     private const int Edge = HeaderSize + TagSize;
 
-    /// <summary>Seals <paramref name="count"/> bytes from <paramref name="offset"/> in place as records, adding their segments to send.</summary>
+    /// <summary>
+    /// Seals <paramref name="count"/> bytes from <paramref name="offset"/> in place as records and sends them, each big one
+    /// (with the small ones before it) as soon as it is sealed: the socket copies its payload while the MAC has left it in
+    /// the cache, and the other side starts on it while this one seals the next.
+    /// </summary>
     private void SealInPlace(byte[] buffer, int offset, int count)
     {
         for (var at = offset; at < offset + count; at += MaxPayload)
@@ -257,6 +268,7 @@ internal sealed class RecordStream : Stream
             _segments.Add(new(_edges, edgeAt, HeaderSize));
             _segments.Add(new(buffer, at, length));
             _segments.Add(new(_edges, edgeAt + HeaderSize, TagSize));
+            if (length >= DirectRead) Send(_segments);
         }
     }
 
