@@ -224,51 +224,60 @@ internal sealed class RecordStream : Stream
         _raw = target;
     }
 
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer, offset, count, offset);
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer, offset, count, offset, [], null);
 
     /// <summary>
     /// Writes <paramref name="count"/> bytes of <paramref name="buffer"/>; past the gathering limit without a copy: each record
-    /// is sealed where its payload lies, and goes in a gathered send (header, payload, tag, header, ...) with the small ones
-    /// before it (<see cref="SealInPlace"/>). A record ends at
+    /// is sealed where its payload lies, and all go in one gathered send (header, payload, tag, header, ...). A record ends at
     /// <paramref name="cut"/>, where a big value starts: the reader then gets the frame's head in a record of its own, and
-    /// reads the value's records straight into the value's array.
+    /// reads the value's records straight into the value's array. A non-empty <paramref name="tail"/> is that value, not yet
+    /// in <paramref name="buffer"/>: each of its records is copied in just before it is sealed (one pass over bytes still in
+    /// the cache), and <paramref name="filled"/> is called once all are in, whatever happens, before anything is sent.
     /// </summary>
-    public void Write(byte[] buffer, int offset, int count, int cut)
+    public void Write(byte[] buffer, int offset, int count, int cut, ReadOnlySpan<byte> tail, Action? filled)
     {
-        if (count <= GatherLimit)
+        try
         {
-            Write(buffer.AsSpan(offset, count));
-            return;
+            if (count > GatherLimit)
+            {
+                int Records(int length) => (length + MaxPayload - 1) / MaxPayload;
+                var records = Records(cut - offset) + Records(offset + count - cut);
+                if (_edges.Length < records * Edge) _edges = new byte[records * Edge];
+                _segments.Clear();
+                SealInPlace(buffer, offset, cut - offset, []);
+                SealInPlace(buffer, cut, offset + count - cut, tail);
+                tail = [];
+            }
         }
-        int Records(int length) => (length + MaxPayload - 1) / MaxPayload;
-        var records = Records(cut - offset) + Records(offset + count - cut);
-        if (_edges.Length < records * Edge) _edges = new byte[records * Edge];
-        _segments.Clear();
-        SealInPlace(buffer, offset, cut - offset);
-        SealInPlace(buffer, cut, offset + count - cut);
-        Send(_segments); // the small records left
+        finally
+        {
+            // What was not copied in on the way (a small write, or a key disposed by a racing close) is, before anyone is told.
+            tail.CopyTo(buffer.AsSpan(cut));
+            filled?.Invoke();
+        }
+        if (count > GatherLimit) Send(_segments);
+        else Write(buffer.AsSpan(offset, count));
     }
 
     private const int Edge = HeaderSize + TagSize;
 
     /// <summary>
-    /// Seals <paramref name="count"/> bytes from <paramref name="offset"/> in place as records and sends them, each big one
-    /// (with the small ones before it) as soon as it is sealed: the socket copies its payload while the MAC has left it in
-    /// the cache, and the other side starts on it while this one seals the next.
+    /// Seals <paramref name="count"/> bytes from <paramref name="offset"/> in place as records, adding their segments to send;
+    /// each record's bytes copied from <paramref name="source"/> first, unless it is empty.
     /// </summary>
-    private void SealInPlace(byte[] buffer, int offset, int count)
+    private void SealInPlace(byte[] buffer, int offset, int count, ReadOnlySpan<byte> source)
     {
         for (var at = offset; at < offset + count; at += MaxPayload)
         {
             var length = Math.Min(MaxPayload, offset + count - at);
             var edgeAt = _segments.Count / 3 * Edge;
             var edge = _edges.AsSpan(edgeAt, Edge);
+            if (!source.IsEmpty) source.Slice(at - offset, length).CopyTo(buffer.AsSpan(at, length));
             BinaryPrimitives.WriteInt32LittleEndian(edge, length);
             Seal(buffer.AsSpan(at, length), edge[HeaderSize..]);
             _segments.Add(new(_edges, edgeAt, HeaderSize));
             _segments.Add(new(buffer, at, length));
             _segments.Add(new(_edges, edgeAt + HeaderSize, TagSize));
-            if (length >= DirectRead) Send(_segments);
         }
     }
 
