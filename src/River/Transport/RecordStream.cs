@@ -224,7 +224,7 @@ internal sealed class RecordStream : Stream
         _raw = target;
     }
 
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer, offset, count, offset, [], null);
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer, offset, count, offset);
 
     /// <summary>
     /// Writes <paramref name="count"/> bytes of <paramref name="buffer"/>; past the gathering limit without a copy: each record
@@ -234,7 +234,7 @@ internal sealed class RecordStream : Stream
     /// in <paramref name="buffer"/>: each of its records is copied in just before it is sealed (one pass over bytes still in
     /// the cache), and <paramref name="filled"/> is called once all are in, whatever happens, before anything is sent.
     /// </summary>
-    public void Write(byte[] buffer, int offset, int count, int cut, ReadOnlySpan<byte> tail, Action? filled)
+    public void Write(byte[] buffer, int offset, int count, int cut, ReadOnlySpan<byte> tail = default, Action? filled = null)
     {
         try
         {
