@@ -99,32 +99,84 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         var length = (long)head.Length + tail.Length;
         if (length > transport.Options.MaxFrameSize)
             throw new ArgumentException($"A frame of {length} bytes exceeds the cluster's maximum frame size of {transport.Options.MaxFrameSize} bytes.");
-        bool write = false, queue = false, wait, hold = false, newlyHeld = false;
+        bool write = false, queue = false, wait = false, hold = false, newlyHeld = false;
+        ArraySegment<byte> unfilled = default;
+        TcpConnection? direct = null;
         lock (_lock)
         {
             if (_closed) return false;
-            Append(head, tail);
-            if (!_writing && Writable is not null)
+            if (!tail.IsEmpty && _pendingLength == 0 && !_writing && !t_isTransportThread && IsNumbered(head[0]) && Writable is { } connection)
             {
-                hold = corkable && _pendingLength < Corking.HoldLimit;
-                if (hold)
-                {
-                    if (!_held) newlyHeld = _held = true;
-                }
-                else
-                {
-                    write = _writing = true;
-                    queue = _queued = t_isTransportThread;
-                }
+                // A big value on an idle link: this thread writes it at once, and copies its bytes into the kept frame as
+                // their records are sealed (one pass over them instead of a copy, then the MAC over bytes gone cold).
+                unfilled = TakeUnfilled(head, tail.Length);
+                direct = connection;
+                _writing = true;
             }
-            else write = TakeQueuedWrite();
-            wait = !t_isTransportThread && OverLimit;
-            if (wait) _space.Reset();
+            else
+            {
+                Append(head, tail);
+                if (!_writing && Writable is not null)
+                {
+                    hold = corkable && _pendingLength < Corking.HoldLimit;
+                    if (hold)
+                    {
+                        if (!_held) newlyHeld = _held = true;
+                    }
+                    else
+                    {
+                        write = _writing = true;
+                        queue = _queued = t_isTransportThread;
+                    }
+                }
+                else write = TakeQueuedWrite();
+                wait = !t_isTransportThread && OverLimit;
+                if (wait) _space.Reset();
+            }
         }
+        if (direct is not null && WriteUnfilled(direct, unfilled, 4 + head.Length, tail)) WriteLoop();
         if (hold) Corking.Note(this, newlyHeld);
         if (queue) Queue();
         else if (write) WriteLoop();
         else if (wait) _space.Wait();
+        return true;
+    }
+
+    // True while the writer copies a big value into the kept frame TakeUnfilled made; it holds no lock meanwhile and never waits.
+    private bool _filling;
+    private Action? _filled;
+
+    /// <summary>
+    /// Takes the frame <paramref name="head"/> + a tail of <paramref name="tailLength"/> bytes for writing at once, as
+    /// <see cref="WriteLoop"/> takes queued ones: numbered, and kept until acknowledged. The tail's bytes are not in it yet:
+    /// the writer copies them in (<see cref="WriteUnfilled"/>), and kept frames are read only once it has (<see cref="Unacknowledged"/>).
+    /// Caller holds _lock.
+    /// </summary>
+    private ArraySegment<byte> TakeUnfilled(ReadOnlySpan<byte> head, int tailLength)
+    {
+        var length = head.Length + tailLength;
+        var frame = new ArraySegment<byte>(Rent(4 + length), 0, 4 + length);
+        BinaryPrimitives.WriteInt32LittleEndian(frame, length);
+        head.CopyTo(frame.AsSpan(4));
+        _appended++;
+        _bytesSent += length;
+        _log = []; // the next small write starts a new log (see WriteLoop)
+        Keep(frame);
+        _filling = true;
+        UpdateSpace();
+        return frame;
+    }
+
+    /// <summary>Writes a frame from <see cref="TakeUnfilled"/>, copying <paramref name="tail"/> in from <paramref name="cut"/> on the way; false when the connection failed.</summary>
+    private bool WriteUnfilled(TcpConnection connection, ArraySegment<byte> frame, int cut, ReadOnlySpan<byte> tail)
+    {
+        _filled ??= () => Volatile.Write(ref _filling, false);
+        if (!connection.Write(frame, cut, tail, _filled))
+        {
+            lock (_lock) _writing = false; // as in WriteLoop: the next connection resumes
+            return false;
+        }
+        Volatile.Write(ref LastSent, Environment.TickCount64);
         return true;
     }
 
@@ -314,6 +366,8 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     /// <summary>Length-prefixed numbered frames past <paramref name="after"/>: the unacknowledged written ones, then those queued.</summary>
     private byte[] Unacknowledged(long after)
     {
+        // A big value may still be on its way into its kept frame: the writer finishes that without the lock, and soon.
+        while (Volatile.Read(ref _filling)) Thread.Yield();
         var again = new MemoryStream();
         var number = _unacked.TryPeek(out var first) ? first.Last - CountNumbered(first.Bytes) : _written;
         byte[]? previous = null;
@@ -399,13 +453,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                     if (numbered) _log = [];
                 }
                 _pendingLength = _cut = 0;
-                if (numbered)
-                {
-                    // Kept before the write: a connection that fails under it leaves them to be written again.
-                    _unacked.Enqueue((chunk, _appended));
-                    _unackedBytes += chunk.Count;
-                    _written = _appended;
-                }
+                if (numbered) Keep(chunk);
                 UpdateSpace();
             }
             if (!connection.Write(chunk, cut))
@@ -417,6 +465,15 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             if (!numbered && !logged)
                 lock (_lock) Return(chunk.Array!);
         }
+    }
+
+    /// <summary>Keeps frames up to the last appended, taken for writing, until acknowledged. Caller holds _lock.</summary>
+    private void Keep(ArraySegment<byte> chunk)
+    {
+        // Kept before the write: a connection that fails under it leaves them to be written again.
+        _unacked.Enqueue((chunk, _appended));
+        _unackedBytes += chunk.Count;
+        _written = _appended;
     }
 
     /// <summary>
@@ -450,9 +507,10 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     // (kept until acknowledged) must not allocate one large-object-heap array per value. Caller holds _lock.
     private byte[] Rent(int size)
     {
-        // The smallest that fits, so the 64 KiB buffers of small frames do not take the big ones big values need.
+        // The smallest that fits, so the 64 KiB buffers of small frames do not take the big ones big values need; of those
+        // the last given back, whose bytes are likelier still in the cache than those of one idle since (a big value is copied in).
         var best = -1;
-        for (var i = 0; i < _spares.Count; i++)
+        for (var i = _spares.Count - 1; i >= 0; i--)
             if (_spares[i].Length >= size && (best < 0 || _spares[i].Length < _spares[best].Length)) best = i;
         if (best < 0) return GC.AllocateUninitializedArray<byte>(Math.Max(size, 64 * 1024));
         var spare = _spares[best];

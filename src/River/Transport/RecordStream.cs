@@ -25,6 +25,11 @@ internal sealed class RecordStream : Stream
     // A record this big that has not all arrived is read into the caller's buffer, not this one (smaller ones: one copy is cheaper than two reads).
     private const int DirectRead = 64 * 1024;
 
+    // A read asks for what the record misses or this much, whichever is more, however big the buffer grew for a whole
+    // record: else the records of a big value behind a frame's head land here and are copied out twice (here, then the
+    // connection's buffer) instead of read straight into the value's array.
+    private const int ReadAhead = 64 * 1024;
+
     private static readonly AeadAlgorithm Mac = AeadAlgorithm.Aegis128L;
 
     private readonly Stream _inner;
@@ -199,7 +204,8 @@ internal sealed class RecordStream : Stream
         Reserve(count);
         while (_end - _at < count)
         {
-            var n = _inner.Read(exact ? _raw.AsSpan(_end, count - (_end - _at)) : _raw.AsSpan(_end));
+            var missing = count - (_end - _at);
+            var n = _inner.Read(_raw.AsSpan(_end, exact ? missing : Math.Min(_raw.Length - _end, Math.Max(missing, ReadAhead))));
             if (n == 0) return false;
             _end += n;
         }
@@ -224,34 +230,49 @@ internal sealed class RecordStream : Stream
     /// Writes <paramref name="count"/> bytes of <paramref name="buffer"/>; past the gathering limit without a copy: each record
     /// is sealed where its payload lies, and all go in one gathered send (header, payload, tag, header, ...). A record ends at
     /// <paramref name="cut"/>, where a big value starts: the reader then gets the frame's head in a record of its own, and
-    /// reads the value's records straight into the value's array.
+    /// reads the value's records straight into the value's array. A non-empty <paramref name="tail"/> is that value, not yet
+    /// in <paramref name="buffer"/>: each of its records is copied in just before it is sealed (one pass over bytes still in
+    /// the cache), and <paramref name="filled"/> is called once all are in, whatever happens, before anything is sent.
     /// </summary>
-    public void Write(byte[] buffer, int offset, int count, int cut)
+    public void Write(byte[] buffer, int offset, int count, int cut, ReadOnlySpan<byte> tail = default, Action? filled = null)
     {
-        if (count <= GatherLimit)
+        try
         {
-            Write(buffer.AsSpan(offset, count));
-            return;
+            if (count > GatherLimit)
+            {
+                int Records(int length) => (length + MaxPayload - 1) / MaxPayload;
+                var records = Records(cut - offset) + Records(offset + count - cut);
+                if (_edges.Length < records * Edge) _edges = new byte[records * Edge];
+                _segments.Clear();
+                SealInPlace(buffer, offset, cut - offset, []);
+                SealInPlace(buffer, cut, offset + count - cut, tail);
+                tail = [];
+            }
         }
-        int Records(int length) => (length + MaxPayload - 1) / MaxPayload;
-        var records = Records(cut - offset) + Records(offset + count - cut);
-        if (_edges.Length < records * Edge) _edges = new byte[records * Edge];
-        _segments.Clear();
-        SealInPlace(buffer, offset, cut - offset);
-        SealInPlace(buffer, cut, offset + count - cut);
-        Send(_segments);
+        finally
+        {
+            // What was not copied in on the way (a small write, or a key disposed by a racing close) is, before anyone is told.
+            tail.CopyTo(buffer.AsSpan(cut));
+            filled?.Invoke();
+        }
+        if (count > GatherLimit) Send(_segments);
+        else Write(buffer.AsSpan(offset, count));
     }
 
     private const int Edge = HeaderSize + TagSize;
 
-    /// <summary>Seals <paramref name="count"/> bytes from <paramref name="offset"/> in place as records, adding their segments to send.</summary>
-    private void SealInPlace(byte[] buffer, int offset, int count)
+    /// <summary>
+    /// Seals <paramref name="count"/> bytes from <paramref name="offset"/> in place as records, adding their segments to send;
+    /// each record's bytes copied from <paramref name="source"/> first, unless it is empty.
+    /// </summary>
+    private void SealInPlace(byte[] buffer, int offset, int count, ReadOnlySpan<byte> source)
     {
         for (var at = offset; at < offset + count; at += MaxPayload)
         {
             var length = Math.Min(MaxPayload, offset + count - at);
             var edgeAt = _segments.Count / 3 * Edge;
             var edge = _edges.AsSpan(edgeAt, Edge);
+            if (!source.IsEmpty) source.Slice(at - offset, length).CopyTo(buffer.AsSpan(at, length));
             BinaryPrimitives.WriteInt32LittleEndian(edge, length);
             Seal(buffer.AsSpan(at, length), edge[HeaderSize..]);
             _segments.Add(new(_edges, edgeAt, HeaderSize));

@@ -60,13 +60,21 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     /// <summary>
     /// Writes <paramref name="bytes"/>, already framed (the record layer seals big writes in place, with a record ending at
     /// <paramref name="cut"/>, an index in its array, where a big value's bytes start); false when the connection has failed.
+    /// A non-empty <paramref name="tail"/> is the big value's bytes, copied in from <paramref name="cut"/> on the way (see
+    /// <see cref="RecordStream.Write(byte[], int, int, int, ReadOnlySpan{byte}, Action?)"/>); <paramref name="filled"/> is
+    /// called once they are all in, whatever happens, before anything is sent.
     /// </summary>
-    public bool Write(ArraySegment<byte> bytes, int cut = 0)
+    public bool Write(ArraySegment<byte> bytes, int cut = 0, ReadOnlySpan<byte> tail = default, Action? filled = null)
     {
         try
         {
-            if (stream is RecordStream records) records.Write(bytes.Array!, bytes.Offset, bytes.Count, Math.Max(cut, bytes.Offset));
-            else stream.Write(bytes);
+            if (stream is RecordStream records) records.Write(bytes.Array!, bytes.Offset, bytes.Count, Math.Max(cut, bytes.Offset), tail, filled);
+            else
+            {
+                tail.CopyTo(bytes.Array.AsSpan(cut));
+                filled?.Invoke();
+                stream.Write(bytes);
+            }
             return true;
         }
         catch (Exception e)
