@@ -20,7 +20,8 @@ internal static class Corking
     [ThreadStatic] private static List<PeerLink>? t_held;
 
     private static readonly ConcurrentQueue<PeerLink> Held = new();
-    private static int s_flusher;
+    private static readonly AutoResetEvent Wake = new(false);
+    private static int s_flusher, s_parked;
 
     /// <summary>True on a thread that promises to call <see cref="Flush"/> before it waits.</summary>
     public static bool Active => t_active;
@@ -42,6 +43,7 @@ internal static class Corking
         Held.Enqueue(link);
         if (Interlocked.Exchange(ref s_flusher, 1) == 0)
             new Thread(FlushLoop) { IsBackground = true, Name = "River flusher" }.Start();
+        else if (Volatile.Read(ref s_parked) == 1 && Interlocked.Exchange(ref s_parked, 0) == 1) Wake.Set();
     }
 
     /// <summary>Writes out every link this thread held frames on.</summary>
@@ -56,12 +58,19 @@ internal static class Corking
         held.Clear();
     }
 
+    // Parks while nothing is held: a thread waking every millisecond for ever cost an idle VM about 14 % of a core here
+    // (a virtual machine's timer wake-ups are dear), so 32 idle VMs on two cores starved their own heartbeats.
     private static void FlushLoop()
     {
         while (true)
         {
             Thread.Sleep(1);
             while (Held.TryDequeue(out var link)) link.Flush();
+            if (!Held.IsEmpty) continue;
+            Interlocked.Exchange(ref s_parked, 1); // a full fence: the check below must not be read before this store
+            // A link held after the check above: either this thread takes the flag back and goes on, or Later took it
+            // and sets Wake, which this wait then consumes.
+            if (Held.IsEmpty || Interlocked.Exchange(ref s_parked, 0) == 0) Wake.WaitOne();
         }
     }
 }
