@@ -271,7 +271,6 @@ public sealed class RiverVm : IAsyncDisposable
 
     private static VrId Receiver(VrId? dest, VrId? destAttr)
     {
-        if (destAttr is null && dest is { } given) return given; // Send(dest, attributes): the usual case
         if (dest is { } d && destAttr is { } a && d != a)
             throw new ArgumentException($"Send was given receiver {d} but the attributes name 'dest' {a}; give one.");
         return dest ?? destAttr ?? throw new ArgumentException("Send(attributes) needs a 'dest' attribute holding the receiver's VrId.");
