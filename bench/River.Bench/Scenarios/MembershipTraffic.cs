@@ -70,7 +70,7 @@ internal sealed partial class MembershipTraffic : Scenario
 
             var perVm = before.Zip(after, (b, a) => (Total(a.Status!) - Total(b.Status!)) / (a.At - b.At)).ToList();
             var wire = socketsBefore is null || socketsAfter is null ? Stats.None
-                : Stats.Of([socketsAfter.Sum(x => x.Value - socketsBefore.GetValueOrDefault(x.Key)) / seconds / n]);
+                : Stats.Of([socketsAfter.Where(x => socketsBefore.ContainsKey(x.Key)).Sum(x => x.Value - socketsBefore[x.Key]) / seconds / n]);
             return (Stats.Of(perVm), wire);
         }
         finally
@@ -103,7 +103,8 @@ internal sealed partial class MembershipTraffic : Scenario
 
     /// <summary>
     /// Bytes each established TCP socket of the VMs (one end at one of their listening <paramref name="ports"/>) carried so far,
-    /// both ways, headers counted as <see cref="SegmentHeaders"/> per segment; by socket. Null when <c>ss</c> cannot say.
+    /// both ways, headers counted as <see cref="SegmentHeaders"/> per segment; by socket (only those in both readings count: a
+    /// status connection may linger). Null when <c>ss</c> cannot say.
     /// </summary>
     private static Dictionary<string, double>? Sockets(List<int> ports, RunSettings s)
     {
