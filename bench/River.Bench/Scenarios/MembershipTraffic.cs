@@ -14,7 +14,8 @@ namespace River.Bench.Scenarios;
 /// (every frame with its length: heartbeats, acknowledgements, any control message); the row is the median VM, min-max over
 /// the VMs. Beside it, the same traffic as the kernel counted it on the VMs' TCP sockets (<c>ss -ti</c>, mean per VM): payload
 /// (the frames, plus the record layer's 36 bytes per record) and 52 bytes per segment (IPv4 20, TCP 20, timestamps 12), pure
-/// ACKs included; a NIC adds its own framing. Multicast, off here, would add one signed datagram a second per VM sent and one
+/// ACKs included; a NIC adds its own framing. And each VM process's CPU time over the window, in % of a core (all it does
+/// idle: heartbeats, their wake-ups, housekeeping). Multicast, off here, would add one signed datagram a second per VM sent and one
 /// per other VM received. The last row: bytes per peer at 16 VMs over bytes per peer at 2 (linear growth: 1).
 /// </summary>
 internal sealed partial class MembershipTraffic : Scenario
@@ -33,17 +34,18 @@ internal sealed partial class MembershipTraffic : Scenario
         var perPeer = new Dictionary<int, Stats>();
         foreach (var n in Sizes)
         {
-            var (frames, wire) = Once(cluster, n, window, s);
+            var (frames, wire, cpu) = Once(cluster, n, window, s);
             perPeer[n] = frames with { Median = frames.Median / (n - 1), Min = frames.Min / (n - 1), Max = frames.Max / (n - 1) };
             s.Log($"  {n} VMs: {frames.Median:0} B/s of frames per VM ({frames.Min:0}-{frames.Max:0}), {perPeer[n].Median:0} per peer; {wire.Median:0} B/s on the wire");
             yield return new Result(Name, $"{n} idle VMs: frame bytes sent + received per VM", "B/s", frames,
                 "TCP/IP on loopback, per VM (ss)", wire);
+            yield return new Result(Name, $"{n} idle VMs: CPU per VM", "% of a core", cpu, "none", Stats.None);
         }
         yield return new Result(Name, $"frame bytes per peer per VM, {Sizes[^1]} VMs over {Sizes[0]} (linear: 1)", "B/s", perPeer[Sizes[^1]],
             $"{Sizes[0]} VMs", perPeer[Sizes[0]], Target.RatioAtMost(1.25));
     }
 
-    private static (Stats Frames, Stats Wire) Once(RiverCluster cluster, int n, TimeSpan window, RunSettings s)
+    private static (Stats Frames, Stats Wire, Stats Cpu) Once(RiverCluster cluster, int n, TimeSpan window, RunSettings s)
     {
         var vms = new List<ChildProcess>();
         try
@@ -62,16 +64,18 @@ internal sealed partial class MembershipTraffic : Scenario
 
             var before = ports.Select(p => Ask(p, options)).ToList();
             var socketsBefore = Sockets(ports, s);
+            var cpuBefore = vms.Select(v => v.ProcessorTime).ToList();
             var started = Stopwatch.GetTimestamp();
             Thread.Sleep(window);
             var seconds = Measure.Seconds(started);
+            var cpu = vms.Zip(cpuBefore, (v, b) => (v.ProcessorTime - b).TotalSeconds / seconds * 100).ToList();
             var after = ports.Select(p => Ask(p, options)).ToList();
             var socketsAfter = Sockets(ports, s);
 
             var perVm = before.Zip(after, (b, a) => (Total(a.Status!) - Total(b.Status!)) / (a.At - b.At)).ToList();
             var wire = socketsBefore is null || socketsAfter is null ? Stats.None
                 : Stats.Of([socketsAfter.Where(x => socketsBefore.ContainsKey(x.Key)).Sum(x => x.Value - socketsBefore[x.Key]) / seconds / n]);
-            return (Stats.Of(perVm), wire);
+            return (Stats.Of(perVm), wire, Stats.Of(cpu));
         }
         finally
         {
