@@ -73,8 +73,13 @@ internal sealed partial class MembershipTraffic : Scenario
             var socketsAfter = Sockets(ports, s);
 
             var perVm = before.Zip(after, (b, a) => (Total(a.Status!) - Total(b.Status!)) / (a.At - b.At)).ToList();
-            var wire = socketsBefore is null || socketsAfter is null ? Stats.None
-                : Stats.Of([socketsAfter.Where(x => socketsBefore.ContainsKey(x.Key)).Sum(x => x.Value - socketsBefore[x.Key]) / seconds / n]);
+            var wire = Stats.None;
+            if (socketsBefore is not null && socketsAfter is not null)
+            {
+                var both = socketsAfter.Where(x => socketsBefore.ContainsKey(x.Key)).ToList();
+                s.Log($"  {n} VMs: {socketsBefore.Count} sockets, then {socketsAfter.Count}, {both.Count} in both readings (a full mesh: {n * (n - 1)})");
+                wire = Stats.Of([both.Sum(x => x.Value - socketsBefore[x.Key]) / seconds / n]);
+            }
             return (Stats.Of(perVm), wire, Stats.Of(cpu));
         }
         finally
@@ -99,7 +104,8 @@ internal sealed partial class MembershipTraffic : Scenario
 
     private static double Total(VmStatus status) => status.Links.Sum(l => (double)l.TotalBytesSent + l.TotalBytesReceived);
 
-    [GeneratedRegex(@"^\S+\s+\S+\s+(?<local>\S+):(?<lport>\d+)\s+(?<peer>\S+):(?<pport>\d+)")]
+    // Recv-Q, Send-Q, then the two ends (the queues change between readings: the ends name the socket).
+    [GeneratedRegex(@"^\S+\s+\S+\s+(?<ends>(?<local>\S+):(?<lport>\d+)\s+(?<peer>\S+):(?<pport>\d+))")]
     private static partial Regex SocketLine();
 
     [GeneratedRegex(@"\b(?<name>bytes_sent|bytes_received|segs_out|segs_in):(?<value>\d+)")]
@@ -132,7 +138,7 @@ internal sealed partial class MembershipTraffic : Scenario
         {
             if (SocketLine().Match(line) is { Success: true } m)
             {
-                socket = listening.Contains(m.Groups["lport"].Value) || listening.Contains(m.Groups["pport"].Value) ? m.Value : null;
+                socket = listening.Contains(m.Groups["lport"].Value) || listening.Contains(m.Groups["pport"].Value) ? m.Groups["ends"].Value : null;
                 continue;
             }
             if (socket is null) continue;
