@@ -87,15 +87,16 @@ internal sealed class Job
 
     /// <summary>
     /// Blocks until a packet matches (a match object, or a <c>Func&lt;Packet, bool&gt;</c> for several posted
-    /// receives at once), looking for an abort every <see cref="AbortPoll"/>.
+    /// receives at once), looking for an abort every <see cref="AbortPoll"/>; a big value may arrive straight in <paramref name="into"/>
+    /// (<see cref="VirtualResource.RecvInto"/>).
     /// </summary>
-    public Packet Receive(object match)
+    public Packet Receive(object match, Array? into = null)
     {
         while (true)
         {
             try
             {
-                return _vr.Recv(match, AbortPoll);
+                return _vr.RecvInto(match, into, AbortPoll);
             }
             catch (TimeoutException)
             {
