@@ -136,6 +136,72 @@ public sealed class BigValueTests
     }
 
     [Fact]
+    public async Task RecvInto_reads_a_value_that_arrives_while_it_waits_into_the_buffer_which_is_never_recycled()
+    {
+        var name = "t" + Guid.NewGuid().ToString("N");
+        await using var a = await RiverVm.JoinAsync(TcpClusterTests.Options(name));
+        await using var b = await RiverVm.JoinAsync(TcpClusterTests.Options(name, a));
+        const int Length = 140_001; // a length no other test recycles: the arrays kept are shared by the process
+        var buffer = new double[Length];
+        Packet? into = null;
+        double[]? later = null;
+        await Probe.Run(a, me =>
+        {
+            var sink = me.Deploy<Probe>(me.Discover(wait: Bound).Single(v => v.Id == b.Id), Probe.Register(s =>
+            {
+                s.Send(s.Parent!.Value, new { tag = "ready" });
+                into = s.RecvInto(new { tag = "v" }, buffer, Bound);
+                into.Recycle(); // does nothing: the buffer is the caller's
+                s.Send(s.Parent!.Value, new { tag = "next" });
+                later = s.Recv(new { tag = "v" }, Bound).Get<double[]>("data");
+                s.Send(s.Parent!.Value, new { tag = "done" });
+            }));
+            me.Recv(new { tag = "ready" }, Bound);
+            Thread.Sleep(200); // the sink waits in RecvInto by now
+            me.Send(sink, new { tag = "v", data = Enumerable.Repeat(1.5, Length).ToArray() });
+            me.Recv(new { tag = "next" }, Bound);
+            me.Send(sink, new { tag = "v", data = Enumerable.Repeat(2.5, Length).ToArray() });
+            me.Recv(new { tag = "done" }, Bound);
+        }).WaitAsync(Bound);
+        Assert.Same(buffer, into!.Get<double[]>("data"));
+        Assert.All(buffer, x => Assert.Equal(1.5, x));
+        Assert.NotSame(buffer, later);
+        Assert.All(later!, x => Assert.Equal(2.5, x));
+    }
+
+    [Fact]
+    public async Task A_value_RecvInto_does_not_match_that_arrived_in_its_buffer_gets_a_copy_and_the_match_comes_as_sent()
+    {
+        var name = "t" + Guid.NewGuid().ToString("N");
+        await using var a = await RiverVm.JoinAsync(TcpClusterTests.Options(name));
+        await using var b = await RiverVm.JoinAsync(TcpClusterTests.Options(name, a));
+        const int Length = 140_003;
+        var buffer = new double[Length];
+        double[]? wanted = null, other = null;
+        await Probe.Run(a, me =>
+        {
+            var sink = me.Deploy<Probe>(me.Discover(wait: Bound).Single(v => v.Id == b.Id), Probe.Register(s =>
+            {
+                s.Send(s.Parent!.Value, new { tag = "ready" });
+                wanted = s.RecvInto(new { tag = "want" }, buffer, Bound).Get<double[]>("data");
+                if (wanted != buffer) wanted.CopyTo(buffer, 0);
+                Array.Fill(buffer, -1.0); // the caller's again: the other value must not change with it
+                other = s.Recv(new { tag = "other" }, Bound).Get<double[]>("data");
+                s.Send(s.Parent!.Value, new { tag = "done" });
+            }));
+            me.Recv(new { tag = "ready" }, Bound);
+            Thread.Sleep(200); // the sink waits in RecvInto by now: "other" arrives in its buffer
+            me.Send(sink, new { tag = "other", data = Enumerable.Repeat(3.5, Length).ToArray() });
+            me.Send(sink, new { tag = "want", data = Enumerable.Repeat(4.5, Length).ToArray() });
+            me.Recv(new { tag = "done" }, Bound);
+        }).WaitAsync(Bound);
+        Assert.NotSame(buffer, wanted);
+        Assert.All(wanted!, x => Assert.Equal(4.5, x));
+        Assert.NotSame(buffer, other);
+        Assert.All(other!, x => Assert.Equal(3.5, x));
+    }
+
+    [Fact]
     public async Task A_big_frame_whose_array_is_ragged_or_of_no_known_type_is_dropped_with_its_reason_and_big_values_still_flow()
     {
         var name = "t" + Guid.NewGuid().ToString("N");
