@@ -31,16 +31,18 @@ internal sealed class ArrayOffer(Array array)
     }
 
     /// <summary>
-    /// Ends the offer once the receive has its packet (<paramref name="received"/>, or null when it failed): when a reader
-    /// took the array, waits until it is done (at most one frame's read), and a queued packet other than
-    /// <paramref name="received"/> that holds the array gets a copy in its place.
+    /// Ends the offer once the receive has its packet (<paramref name="received"/>, or null when it failed). Unless that
+    /// packet holds the array (then its reader is done with it: the packet was queued after the read), when a reader
+    /// took the array this waits until it is done (at most one frame's read), and a queued packet that holds the
+    /// array gets a copy in its place.
     /// </summary>
     public void Withdraw(Packet? received)
     {
+        if (received?.AttributeValues is [.., var last] && ReferenceEquals(last, Array)) return;
         if (Interlocked.CompareExchange(ref _state, Closed, Open) == Open) return;
         var spinner = new SpinWait();
-        while (Volatile.Read(ref _state) == Taken) spinner.SpinOnce();
-        if (_holder is not { } holder || holder == received) return;
+        while (Volatile.Read(ref _state) == Taken) spinner.SpinOnce(sleep1Threshold: -1);
+        if (_holder is not { } holder) return;
         var copy = RiverSerializer.NewArray(Array.GetType(), (int)Buffer.ByteLength(Array));
         Array.Copy(Array, copy, Array.Length);
         holder.AttributeValues[^1] = copy;
