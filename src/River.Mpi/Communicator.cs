@@ -63,18 +63,16 @@ public sealed partial class Communicator
 
     /// <summary>
     /// Receives an array into <paramref name="values"/> (MPI.NET's form): when it has as many elements as the message,
-    /// the message lands in it: a big one that arrives from another VM while this waits is read from the network straight
-    /// into it (<see cref="VirtualResource.RecvInto"/>); one already queued is copied in, and the array it arrived in goes
-    /// back to River for a later message of its size (<see cref="Packet.Recycle"/>), so a loop of big receives into one
-    /// buffer allocates nothing per message. Otherwise (another length, or null) <paramref name="values"/> becomes the array received.
+    /// the message is copied into it and the array the message arrived in goes back to River for a later message of its
+    /// size (<see cref="Packet.Recycle"/>), so a loop of big receives into one buffer allocates nothing per message;
+    /// otherwise (another length, or null) <paramref name="values"/> becomes the array received.
     /// </summary>
     /// <exception cref="InvalidCastException">the message holds another type than <typeparamref name="T"/>[].</exception>
     /// <exception cref="MpiAbortedException">the job was aborted while waiting.</exception>
     public void Receive<T>(int source, int tag, ref T[] values)
     {
-        var packet = Port.Receive(SourceOf(source), _context, TagOf(tag), values);
+        var packet = Port.Receive(SourceOf(source), _context, TagOf(tag));
         var received = packet.Get<T[]>("v");
-        if (received == values) return;
         if (values is null || values.Length != received.Length)
         {
             values = received;

@@ -87,16 +87,15 @@ internal sealed class Job
 
     /// <summary>
     /// Blocks until a packet matches (a match object, or a <c>Func&lt;Packet, bool&gt;</c> for several posted
-    /// receives at once), looking for an abort every <see cref="AbortPoll"/>; a big value may arrive straight in <paramref name="into"/>
-    /// (<see cref="VirtualResource.RecvInto"/>).
+    /// receives at once), looking for an abort every <see cref="AbortPoll"/>.
     /// </summary>
-    public Packet Receive(object match, Array? into = null)
+    public Packet Receive(object match)
     {
         while (true)
         {
             try
             {
-                return _vr.RecvInto(match, into, AbortPoll);
+                return _vr.Recv(match, AbortPoll);
             }
             catch (TimeoutException)
             {

@@ -13,12 +13,9 @@ internal sealed class Port(MpiProgram vr, Job job)
 
     public void Send<T>(VrId dest, long context, int tag, T value) => vr.Send(dest, new { c = context, t = tag, v = value });
 
-    /// <summary>
-    /// A blocking receive: straight from the mailbox (indexed by src), a big value read into <paramref name="into"/> when
-    /// it arrives meanwhile (<see cref="VirtualResource.RecvInto"/>), unless posted receives come first.
-    /// </summary>
-    public Packet Receive(VrId? source, long context, int? tag, Array? into = null) =>
-        _posted.Count == 0 ? job.Receive(MatchOf(source, context, tag), into) : Wait(Post(source, context, tag));
+    /// <summary>A blocking receive: straight from the mailbox (indexed by src) unless posted receives come first.</summary>
+    public Packet Receive(VrId? source, long context, int? tag) =>
+        _posted.Count == 0 ? job.Receive(MatchOf(source, context, tag)) : Wait(Post(source, context, tag));
 
     /// <summary>A receive no posted receive can compete for (a collective's own context).</summary>
     public Packet ReceiveDirect(VrId source, long context) => job.Receive(new { src = source, c = context, t = 0 });

@@ -31,7 +31,6 @@ internal class Mailbox : FlowGate
     private volatile Matcher? _waiterMatch;
     private int _parked;
     private volatile bool _closed;
-    private volatile ArrayOffer? _offer;
     private System.Collections.Concurrent.ConcurrentQueue<Exception>? _raised; // created by the first Raise: most VRs never get one
 
     private readonly VrId _owner;
@@ -85,18 +84,10 @@ internal class Mailbox : FlowGate
     /// <summary>True when packets arrived since the receiver last looked; a spinning receiver polls it.</summary>
     public bool HasArrivals => Volatile.Read(ref _arrived) != _taken;
 
-    /// <summary>The array the receiver offers for the next big value from another VM (<see cref="VirtualResource.RecvInto"/>), or null.</summary>
-    public ArrayOffer? Offer
-    {
-        get => _offer;
-        set => _offer = value;
-    }
-
     /// <summary>Queues <paramref name="packet"/> and wakes the parked receiver if it wants it; false once closed.</summary>
     public bool Post(Packet packet)
     {
         if (_closed) return false;
-        _offer?.Queued(packet);
         packet.QueueNext = packet.InboundNext = null; // links from a queue it was in before, if any
         packet.Dequeued = false;
         if (_bounded)

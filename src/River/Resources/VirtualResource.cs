@@ -47,42 +47,6 @@ public abstract class VirtualResource : VirtualResourceBase
     /// <summary>Blocks until a packet satisfying <paramref name="where"/> is queued, removes and returns the oldest.</summary>
     public Packet Recv(Func<Packet, bool> where, TimeSpan? timeout = null) => Receive(Matcher.From(where), timeout);
 
-    /// <summary>
-    /// Like <see cref="Recv(object?, TimeSpan?)"/>, for big values received into one buffer: while it waits, the next big
-    /// value to arrive from another VM (a packet's last attribute, an array of numbers of <paramref name="buffer"/>'s type
-    /// and length) may be read from the network straight into <paramref name="buffer"/>. When the packet returned holds
-    /// <paramref name="buffer"/> itself, its value is there and nothing needs copying; otherwise (it was queued already,
-    /// came another way, or has another size) the value is in an array of its own, to copy in. Either way
-    /// <paramref name="buffer"/> is the caller's again once this returns, its contents meaningful only in the first case.
-    /// A packet that holds <paramref name="buffer"/> is not recycled (<see cref="Packet.Recycle"/> does nothing).
-    /// </summary>
-    /// <example><code>
-    /// var p = RecvInto(new { tag = "block" }, block);
-    /// if (p.Get&lt;double[]&gt;("data") is var data &amp;&amp; data != block) data.CopyTo(block, 0);
-    /// </code></example>
-    public Packet RecvInto(object? match, Array? buffer, TimeSpan? timeout = null)
-    {
-        var matcher = Matcher.From(match);
-        var box = Context.Checked.Mailbox;
-        // A replica takes what its primary took, and the runtime hooks (checkpointing) may hold packets: no offers there.
-        if (buffer is null || Context.Replica is not null || Context.Vm.Hooks is not null) return Receive(matcher, timeout);
-        if (box.TryTake(matcher, out var queued)) return queued;
-        var offer = new ArrayOffer(buffer);
-        box.Offer = offer;
-        Packet? received = null;
-        try
-        {
-            received = Receive(matcher, timeout);
-            if (received.AttributeValues is [.., var last] && ReferenceEquals(last, buffer)) received.Recyclable = false;
-            return received;
-        }
-        finally
-        {
-            box.Offer = null;
-            offer.Withdraw(received);
-        }
-    }
-
     private Packet Receive(Matcher match, TimeSpan? timeout)
     {
         var box = Context.Checked.Mailbox;

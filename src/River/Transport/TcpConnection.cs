@@ -327,35 +327,24 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         // A whole number of elements each time (TryFindTail checked the length), each at least what has arrived.
         var size = length - head;
         var have = _end - _start - 4 - head;
-        // The receiving VR's own array when it waits for this value with one (VirtualResource.RecvInto): it is done with the
-        // array once the packet is queued or the read failed.
-        var offer = transport.TakeOffer(_buffer.AsSpan(_start + 5, head - 1), arrayType, size);
-        bool ok;
-        try
+        var tail = ArrayRecycler.TryTake(arrayType, size) ?? RiverSerializer.NewArray(arrayType, Math.Min(size, Math.Max(2 * have, TailStart)));
+        var bytes = RiverSerializer.BytesOf(tail);
+        _buffer.AsSpan(_start + 4 + head, have).CopyTo(bytes);
+        while (have < size)
         {
-            var tail = offer?.Array ?? ArrayRecycler.TryTake(arrayType, size) ?? RiverSerializer.NewArray(arrayType, Math.Min(size, Math.Max(2 * have, TailStart)));
-            var bytes = RiverSerializer.BytesOf(tail);
-            _buffer.AsSpan(_start + 4 + head, have).CopyTo(bytes);
-            while (have < size)
+            if (have == bytes.Length)
             {
-                if (have == bytes.Length)
-                {
-                    var grown = RiverSerializer.NewArray(arrayType, (int)Math.Min(size, 2L * bytes.Length));
-                    bytes[..have].CopyTo(RiverSerializer.BytesOf(grown));
-                    tail = grown;
-                    bytes = RiverSerializer.BytesOf(tail);
-                }
-                var n = stream.Read(bytes[have..]);
-                if (n == 0) throw new EndOfStreamException("the connection ended inside a frame");
-                have += n;
-                NoteHeard();
+                var grown = RiverSerializer.NewArray(arrayType, (int)Math.Min(size, 2L * bytes.Length));
+                bytes[..have].CopyTo(RiverSerializer.BytesOf(grown));
+                tail = grown;
+                bytes = RiverSerializer.BytesOf(tail);
             }
-            ok = transport.OnFrame(this, _buffer.AsMemory(_start + 4, head), tail);
+            var n = stream.Read(bytes[have..]);
+            if (n == 0) throw new EndOfStreamException("the connection ended inside a frame");
+            have += n;
+            NoteHeard();
         }
-        finally
-        {
-            offer?.Fill();
-        }
+        var ok = transport.OnFrame(this, _buffer.AsMemory(_start + 4, head), tail);
         _start = _end = 0;
         _tailTried = false;
         if (ok) return true;

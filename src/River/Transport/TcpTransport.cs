@@ -125,18 +125,6 @@ internal sealed class TcpTransport : INetwork
         return _vm.OnFrame(link, frame, tail);
     }
 
-    /// <summary>
-    /// The array the receiver of the packet whose <paramref name="body"/> (src, dest, ...) is arriving offers for its big
-    /// value of <paramref name="arrayType"/> and <paramref name="bytes"/> bytes, taken for it (<see cref="ArrayOffer"/>); or null.
-    /// </summary>
-    internal ArrayOffer? TakeOffer(ReadOnlySpan<byte> body, Type arrayType, int bytes)
-    {
-        var pos = 0;
-        WireSpan.ReadGuid(body, ref pos);
-        var dest = new VrId(WireSpan.ReadGuid(body, ref pos));
-        return _vm.TryGetLocal(dest, out var local) && local.Mailbox.Offer is { } offer && offer.TryTake(arrayType, bytes) ? offer : null;
-    }
-
     internal void OnFrameRejected(VmId from, string reason) => _logger.FrameRejected(from, reason);
 
     /// <summary>Logs what a transport thread met that it did not expect; the thread and the VM go on.</summary>
