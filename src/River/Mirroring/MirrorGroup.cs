@@ -5,9 +5,12 @@ namespace River;
 
 /// <summary>
 /// One mirrored VR as one VM sees it. On a VM with a replica it is that replica's half of the protocol: the
-/// primary numbers every packet for the VR into an ordered log, sends the log to the mirrors and lets its own
-/// replica have an entry only once every mirror holds it (so nothing the primary's replica did can be missing
-/// from a mirror when the primary dies); a mirror applies the log as it comes. Calls whose result depends on
+/// primary numbers every packet for the VR into an ordered log and sends the log to the mirrors, which apply it as it
+/// comes. One replica, the speaker, sends its packets; the others hold theirs until receivers confirm the speaker's.
+/// No packet that leaves a VM may depend on an entry some survivor lacks: with several mirrors the primary speaks and
+/// lets its replica have an entry only once every mirror holds it; with one, the mirror speaks (all it has, the
+/// primary has too) and the primary's replica takes entries at once, nothing it sends leaving the VM until it comes
+/// to speak (<see cref="Withholding"/>). Calls whose result depends on
 /// timing (<c>TryRecv</c>, <c>Peek</c>, a timed <c>Recv</c>, <c>Discover</c>) are decided by the primary and
 /// recorded in the log; a mirror's replica takes the recorded outcome. When the primary's VM is gone, the first
 /// live replica in the view's order gathers what the others hold beyond its own log, becomes primary and says
@@ -343,8 +346,8 @@ internal sealed class MirrorGroup
             _stable = stable;
             Monitor.PulseAll(_lock);
         }
+        UpdateSpeaker(); // first: a primary whose mirror came to speak must withhold before its replica runs ahead
         Release();
-        UpdateSpeaker();
         TrimLog();
         if (_ackDue.Count > 0) _ackSenders.Request();
     }
