@@ -57,6 +57,7 @@ internal abstract class Scenario
         new Scenarios.Discovery(),
         new Scenarios.Reconnect(),
         new Scenarios.MirroredThroughput(),
+        new Scenarios.MirroredPingPong(),
         new Scenarios.Failover(),
         new Scenarios.Checkpoint(),
         new Scenarios.CheckpointRound(),
