@@ -5,12 +5,9 @@ namespace River;
 
 /// <summary>
 /// One mirrored VR as one VM sees it. On a VM with a replica it is that replica's half of the protocol: the
-/// primary numbers every packet for the VR into an ordered log and sends the log to the mirrors, which apply it as it
-/// comes. One replica, the speaker, sends its packets; the others hold theirs until receivers confirm the speaker's.
-/// No packet that leaves a VM may depend on an entry some survivor lacks: with several mirrors the primary speaks and
-/// lets its replica have an entry only once every mirror holds it; with one, the mirror speaks (all it has, the
-/// primary has too) and the primary's replica takes entries at once, nothing it sends leaving the VM until it comes
-/// to speak (<see cref="Withholding"/>). Calls whose result depends on
+/// primary numbers every packet for the VR into an ordered log, sends the log to the mirrors and lets its own
+/// replica have an entry only once every mirror holds it (so nothing the primary's replica did can be missing
+/// from a mirror when the primary dies); a mirror applies the log as it comes. Calls whose result depends on
 /// timing (<c>TryRecv</c>, <c>Peek</c>, a timed <c>Recv</c>, <c>Discover</c>) are decided by the primary and
 /// recorded in the log; a mirror's replica takes the recorded outcome. When the primary's VM is gone, the first
 /// live replica in the view's order gathers what the others hold beyond its own log, becomes primary and says
@@ -25,12 +22,6 @@ internal sealed class MirrorGroup
     private const int MaxEntriesPerMessage = 1024, MaxBytesPerMessage = 1 << 20;
 
     /// <summary>
-    /// How far a primary whose mirror speaks lets its replica run ahead of what is stable: its flow-control credit goes
-    /// back as its replica takes packets, so this bounds the log and the senders' copies while a mirror lags.
-    /// </summary>
-    private const int MaxAhead = 8192;
-
-    /// <summary>
     /// How long a primary gathers what became stable before telling the senders (<see cref="MirrorAck"/>): the acknowledgement
     /// only lets them drop their copies, so nothing waits for it, and one per log message cost a pool thread's wake-up each.
     /// </summary>
@@ -42,19 +33,16 @@ internal sealed class MirrorGroup
     private readonly object _lock = new();
     private readonly HashSet<VmId> _gone = [];
     private int _goneCount; // _gone's size, read without the lock
-    private readonly Coalescer _pushLog, _ackLog, _ackSenders, _speak;
+    private readonly Coalescer _pushLog, _ackLog, _ackSenders;
 
     private VrContext? _local;
     private bool _ended, _stopped; // _stopped: the replica here was stopped (its VM stopping, or killed), not the VR ended
     private readonly List<Packet> _early = []; // applied before the replica here started
 
-    // The log: entry g is _log[g - _logBase - 1]. Entries up to _stable are on every replica, entries up to _posted
-    // the replica here has had: a mirror applies each as it arrives, a primary posts its held copy once it is stable
-    // or, while its mirror speaks, at once (see Release).
+    // The log: entry g is _log[g - _logBase - 1]. Entries up to _stable are on every replica; a primary lets its
+    // replica have an entry once it is stable (its held copy), a mirror applies each as it arrives.
     private readonly List<Entry> _log = [];
-    private long _logBase, _applied, _stable, _posted;
-    private long _speakFrom = long.MaxValue; // as speaker: its packets leave once the log is stable up to here
-    private volatile bool _speaking, _withholding;
+    private long _logBase, _applied, _stable;
     private bool _replayable = true;
 
     private readonly Dictionary<VrId, Sender> _senders = [];
@@ -99,8 +87,6 @@ internal sealed class MirrorGroup
         _pushLog = new Coalescer(PushLog, Failed);
         _ackLog = new Coalescer(AckLog, Failed);
         _ackSenders = new Coalescer(AckSenders, Failed, AckSendersAfterMs);
-        _speak = new Coalescer(() => _mirrors.SendHeld(Id), Failed);
-        lock (_lock) UpdateSpeaker();
     }
 
     public VrId Id => View.Vr;
@@ -113,26 +99,6 @@ internal sealed class MirrorGroup
     private VmId Me => _vm.Id;
 
     private bool IsPrimary => View.Vms[0] == Me && !_takingOver;
-
-    /// <summary>
-    /// The replica whose packets go on the wire (the others hold theirs until receivers confirm the speaker's): with one
-    /// mirror the mirror, which has each entry a hop before the primary knows it is stable, so the acknowledgement is off
-    /// the answer's path; with more, the primary (a mirror's entries may be missing from another mirror).
-    /// </summary>
-    public VmId Speaker => View.Vms.Length == 2 ? View.Vms[1] : View.Vms[0];
-
-    /// <summary>True while the replica here speaks: its packets leave as it sends them.</summary>
-    public bool Speaking => _speaking;
-
-    /// <summary>
-    /// True while no packet of the replica here may leave the VM, not even to a mirrored VR: it may have taken entries
-    /// that are not on every replica (a primary whose mirror speaks, or a new speaker until the log is stable up to
-    /// what its replica had). Its copies go when it speaks.
-    /// </summary>
-    public bool Withholding => _withholding;
-
-    /// <summary>A primary whose mirror speaks lets its replica have entries before they are stable: nothing it sends leaves the VM.</summary>
-    private bool RunsAhead => IsPrimary && View.Vms.Length == 2;
 
     private IEnumerable<VmId> Alive => View.Vms.Where(v => !_gone.Contains(v));
 
@@ -248,8 +214,8 @@ internal sealed class MirrorGroup
         }
         var wire = LogWire.Packet(frame ?? (packet.ArrivedFrame.IsEmpty ? Frames.Packet(_vm.Serializer, packet) : packet.ArrivedFrame.Span));
         packet.ArrivedFrame = default;
-        packet.MirrorPosition = _applied + 1; // before Append, which may post it
         Append(new Entry(wire, sender, seq, packet));
+        packet.MirrorPosition = _applied;
         return true;
     }
 
@@ -277,43 +243,8 @@ internal sealed class MirrorGroup
     {
         _applied++;
         _log.Add(entry);
-        if (View.Vms.Length == 1)
-        {
-            Stabilize(_applied);
-            return;
-        }
-        Release();
-        if (AnyMirrorIdle()) _pushLog.Request();
-    }
-
-    /// <summary>
-    /// The primary posts its held copies, in log order, up to what is stable, or while its mirror speaks up to
-    /// <see cref="MaxAhead"/> beyond (a mirror has posted all it applied already).
-    /// </summary>
-    private void Release()
-    {
-        var upto = RunsAhead ? Math.Min(_applied, _stable + MaxAhead) : _stable;
-        while (_posted < upto)
-        {
-            var e = EntryAt(++_posted);
-            if (e.Held is { } held) Post(held);
-            e.Held = null;
-        }
-    }
-
-    /// <summary>
-    /// After the view or what is stable changed: whether the replica here speaks. A replica that becomes the speaker
-    /// speaks once every entry its replica may have had is stable; then what it held goes out (<see cref="Mirrors.SendHeld(VrId)"/>).
-    /// </summary>
-    private void UpdateSpeaker()
-    {
-        var speaker = Speaker == Me;
-        if (!speaker) _speakFrom = long.MaxValue;
-        else if (_speakFrom == long.MaxValue) _speakFrom = _posted;
-        var speaking = speaker && _stable >= _speakFrom;
-        _withholding = !speaking && (IsPrimary || speaker);
-        if (speaking && !_speaking) _speak.Request();
-        _speaking = speaking;
+        if (View.Vms.Length == 1) Stabilize(_applied);
+        else if (AnyMirrorIdle()) _pushLog.Request();
     }
 
     /// <summary>True when a mirror has acknowledged all that was sent to it (so no acknowledgement will push the log to it).</summary>
@@ -327,28 +258,26 @@ internal sealed class MirrorGroup
 
     private Entry EntryAt(long g) => _log[(int)(g - _logBase - 1)];
 
-    /// <summary>
-    /// Entries up to <paramref name="stable"/> are on every replica: the primary acknowledges their senders and lets its
-    /// replica have them. Also called after the view changed (with no new stable entry), to settle who speaks.
-    /// </summary>
+    /// <summary>Entries up to <paramref name="stable"/> are on every replica: the primary lets its replica have them and acknowledges their senders.</summary>
     private void Stabilize(long stable)
     {
-        if (stable > _stable)
+        if (stable <= _stable) return;
+        var primary = IsPrimary;
+        for (var g = _stable + 1; g <= stable; g++)
         {
-            var primary = IsPrimary;
-            for (var g = _stable + 1; g <= stable; g++)
+            var e = EntryAt(g);
+            if (e.Sender is { } sender)
             {
-                var e = EntryAt(g);
-                if (e.Sender is not { } sender) continue;
                 if (e.Seq > sender.StableSeq) sender.StableSeq = e.Seq;
                 if (primary) AckDue(sender);
             }
-            _stable = stable;
-            Monitor.PulseAll(_lock);
+            // Only entries the primary appended hold a copy: those a replica applied as a mirror, it has had already.
+            if (primary && e.Held is { } held) Post(held);
+            e.Held = null;
         }
-        UpdateSpeaker(); // first: a primary whose mirror came to speak must withhold before its replica runs ahead
-        Release();
+        _stable = stable;
         TrimLog();
+        Monitor.PulseAll(_lock);
         if (_ackDue.Count > 0) _ackSenders.Request();
     }
 
@@ -404,13 +333,10 @@ internal sealed class MirrorGroup
         {
             if (log.Epoch != View.Epoch || log.Epoch < _epoch || from != Primary || IsPrimary) return; // from an earlier primary
             ApplyFrom(log.First, log.Entries);
-            Stabilize(MirrorStable(log.Stable));
+            Stabilize(Math.Min(log.Stable, _applied));
         }
         _ackLog.RequestHere(); // one cumulative ack per batch of the log, without a hop to the thread pool
     }
-
-    /// <summary>What a mirror knows is stable: with one mirror, all it has (the primary has every entry); with more, what the primary said.</summary>
-    private long MirrorStable(long told) => View.Vms.Length == 2 ? _applied : Math.Min(told, _applied);
 
     /// <summary>Applies the entries, the first at log position <paramref name="first"/>, that come right after this replica's log (others it has, or a gap).</summary>
     private void ApplyFrom(long first, byte[] entries)
@@ -422,7 +348,7 @@ internal sealed class MirrorGroup
     /// <summary>A mirror's step: the entry joins the log and the replica here has it at once.</summary>
     private void Apply(ReadOnlyMemory<byte> entry)
     {
-        _posted = ++_applied;
+        _applied++;
         if (LogWire.IsPacket(entry, out var body))
         {
             var packet = _vm.ReadPacket(body);
@@ -482,9 +408,7 @@ internal sealed class MirrorGroup
             foreach (var sender in _ackDue)
             {
                 sender.AckDue = false;
-                // Every replica of a mirrored sender keeps copies, also those that withheld theirs (see Withholding).
-                var vms = _mirrors.Group(sender.Id) is { } from ? sender.Vms.Union(from.View.Vms) : sender.Vms;
-                foreach (var vm in vms) (byVm.TryGetValue(vm, out var list) ? list : byVm[vm] = []).Add((sender.Id, sender.StableSeq));
+                foreach (var vm in sender.Vms) (byVm.TryGetValue(vm, out var list) ? list : byVm[vm] = []).Add((sender.Id, sender.StableSeq));
             }
             _ackDue.Clear();
         }
@@ -574,7 +498,6 @@ internal sealed class MirrorGroup
             if (View.Vms.Contains(vm) || _gone.Contains(vm)) throw new InvalidOperationException($"VM {vm} already runs a replica of {Id}, or is gone");
             View = new MirrorView(Id, [.. View.Vms, vm], _epoch = Math.Max(_epoch, View.Epoch) + 1);
             _acked[vm] = _sentTo[vm] = 0;
-            Stabilize(_stable); // the primary speaks now, once what its replica had is on the new one too
             return View;
         }
     }
@@ -608,7 +531,6 @@ internal sealed class MirrorGroup
             _epoch = Math.Max(_epoch, view.Epoch);
             _takingOver = false;
             dropReplica = _local is not null && !view.Vms.Contains(Me);
-            Stabilize(IsPrimary ? _stable : MirrorStable(_stable));
             Monitor.PulseAll(_lock);
             if (!IsPrimary && _local is not null) _ackLog.Request();
             return primaryChanged;
@@ -697,6 +619,7 @@ internal sealed class MirrorGroup
         after.Add(() =>
         {
             Announce(view);
+            _mirrors.SendHeld(Id);
             _mirrors.Resend(Id);
         });
     }

@@ -10,10 +10,10 @@ namespace River;
 /// <list type="bullet">
 /// <item>packets to a mirrored VR are numbered per (src, dest) stream and go to its primary; the sending VM keeps a
 /// copy of each until the primary says every replica has it, and sends the copies again to a new primary;</item>
-/// <item>packets from a mirrored VR are numbered per (src, dest) stream too; the speaking replica's go out (see
-/// <see cref="MirrorGroup.Speaker"/>), and the others hold their copies until the receiving VM says it has the
-/// speaker's (<see cref="MirrorDelivered"/>, every few ms), sending what they hold when they come to speak, or when
-/// they hold too many. The receiving VM delivers the first copy of each number and drops the others.</item>
+/// <item>packets from a mirrored VR are numbered per (src, dest) stream too; the primary's replica sends them, and a
+/// mirror's holds its copies until the receiving VM says it has the primary's (<see cref="MirrorDelivered"/>, every
+/// few ms), sending what it holds when it becomes the primary, or when it holds too many. The receiving VM delivers
+/// the first copy of each number and drops the others.</item>
 /// </list>
 /// The numbers travel in the frame (<see cref="Frames.SequencedKind"/>), so other packets are untouched.
 /// </summary>
@@ -46,11 +46,10 @@ internal sealed class Mirrors
     /// mirrored dest: by its primary, as frames; from a mirror's replica: by the receiving VM, as frames or, when
     /// every value is immutable, as the packet itself: most are dropped unsent, so serializing them would be waste).
     /// </summary>
-    private sealed class OutStream(Mirrors owner, (VrId Src, VrId Dest) key, MirrorGroup? from)
+    private sealed class OutStream(Mirrors owner, (VrId Src, VrId Dest) key)
     {
         public readonly Mirrors Owner = owner;
         public readonly (VrId Src, VrId Dest) Key = key;
-        public readonly MirrorGroup? From = from; // a mirrored sender's group: while its replica here withholds, nothing goes
         public volatile bool Removed; // its sender ended here: a VR started again under that id starts a new stream
         public long Next;
         public VmId? SentTo; // to a mirrored VR: the primary its unacknowledged copies last went to, in order
@@ -164,7 +163,10 @@ internal sealed class Mirrors
         ref var route = ref t_route;
         var added = Volatile.Read(ref _groupsAdded); // read before the lookups: a group added after them changes it
         if (route.Owner != this || route.Src != packet.Src || route.Dest != packet.Dest || route.Added != added)
-            route = (this, packet.Src, packet.Dest, _groups.GetValueOrDefault(packet.Dest), _groups.GetValueOrDefault(packet.Src), added);
+        {
+            var to = _groups.GetValueOrDefault(packet.Dest);
+            route = (this, packet.Src, packet.Dest, to, to is null ? _groups.GetValueOrDefault(packet.Src) : null, added);
+        }
         if (route.To is { } group)
         {
             SendTo(group, packet, wait);
@@ -175,8 +177,8 @@ internal sealed class Mirrors
     }
 
     /// <summary>
-    /// Numbers a packet from the replica here of <paramref name="group"/>; true when it is held (it does not speak), false
-    /// to let the router send it (the speaker's). One VR sends on a stream, so a held copy is sent before any later one.
+    /// Numbers a packet from the replica here of <paramref name="group"/>; true when it is held (a mirror's copy), false
+    /// to let the router send it (the primary's). One VR sends on a stream, so a held copy is sent before any later one.
     /// </summary>
     private bool SendFrom(MirrorGroup group, Packet packet)
     {
@@ -184,7 +186,7 @@ internal sealed class Mirrors
         lock (stream)
         {
             packet.MirrorSeq = ++stream.Next;
-            if (group.Speaking)
+            if (group.Primary == _vm.Id)
             {
                 SendHeld(stream, stream.Unacked.Count);
                 return false;
@@ -192,7 +194,7 @@ internal sealed class Mirrors
             stream.Unacked.Enqueue(Array.TrueForAll(packet.AttributeValues, RiverSerializer.IsImmutable)
                 ? (packet.MirrorSeq, null, packet)
                 : (packet.MirrorSeq, Frames.Packet(_vm.Serializer, packet).ToArray(), null));
-            if (!group.Withholding) SendHeld(stream, stream.Unacked.Count - MaxHeld);
+            SendHeld(stream, stream.Unacked.Count - MaxHeld);
             return true;
         }
     }
@@ -213,18 +215,12 @@ internal sealed class Mirrors
         }
     }
 
-    /// <summary>The replica here of <paramref name="vr"/> came to speak: what it held or withheld goes out, in order.</summary>
+    /// <summary>The replica here became <paramref name="vr"/>'s primary: what its mirror held goes out, in order.</summary>
     public void SendHeld(VrId vr)
     {
         foreach (var (key, stream) in _streams)
-        {
-            if (key.Src != vr) continue;
-            lock (stream)
-            {
-                if (IsHeld(key)) SendHeld(stream, stream.Unacked.Count);
-                else if (_groups.TryGetValue(key.Dest, out var to)) Transmit(to, stream, null);
-            }
-        }
+            if (key.Src == vr && IsHeld(key))
+                lock (stream) SendHeld(stream, stream.Unacked.Count);
     }
 
     /// <summary>
@@ -258,7 +254,7 @@ internal sealed class Mirrors
         {
             if (!_groups.TryGetValue(bySrc.Key, out var group)) continue;
             var told = new MirrorDelivered(bySrc.Key, [.. bySrc.Select(e => e.Dest)], [.. bySrc.Select(e => e.Seq)]);
-            foreach (var vm in group.Survivors())
+            foreach (var vm in group.Survivors().Skip(1))
             {
                 if (vm == _vm.Id) OnDelivered(told);
                 else Tell(vm, told);
@@ -279,7 +275,7 @@ internal sealed class Mirrors
     private OutStream StreamOf(VrId src, VrId dest)
     {
         if (t_stream is { Removed: false } last && last.Owner == this && last.Key == (src, dest)) return last;
-        return t_stream = _streams.GetOrAdd((src, dest), static (key, owner) => new OutStream(owner, key, owner._groups.GetValueOrDefault(key.Src)), this);
+        return t_stream = _streams.GetOrAdd((src, dest), static (key, owner) => new OutStream(owner, key), this);
     }
 
     private void SendTo(MirrorGroup group, Packet packet, TimeSpan? wait)
@@ -311,11 +307,6 @@ internal sealed class Mirrors
     /// </summary>
     private void Transmit(MirrorGroup group, OutStream stream, byte[]? frame)
     {
-        if (stream.From is { Withholding: true })
-        {
-            stream.SentTo = null; // all it holds goes when its replica speaks
-            return;
-        }
         var primary = group.Primary;
         if (stream.SentTo == primary)
         {
@@ -466,9 +457,8 @@ internal sealed class Mirrors
         {
             if (key.Src != id || !_streams.TryRemove(key, out _)) continue;
             stream.Removed = true;
-            // A mirror's replica ended: what it still holds goes now, as no later packet will carry it out (unless it
-            // withholds: what it took may be on no other replica).
-            if (mirrored && IsHeld(key) && stream.From is not { Withholding: true })
+            // A mirror's replica ended: what it still holds goes now, as no later packet will carry it out.
+            if (mirrored && IsHeld(key))
                 lock (stream) SendHeld(stream, stream.Unacked.Count);
         }
     }
