@@ -58,6 +58,7 @@ internal abstract class Scenario
         new Scenarios.MembershipTraffic(),
         new Scenarios.Reconnect(),
         new Scenarios.MirroredThroughput(),
+        new Scenarios.MirroredPingPong(),
         new Scenarios.Failover(),
         new Scenarios.Checkpoint(),
         new Scenarios.CheckpointRound(),

@@ -103,6 +103,34 @@ public sealed class MirroringEmbeddedTests
         AllCopiesAgree(await RunCounter(300, 3, (1, 150), timing: true));
     }
 
+    /// <summary>
+    /// A mirrored client of a mirrored counter loses the VM of one of its replicas halfway. With two replicas the mirror
+    /// speaks and the primary withholds even its packets to the (mirrored) counter: when the mirror's VM stops (vm 2),
+    /// the primary sends them; when the primary's stops (vm 1), the mirror goes on. Every answer comes once, in order.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task A_mirrored_client_of_a_mirrored_counter_loses_a_replica_and_every_request_is_answered_once(int vm)
+    {
+        const int Requests = 2_000;
+        await using var cluster = new LocalCluster(5);
+        await Probe.Run(cluster.Vms[0], me =>
+        {
+            var found = me.Discover();
+            VmInfo On(int i) => found.Single(v => v.Id == cluster.Vms[i].Id);
+            var counter = me.DeployMirrored<MirroredCounter>([On(3), On(4)], false);
+            me.DeployMirrored<MirroredClient>([On(1), On(2)], counter, Requests);
+            me.Recv(new { tag = "half" }, Bound);
+            Assert.True(cluster.Vms[vm].DisposeAsync().AsTask().Wait(Bound));
+            var done = me.Recv(new { tag = "done" }, Bound);
+            Assert.Equal("", done.Get<string>("error"));
+            Assert.Equal((long)Requests * (Requests + 1) / 2, done.Get<long>("sum"));
+            Thread.Sleep(200);
+            Assert.False(me.TryRecv((object?)null, out var extra), $"a packet twice: {extra}");
+        }).WaitAsync(Bound * 2);
+    }
+
     [Fact]
     public async Task Three_replicas_survive_the_loss_of_the_primary()
     {
