@@ -344,9 +344,10 @@ internal sealed class TcpTransport : INetwork
         while (WaitHandle.WaitAny(wakers, TimeSpan.FromMilliseconds(wait)) != 0)
         {
             var now = Environment.TickCount64;
-            // Woken a heartbeat interval or more after it asked: this VM itself stalled (a long GC pause, SIGSTOP, a starved
-            // host), and what it did not hear meanwhile is its own fault, not the other VMs'.
-            var stalledFrom = now - last - wait > interval ? last + wait : now;
+            // Woken late: this VM itself was stalled (a GC pause, SIGSTOP, a starved host), and what it did not hear meanwhile
+            // is its own fault, not the other VMs'. Lateness past a little timer jitter is excused, in proportion: an
+            // observer whose own clock runs late blames others that much less (Lifeguard's local health).
+            var stalledFrom = Math.Min(now, last + wait + StallSlack);
             last = now;
             try
             {
@@ -359,6 +360,10 @@ internal sealed class TcpTransport : INetwork
             }
         }
     }
+
+    // Lateness of the heartbeat thread's own wake-ups that is not excused (milliseconds): ordinary timer jitter, which
+    // would otherwise push every suspicion out by a few percent.
+    private const long StallSlack = 50;
 
     /// <summary>One round of the heartbeat; returns how long to wait for the next (milliseconds).</summary>
     private long Tick(long now, long stalledFrom, ref long lastRedial)
