@@ -20,7 +20,9 @@ public class PhiAccrualDetectorTests
     public void Phi_grows_with_silence_and_crosses_the_threshold_where_the_link_is_suspected()
     {
         var (detector, _) = After(Steady(100));
-        var phis = new[] { 0L, 500, 1000, 1500, 1900, 2100, 2500 }.Select(detector.Phi).ToList();
+        // Far below the threshold phi is too small for a double to tell apart (0 at 1 s); from there on it grows.
+        Assert.Equal(0, detector.Phi(0));
+        var phis = new[] { 1500L, 1700, 1900, 2100, 2500, 4000 }.Select(detector.Phi).ToList();
         for (var i = 1; i < phis.Count; i++) Assert.True(phis[i] > phis[i - 1], $"phi {phis[i]} after {phis[i - 1]}");
         var after = detector.SuspectAfter();
         Assert.True(detector.Phi(after - 10) < PhiAccrualDetector.Threshold);
