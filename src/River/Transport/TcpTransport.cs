@@ -157,8 +157,9 @@ internal sealed class TcpTransport : INetwork
             var result = await DialAsync(remote.Host, remote.Port, remote.Id);
             if (result is DialResult.Connected or DialResult.Refused) return;
             // Nothing listens where the VM did: its process is gone (a pause or a cut keeps the port, or times out). That is
-            // evidence, not silence: the heartbeat thread suspects it at once.
-            if (result == DialResult.Closed)
+            // evidence, not silence: the heartbeat thread suspects it at once, unless a connection from the other side came
+            // meanwhile (the refusal is stale then).
+            if (result == DialResult.Closed && link.Connection is null)
             {
                 if (Interlocked.CompareExchange(ref link.ClosedSince, Environment.TickCount64, 0) == 0) _wake.Set();
             }
