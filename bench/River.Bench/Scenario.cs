@@ -55,6 +55,7 @@ internal abstract class Scenario
         new Scenarios.FlowControl(),
         new Scenarios.Deploy(),
         new Scenarios.Discovery(),
+        new Scenarios.MembershipTraffic(),
         new Scenarios.Reconnect(),
         new Scenarios.MirroredThroughput(),
         new Scenarios.Failover(),

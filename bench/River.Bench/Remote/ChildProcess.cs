@@ -162,6 +162,16 @@ internal sealed class ChildProcess : IDisposable
         if (HasExited) throw Exited("");
     }
 
+    /// <summary>CPU time the process has used so far, user and system.</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     /// <summary>The "port" group of the first line matching <paramref name="pattern"/>, as a port number (servers print where they listen).</summary>
     public int WaitForPort(Regex pattern, TimeSpan timeout) => int.Parse(WaitFor(pattern, timeout).Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture);
 

@@ -34,7 +34,17 @@ internal static class StatusCommand
         undeliverable = r.Undeliverable,
         vrs = r.Vrs.Select(v => new { id = v.Id.ToString(), type = v.Type, parent = v.Parent?.ToString(), queued = v.Queued }),
         members = r.Members.Select(m => $"{m.Host}:{m.Port}"),
-        links = r.Links.Select(l => new { peer = l.Peer.ToString(), state = l.State }),
+        links = r.Links.Select(l => new
+        {
+            peer = l.Peer.ToString(),
+            state = l.State,
+            framesSent = l.FramesSent,
+            framesReceived = l.FramesReceived,
+            bytesSent = l.BytesSent,
+            bytesReceived = l.BytesReceived,
+            totalBytesSent = l.TotalBytesSent,
+            totalBytesReceived = l.TotalBytesReceived,
+        }),
     };
 
     private static void Print(IReadOnlyList<VmStatus> replies)

@@ -45,6 +45,8 @@ public static class RiverMetrics
         Meter.CreateObservableCounter("river.link.frames.received", () => PerLink(l => l.FramesReceived), "{frame}", "Packet and control frames received on a link.");
         Meter.CreateObservableCounter("river.link.sent", () => PerLink(l => l.BytesSent), "By", "Frame bytes sent on a link.");
         Meter.CreateObservableCounter("river.link.received", () => PerLink(l => l.BytesReceived), "By", "Frame bytes received on a link.");
+        Meter.CreateObservableCounter("river.link.sent.all", () => PerLink(l => l.TotalBytesSent), "By", "Bytes of every frame sent on a link, heartbeats and acknowledgements included.");
+        Meter.CreateObservableCounter("river.link.received.all", () => PerLink(l => l.TotalBytesReceived), "By", "Bytes of every frame received on a link, heartbeats and acknowledgements included.");
     }
 
     /// <summary>Counts a mirrored VR that failed over to <paramref name="vm"/>.</summary>

@@ -41,7 +41,14 @@ public sealed record VrStatus(VrId Id, string Type, VrId? Parent, int Queued);
 /// <param name="FramesReceived">Packet and control frames received on it.</param>
 /// <param name="BytesSent">Bytes of those frames sent.</param>
 /// <param name="BytesReceived">Bytes of those frames received.</param>
-public sealed record LinkStatus(VmId Peer, string State, long FramesSent, long FramesReceived, long BytesSent, long BytesReceived);
+/// <param name="TotalBytesSent">
+/// Bytes of every frame sent on the link, each with its 4-byte length: packets and control messages, and the link's own
+/// heartbeats, acknowledgements and resumes, which keep an idle link alive (an idle cluster's membership traffic). The
+/// record layer adds 36 bytes per record (TLS its own), TCP/IP its headers.
+/// </param>
+/// <param name="TotalBytesReceived">Bytes of every frame received on the link, counted as <paramref name="TotalBytesSent"/> counts them.</param>
+public sealed record LinkStatus(
+    VmId Peer, string State, long FramesSent, long FramesReceived, long BytesSent, long BytesReceived, long TotalBytesSent, long TotalBytesReceived);
 
 /// <summary>What failed (<see cref="FailureReport"/>).</summary>
 public enum FailureKind

@@ -62,7 +62,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     /// <summary>Numbered frames received from the remote VM and handed to this VM (by whoever holds the connection's read token).</summary>
     public long Received;
 
-    private long _receivedAcked, _bytesSinceAck, _bytesSent, _bytesReceived;
+    private long _receivedAcked, _bytesSinceAck, _bytesSent, _bytesReceived, _totalSent, _totalReceived;
 
     /// <summary>Numbered frames queued or written to the remote VM (a metric).</summary>
     public long FramesSent => Volatile.Read(ref _appended);
@@ -75,6 +75,12 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
 
     /// <summary>Bytes of numbered frames received (a metric).</summary>
     public long BytesReceived => Volatile.Read(ref _bytesReceived);
+
+    /// <summary>Bytes of every frame queued or written, heartbeats, acknowledgements and resumes included, each with its length (a metric).</summary>
+    public long TotalBytesSent => Volatile.Read(ref _totalSent);
+
+    /// <summary>Bytes of every frame received, as <see cref="TotalBytesSent"/> counts them (a metric).</summary>
+    public long TotalBytesReceived => Volatile.Read(ref _totalReceived);
 
     /// <summary>The link as metrics name it: connected, suspected (silent past the failure timeout), or down (no connection).</summary>
     public string State => Suspected ? "suspected" : _connection is null ? "down" : "connected";
@@ -163,6 +169,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         head.CopyTo(frame.AsSpan(4));
         _appended++;
         _bytesSent += length;
+        _totalSent += 4 + length;
         _log = []; // the next small write starts a new log (see WriteLoop)
         Keep(frame);
         _filling = true;
@@ -255,8 +262,16 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             if (_connection == connection) _connection = null;
     }
 
-    /// <summary>The first frame on a new connection: how many numbered frames this VM has received from the other.</summary>
-    public byte[] ResumeFrame() => CountFrame(Frames.ResumeKind, Volatile.Read(ref Received));
+    /// <summary>The first frame on a new connection, with its length: how many numbered frames this VM has received from the other.</summary>
+    public byte[] ResumeFrame()
+    {
+        var resume = CountFrame(Frames.ResumeKind, Volatile.Read(ref Received));
+        var framed = new byte[4 + resume.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(framed, resume.Length);
+        resume.CopyTo(framed, 4);
+        lock (_lock) _totalSent += framed.Length;
+        return framed;
+    }
 
     /// <summary>
     /// The remote VM received <paramref name="received"/> of our numbered frames: the rest are written again,
@@ -310,6 +325,9 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             UpdateSpace();
         }
     }
+
+    /// <summary>Counts a frame of <paramref name="bytes"/> (length included) read from the remote VM, whatever its kind (the reader's thread).</summary>
+    public void NoteFrame(int bytes) => _totalReceived += bytes;
 
     /// <summary>Counts a numbered frame handed to this VM; acknowledges every so often (the reader's thread: never waits).</summary>
     public void NoteReceived(int bytes)
@@ -417,6 +435,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         head.CopyTo(at[4..]);
         tail.CopyTo(at[(4 + head.Length)..]);
         _pendingLength = needed;
+        _totalSent += 4 + length;
         if (!IsNumbered(head[0])) return;
         _appended++;
         _bytesSent += length;

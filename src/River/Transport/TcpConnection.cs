@@ -32,11 +32,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         try
         {
             previous?.WaitQuiet(TimeSpan.FromSeconds(5));
-            var resume = Link!.ResumeFrame();
-            var framed = new byte[4 + resume.Length];
-            BinaryPrimitives.WriteInt32LittleEndian(framed, resume.Length);
-            resume.CopyTo(framed, 4);
-            if (Write(framed)) ReadLoop();
+            if (Write(Link!.ResumeFrame())) ReadLoop();
         }
         finally
         {

@@ -107,6 +107,8 @@ internal sealed class TcpTransport : INetwork
     {
         var link = connection.Link!;
         var kind = frame.Span[0];
+        var bytes = frame.Length + (tail is null ? 0 : (int)Buffer.ByteLength(tail));
+        link.NoteFrame(4 + bytes);
         if (tail is null)
         {
             switch (kind)
@@ -123,7 +125,7 @@ internal sealed class TcpTransport : INetwork
                     return false;
             }
         }
-        if (PeerLink.IsNumbered(kind)) link.NoteReceived(frame.Length + (tail is null ? 0 : (int)Buffer.ByteLength(tail)));
+        if (PeerLink.IsNumbered(kind)) link.NoteReceived(bytes);
         return _vm.OnFrame(link, frame, tail);
     }
 

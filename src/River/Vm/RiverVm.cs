@@ -489,7 +489,8 @@ public sealed class RiverVm : IAsyncDisposable
     public VmStatus Status() => new(
         Info,
         [.. _local.Values.Select(v => new VrStatus(v.Id, v.Instance.GetType().FullName!, v.Parent, v.Mailbox.Count))],
-        [.. Membership.Peers().OfType<PeerLink>().Select(l => new LinkStatus(l.RemoteId, l.State, l.FramesSent, l.FramesReceived, l.BytesSent, l.BytesReceived))],
+        [.. Membership.Peers().OfType<PeerLink>().Select(l => new LinkStatus(
+            l.RemoteId, l.State, l.FramesSent, l.FramesReceived, l.BytesSent, l.BytesReceived, l.TotalBytesSent, l.TotalBytesReceived))],
         PacketsIn, PacketsOut, Undeliverable,
         [.. Membership.Snapshot().Select(m => m.Info)],
         _failures.Snapshot());

@@ -52,7 +52,7 @@ public class AllowListTests
         object[] messages =
         [
             new Announce(info), new Members([info]), new Goodbye(info.Id), new StatusRequest(),
-            new StatusReply(new VmStatus(info, [new VrStatus(VrId.New(), "T", null, 3)], [new LinkStatus(info.Id, "connected", 1, 2, 3, 4)], 1, 2, 3, [info],
+            new StatusReply(new VmStatus(info, [new VrStatus(VrId.New(), "T", null, 3)], [new LinkStatus(info.Id, "connected", 1, 2, 3, 4, 5, 6)], 1, 2, 3, [info],
                 [new FailureReport(DateTimeOffset.UnixEpoch, FailureKind.VmLost, info.Id.ToString(), "gone")])),
             new DeployRequest(5, VrId.New(), "T", VrId.New(), ["a"], [1, 2], Guid.NewGuid(), [new CodeRef("App", "AB")]),
             new DeployReply(5, null, ["AB"]), new CodeUpload("AB", [1]), new Lookup(VrId.New()), new LookupReply(VrId.New(), true),
