@@ -52,11 +52,23 @@ public sealed class ClusterOptions
     /// <summary>How often an idle connection sends a heartbeat, and a VM announces itself.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>A VM heard nothing from for this long is suspected: it leaves <c>Discover</c>, but its links and what waits in them stay for the <see cref="GracePeriod"/>.</summary>
+    /// <summary>
+    /// A VM heard nothing from for this long, when its link has been steady (heard every heartbeat interval), is
+    /// suspected: it leaves <c>Discover</c>, but its links and what waits in them stay for the <see cref="GracePeriod"/>.
+    /// A link whose gaps have been longer or scattered (a loaded host) is given more, up to <see cref="MaxFailureTimeout"/>
+    /// (see the failure detector in docs/FAULT-TOLERANCE.md). Default 2 s.
+    /// </summary>
     public TimeSpan FailureTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// A VM silent this long after it was suspected (<see cref="FailureTimeout"/>) is gone for good: its links
+    /// The longest silence tolerated of any VM, however irregular its link has been (and of a new link, which has no
+    /// history yet): it bounds how long a pause or a cut of a VM goes unreported while this VM itself is not stalled.
+    /// Never less than <see cref="FailureTimeout"/> (a smaller value counts as it). Default 2.7 s.
+    /// </summary>
+    public TimeSpan MaxFailureTimeout { get; set; } = TimeSpan.FromSeconds(2.7);
+
+    /// <summary>
+    /// A VM silent this long after it was suspected (see <see cref="FailureTimeout"/>) is gone for good: its links
     /// close, senders to its VRs are told, and should it return it is refused and must rejoin as a new VM.
     /// Within it, a pause or a cut loses nothing: links resume where they stopped. Default 30 s.
     /// </summary>

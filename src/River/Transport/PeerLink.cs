@@ -47,14 +47,17 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
 
     public long LastSent;
 
-    /// <summary>When anything last arrived from the remote VM (the failure detector reads it).</summary>
-    public long LastHeard = Environment.TickCount64;
+    /// <summary>What arrives from the remote VM, and how long a silence of it is suspect.</summary>
+    public PhiAccrualDetector Detector { get; } = new(transport.Options, Environment.TickCount64);
 
-    /// <summary>True while the remote VM is suspected: silent past the failure timeout, within the grace period.</summary>
+    /// <summary>True while the remote VM is suspected (silent past what its detector allows, or its process gone), within the grace period.</summary>
     public bool Suspected;
 
-    /// <summary>Since when every re-dial found nothing listening at the remote VM's address (its process is gone); null otherwise.</summary>
-    public long? ClosedSince;
+    /// <summary>When the remote VM was last suspected: it is back once heard after that.</summary>
+    public long SuspectedAt;
+
+    /// <summary>Since when every re-dial found nothing listening at the remote VM's address (its process is gone); 0 otherwise.</summary>
+    public long ClosedSince;
 
     /// <summary>Numbered frames received from the remote VM and handed to this VM (by whoever holds the connection's read token).</summary>
     public long Received;

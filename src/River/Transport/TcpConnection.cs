@@ -237,12 +237,8 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     private const int BigFrame = PeerLink.SplitSize, HeadBytes = 4096, TailStart = 1 << 20;
     private bool _tailTried;
 
-    /// <summary>Notes that the remote VM was heard from; written only when it changes, as VR threads sending on the link share the line.</summary>
-    private void NoteHeard()
-    {
-        var now = Environment.TickCount64;
-        if (Link!.LastHeard != now) Volatile.Write(ref Link.LastHeard, now);
-    }
+    /// <summary>Notes that the remote VM was heard from (the detector writes only when the millisecond changes, as VR threads sending on the link share the line).</summary>
+    private void NoteHeard() => Link!.Detector.Heard(Environment.TickCount64);
 
     /// <summary>
     /// One read from the stream, then every whole frame in the buffer handed to the VM; false once the

@@ -32,6 +32,8 @@ internal sealed class TcpTransport : INetwork
     private readonly ConcurrentDictionary<VmId, long> _fenced = new();
     private readonly ConcurrentBag<(string Host, int Port)> _seeds = [];
     private readonly CancellationTokenSource _stop = new();
+    // Wakes the heartbeat thread before its time: evidence that a VM's process is gone.
+    private readonly AutoResetEvent _wake = new(false);
     private readonly DialPool _dials = new();
     private readonly LogThrottle _refusals = new(TimeSpan.FromSeconds(10));
     private int _seedsJoined;
@@ -156,9 +158,14 @@ internal sealed class TcpTransport : INetwork
         {
             var result = await DialAsync(remote.Host, remote.Port, remote.Id);
             if (result is DialResult.Connected or DialResult.Refused) return;
-            // Nothing listens where the VM did: its process is gone (a pause or a cut keeps the port, or times out).
-            if (result == DialResult.Closed) link.ClosedSince ??= Environment.TickCount64;
-            else link.ClosedSince = null;
+            // Nothing listens where the VM did: its process is gone (a pause or a cut keeps the port, or times out). That is
+            // evidence, not silence: the heartbeat thread suspects it at once, unless a connection from the other side came
+            // meanwhile (the refusal is stale then).
+            if (result == DialResult.Closed && link.Connection is null)
+            {
+                if (Interlocked.CompareExchange(ref link.ClosedSince, Environment.TickCount64, 0) == 0) _wake.Set();
+            }
+            else Volatile.Write(ref link.ClosedSince, 0);
             await Task.Delay(delay, _stop.Token).ContinueWith(_ => { });
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
         }
@@ -311,7 +318,8 @@ internal sealed class TcpTransport : INetwork
                 }
             }
             connection.Link = link;
-            link.LastHeard = Environment.TickCount64;
+            link.Detector.Heard(Environment.TickCount64);
+            Volatile.Write(ref link.ClosedSince, 0);
             previous = link.Attach(connection);
         }
         _endpoints[id] = (connection.Remote.Host, connection.Remote.Port);
@@ -322,48 +330,71 @@ internal sealed class TcpTransport : INetwork
 
     /// <summary>
     /// The heartbeat, on a thread of its own so a busy thread pool cannot delay it: sends heartbeats and
-    /// acknowledgements, suspects VMs silent past the failure timeout (they leave <c>Discover</c>, their links
-    /// and what waits in them stay), declares those silent past the grace period gone (their links close,
-    /// they are fenced), and re-dials seeds. A dialer whose connection went quiet opens a fresh one beside it,
-    /// which resumes where the old one stopped.
+    /// acknowledgements, suspects VMs silent past what their link's detector allows or whose process is gone (they
+    /// leave <c>Discover</c>, their links and what waits in them stay), declares those silent past the grace period
+    /// gone (their links close, they are fenced), and re-dials seeds. A dialer whose connection went quiet opens a
+    /// fresh one beside it, which resumes where the old one stopped. It wakes every heartbeat interval, or sooner
+    /// when a link's silence becomes suspect in between, so a suspicion is not up to an interval late.
     /// </summary>
     private void TickLoop()
     {
         PeerLink.t_isTransportThread = true;
+        var interval = (long)Options.HeartbeatInterval.TotalMilliseconds;
         var last = Environment.TickCount64;
         var lastRedial = last;
-        while (!_stop.Token.WaitHandle.WaitOne(Options.HeartbeatInterval))
+        var wait = interval;
+        WaitHandle[] wakers = [_stop.Token.WaitHandle, _wake];
+        while (WaitHandle.WaitAny(wakers, TimeSpan.FromMilliseconds(wait)) != 0)
         {
             var now = Environment.TickCount64;
-            var stalled = now - last > Options.FailureTimeout.TotalMilliseconds / 2;
+            // Woken late: this VM itself was stalled (a GC pause, SIGSTOP, a starved host), and what it did not hear meanwhile
+            // is its own fault, not the other VMs'. Lateness past a little timer jitter is excused, in proportion: an
+            // observer whose own clock runs late blames others that much less (Lifeguard's local health).
+            var stalledFrom = Math.Min(now, last + wait + StallSlack);
             last = now;
             try
             {
-                Tick(now, stalled, ref lastRedial);
+                wait = Tick(now, stalledFrom, ref lastRedial);
             }
             catch (Exception e)
             {
+                wait = interval;
                 _logger.Unexpected("sending heartbeats", e); // the heartbeat is the failure detector: it must outlive a bad tick
             }
         }
     }
 
-    private void Tick(long now, bool stalled, ref long lastRedial)
+    // Lateness of the heartbeat thread's own wake-ups that is not excused (milliseconds): ordinary timer jitter, which
+    // would otherwise push every suspicion out by a few percent.
+    private const long StallSlack = 50;
+
+    /// <summary>One round of the heartbeat; returns how long to wait for the next (milliseconds).</summary>
+    private long Tick(long now, long stalledFrom, ref long lastRedial)
     {
+        var wait = (long)Options.HeartbeatInterval.TotalMilliseconds;
         foreach (var link in _links.Values)
         {
-            // After a stall of our own (a long GC pause, SIGSTOP, swapping) silence is our fault, not theirs.
-            if (stalled) link.LastHeard = now;
-            var silent = now - Volatile.Read(ref link.LastHeard);
+            var detector = link.Detector;
+            if (stalledFrom < now) detector.Excuse(stalledFrom, now);
+            var silent = detector.Silence(now);
+            var allowed = detector.SuspectAfter();
+            var closedSince = Volatile.Read(ref link.ClosedSince);
+            var gone = link.Connection is null && closedSince != 0;
             if (silent > Options.GracePeriod.TotalMilliseconds)
                 Gone(link, now, $"nothing heard for {Options.GracePeriod.TotalSeconds:0.#} s (the grace period)");
-            else if (link.Suspected && link.Connection is null && now - (link.ClosedSince ?? now) > Options.FailureTimeout.TotalMilliseconds)
+            else if (gone && link.Suspected && now - closedSince > Options.FailureTimeout.TotalMilliseconds)
                 Gone(link, now, $"nothing has listened at its address for {Options.FailureTimeout.TotalSeconds:0.#} s: its process is gone");
-            else if (silent > Options.FailureTimeout.TotalMilliseconds) Suspect(link, silent);
-            else if (link.Suspected)
+            else if (gone) Suspect(link, now, silent, "its connection closed and nothing listens at its address: its process is gone");
+            else if (silent >= allowed)
+                Suspect(link, now, silent, $"nothing heard for {silent / 1000.0:0.0#} s (allowed {allowed / 1000.0:0.0#} s by its gaps: phi {detector.Phi(silent):0.#})");
+            else
             {
-                link.Suspected = false;
-                _vm.RestoreMember(link.RemoteId);
+                if (link.Suspected && detector.LastHeard > link.SuspectedAt)
+                {
+                    link.Suspected = false;
+                    _vm.RestoreMember(link.RemoteId);
+                }
+                wait = Math.Min(wait, allowed - silent);
             }
             if (link.Connection is null) continue;
             if (now - Volatile.Read(ref link.LastSent) >= Options.HeartbeatInterval.TotalMilliseconds) link.Send(Heartbeat);
@@ -374,14 +405,16 @@ internal sealed class TcpTransport : INetwork
             lastRedial = now;
             Redial();
         }
+        return Math.Max(1, wait);
     }
 
-    private void Suspect(PeerLink link, long silent)
+    private void Suspect(PeerLink link, long now, long silent, string why)
     {
         if (!link.Suspected)
         {
             link.Suspected = true;
-            _vm.SuspectMember(link.RemoteId, $"nothing heard for {Options.FailureTimeout.TotalSeconds:0.#} s");
+            link.SuspectedAt = now;
+            _vm.SuspectMember(link.RemoteId, why);
         }
         if (link.Connection is { Outbound: true } quiet && silent > 2 * Options.FailureTimeout.TotalMilliseconds && quiet.Remote is { } remote)
             _ = DialAsync(remote.Host, remote.Port, remote.Id);
