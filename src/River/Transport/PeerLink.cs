@@ -50,11 +50,11 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     /// <summary>What arrives from the remote VM, and how long a silence of it is suspect.</summary>
     public PhiAccrualDetector Detector { get; } = new(transport.Options, Environment.TickCount64);
 
-    /// <summary>True while the remote VM is suspected (silent past what its detector allows, or its process gone), within the grace period.</summary>
-    public bool Suspected;
-
-    /// <summary>When the remote VM was last suspected: it is back once heard after that.</summary>
+    /// <summary>When the remote VM was suspected (silent past what its detector allows, or its process gone), within the grace period; 0 while it is not. It is back once heard after that.</summary>
     public long SuspectedAt;
+
+    /// <summary>True while the remote VM is suspected.</summary>
+    public bool Suspected => Volatile.Read(ref SuspectedAt) != 0;
 
     /// <summary>Since when every re-dial found nothing listening at the remote VM's address (its process is gone); 0 otherwise.</summary>
     public long ClosedSince;

@@ -379,19 +379,19 @@ internal sealed class TcpTransport : INetwork
             var silent = detector.Silence(now);
             var allowed = detector.SuspectAfter();
             var closedSince = Volatile.Read(ref link.ClosedSince);
-            var gone = link.Connection is null && closedSince != 0;
+            var processGone = link.Connection is null && closedSince != 0;
             if (silent > Options.GracePeriod.TotalMilliseconds)
                 Gone(link, now, $"nothing heard for {Options.GracePeriod.TotalSeconds:0.#} s (the grace period)");
-            else if (gone && link.Suspected && now - closedSince > Options.FailureTimeout.TotalMilliseconds)
+            else if (processGone && link.Suspected && now - closedSince > Options.FailureTimeout.TotalMilliseconds)
                 Gone(link, now, $"nothing has listened at its address for {Options.FailureTimeout.TotalSeconds:0.#} s: its process is gone");
-            else if (gone) Suspect(link, now, silent, "its connection closed and nothing listens at its address: its process is gone");
+            else if (processGone) Suspect(link, now, silent, "its connection closed and nothing listens at its address: its process is gone");
             else if (silent >= allowed)
                 Suspect(link, now, silent, $"nothing heard for {silent / 1000.0:0.0#} s (allowed {allowed / 1000.0:0.0#} s by its gaps: phi {detector.Phi(silent):0.#})");
             else
             {
                 if (link.Suspected && detector.LastHeard > link.SuspectedAt)
                 {
-                    link.Suspected = false;
+                    Volatile.Write(ref link.SuspectedAt, 0);
                     _vm.RestoreMember(link.RemoteId);
                 }
                 wait = Math.Min(wait, allowed - silent);
@@ -412,8 +412,7 @@ internal sealed class TcpTransport : INetwork
     {
         if (!link.Suspected)
         {
-            link.Suspected = true;
-            link.SuspectedAt = now;
+            Volatile.Write(ref link.SuspectedAt, now);
             _vm.SuspectMember(link.RemoteId, why);
         }
         if (link.Connection is { Outbound: true } quiet && silent > 2 * Options.FailureTimeout.TotalMilliseconds && quiet.Remote is { } remote)

@@ -104,9 +104,9 @@ public sealed class MirroringEmbeddedTests
     }
 
     /// <summary>
-    /// A mirrored client of a mirrored counter loses the VM of one of its replicas halfway. With two replicas the mirror
-    /// speaks and the primary withholds even its packets to the (mirrored) counter: when the mirror's VM stops (vm 2),
-    /// the primary sends them; when the primary's stops (vm 1), the mirror goes on. Every answer comes once, in order.
+    /// A mirrored client of a mirrored counter loses the VM of one of its replicas halfway (vm 1: the primary's, vm 2:
+    /// the mirror's): packets between two mirrored VRs, numbered and held by both sides' replicas, still reach the counter
+    /// once each, and every answer comes once, in order.
     /// </summary>
     [Theory]
     [InlineData(1)]
