@@ -45,7 +45,7 @@ public sealed class ChildProcess : IDisposable
         foreach (var child in Running.Keys) child.Kill();
     };
 
-    private ChildProcess(string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+    private ChildProcess(string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? lifetime = null)
     {
         var start = new ProcessStartInfo(TimeoutTool ?? file)
         {
@@ -55,7 +55,7 @@ public sealed class ChildProcess : IDisposable
         };
         if (TimeoutTool is not null)
         {
-            foreach (var a in new[] { "-s", "KILL", $"{LifetimeCap.TotalSeconds:0}", file }) start.ArgumentList.Add(a);
+            foreach (var a in new[] { "-s", "KILL", $"{(lifetime ?? LifetimeCap).TotalSeconds:0}", file }) start.ArgumentList.Add(a);
         }
         foreach (var a in args) start.ArgumentList.Add(a);
         // River reads its cluster settings from RIVER_* variables too; the run must see only its arguments.
@@ -68,13 +68,19 @@ public sealed class ChildProcess : IDisposable
         _stderr = new OutputLines(_process.StandardError);
     }
 
+    /// <summary>The <c>dotnet</c> host running the tests.</summary>
+    public static string DotnetHost { get; } = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+
     /// <summary>Starts <c>dotnet <paramref name="dll"/> args</c>.</summary>
     public static ChildProcess Dotnet(string dll, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null) =>
-        new(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", [dll, .. args], workingDirectory, environment);
+        new(DotnetHost, [dll, .. args], workingDirectory, environment);
 
-    /// <summary>Starts any executable, optionally in <paramref name="workingDirectory"/> with extra <paramref name="environment"/> variables.</summary>
-    public static ChildProcess Start(string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null) =>
-        new(file, args, workingDirectory, environment);
+    /// <summary>
+    /// Starts any executable, optionally in <paramref name="workingDirectory"/> with extra <paramref name="environment"/> variables.
+    /// It is killed after <paramref name="lifetime"/> (default 5 min) even if the test host dies; a build may need longer.
+    /// </summary>
+    public static ChildProcess Start(string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? lifetime = null) =>
+        new(file, args, workingDirectory, environment, lifetime);
 
     /// <summary>Starts a built sample (see <see cref="Built.Sample"/>).</summary>
     public static ChildProcess Sample(string sample, params string[] args) => Dotnet(Built.Sample(sample), args);

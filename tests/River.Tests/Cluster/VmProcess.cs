@@ -63,7 +63,7 @@ public sealed partial class VmProcess : IDisposable
 
     /// <summary>Starts <c>river vm</c> with <paramref name="args"/> through <paramref name="wrapper"/>, a command that runs the command after it (e.g. <c>unshare</c>).</summary>
     public static Task<VmProcess> StartWrappedAsync(string[] wrapper, IEnumerable<string> args) =>
-        ListeningAsync(ChildProcess.Start(wrapper[0], [.. wrapper[1..], Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", Built.RiverCli, .. args]));
+        ListeningAsync(ChildProcess.Start(wrapper[0], [.. wrapper[1..], ChildProcess.DotnetHost, Built.RiverCli, .. args]));
 
     private static async Task<VmProcess> ListeningAsync(ChildProcess process)
     {

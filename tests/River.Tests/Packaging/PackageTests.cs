@@ -83,7 +83,7 @@ public sealed partial class PackageTests : IDisposable
 
     private static async Task<ProcessOutput> DotnetAsync(string directory, TimeSpan timeout, IReadOnlyDictionary<string, string>? env, params string[] args)
     {
-        using var dotnet = ChildProcess.Start(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", args, directory, env);
+        using var dotnet = ChildProcess.Start(ChildProcess.DotnetHost, args, directory, env);
         return await dotnet.WaitAsync(timeout);
     }
 
