@@ -88,20 +88,26 @@ public sealed class MpiBench : MpiProgram
         });
     }
 
-    /// <summary>Rank 0 sends <paramref name="count"/> arrays of <paramref name="bytes"/> (as doubles) to rank 1, which receives them into one buffer and acknowledges the last.</summary>
+    /// <summary>Messages in flight per window of the bandwidth workload, as in osu_bw.</summary>
+    public const int Window = 64;
+
+    /// <summary>
+    /// osu_bw's shape: rank 0 sends <paramref name="count"/> arrays of <paramref name="bytes"/> (as doubles) to rank 1 in
+    /// windows of <see cref="Window"/> non-blocking sends; rank 1 posts a window of receives into one buffer and
+    /// acknowledges each window.
+    /// </summary>
     private static double Bandwidth(Communicator world, int bytes, int count)
     {
         var data = new double[bytes / sizeof(double)];
+        var window = new Request[Window];
         var clock = Stopwatch.StartNew();
-        if (world.Rank == 0)
+        for (var sent = 0; sent < count; sent += Window)
         {
-            for (var i = 0; i < count; i++) world.Send(data, 1, 0);
-            world.Receive<bool>(1, 1);
-        }
-        else if (world.Rank == 1)
-        {
-            for (var i = 0; i < count; i++) world.Receive(0, 0, ref data); // into one buffer, as Open MPI's side does
-            world.Send(true, 0, 1);
+            for (var j = 0; j < Window; j++)
+                window[j] = world.Rank == 0 ? world.ImmediateSend(data, 1, 0) : world.ImmediateReceive(0, 0, data);
+            Request.WaitAll(window);
+            if (world.Rank == 1) world.Send(true, 0, 1);
+            else world.Receive<bool>(1, 1);
         }
         return clock.Elapsed.TotalSeconds;
     }

@@ -69,17 +69,17 @@ public sealed partial class Communicator
     /// </summary>
     /// <exception cref="InvalidCastException">the message holds another type than <typeparamref name="T"/>[].</exception>
     /// <exception cref="MpiAbortedException">the job was aborted while waiting.</exception>
-    public void Receive<T>(int source, int tag, ref T[] values)
+    public void Receive<T>(int source, int tag, ref T[] values) =>
+        values = Into(Port.Receive(SourceOf(source), _context, TagOf(tag)), values);
+
+    /// <summary>The array in <paramref name="packet"/>, copied into <paramref name="values"/> when the lengths match (the packet's array then goes back to River), else the packet's own.</summary>
+    private static T[] Into<T>(Packet packet, T[]? values)
     {
-        var packet = Port.Receive(SourceOf(source), _context, TagOf(tag));
         var received = packet.Get<T[]>("v");
-        if (values is null || values.Length != received.Length)
-        {
-            values = received;
-            return;
-        }
+        if (values is null || values.Length != received.Length) return received;
         received.CopyTo(values.AsSpan());
         packet.Recycle();
+        return values;
     }
 
     /// <summary>Sends like <see cref="Send{T}(T, int, int)"/>; the request is complete at once.</summary>
@@ -91,7 +91,16 @@ public sealed partial class Communicator
 
     /// <summary>Posts a receive and returns at once; a message goes to the earliest posted receive it matches.</summary>
     public ReceiveRequest<T> ImmediateReceive<T>(int source, int tag) =>
-        new(this, Port.Post(SourceOf(source), _context, TagOf(tag)));
+        new(this, Port.Post(SourceOf(source), _context, TagOf(tag)), packet => packet.Get<T>("v"));
+
+    /// <summary>
+    /// Posts a receive of an array into <paramref name="values"/> (MPI.NET's form), completed as
+    /// <see cref="Receive{T}(int, int, ref T[])"/> does: <see cref="ReceiveRequest{T}.Value"/> is <paramref name="values"/>
+    /// holding the message when the lengths match, else the array received. Many such receives may share one buffer, as
+    /// a bandwidth test's window does: each copies in as it completes.
+    /// </summary>
+    public ReceiveRequest<T[]> ImmediateReceive<T>(int source, int tag, T[] values) =>
+        new(this, Port.Post(SourceOf(source), _context, TagOf(tag)), packet => Into(packet, values));
 
     /// <summary>
     /// Splits this communicator: ranks passing the same <paramref name="color"/> form a new one, ordered by

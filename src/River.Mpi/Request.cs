@@ -58,13 +58,15 @@ public sealed class ReceiveRequest<T> : Request
 {
     private readonly Communicator _communicator;
     private readonly PostedReceive _posted;
+    private readonly Func<Packet, T> _read;
     private CompletedStatus? _status;
     private T _value = default!;
 
-    internal ReceiveRequest(Communicator communicator, PostedReceive posted)
+    internal ReceiveRequest(Communicator communicator, PostedReceive posted, Func<Packet, T> read)
     {
         _communicator = communicator;
         _posted = posted;
+        _read = read;
     }
 
     /// <summary>The value received.</summary>
@@ -92,7 +94,7 @@ public sealed class ReceiveRequest<T> : Request
     private CompletedStatus? Complete()
     {
         if (_status is not null || _posted.Packet is not { } packet) return _status;
-        _value = packet.Get<T>("v");
+        _value = _read(packet);
         return _status = _communicator.StatusOf(packet);
     }
 }

@@ -31,7 +31,7 @@ public sealed class PointToPointTests
     [Theory]
     [InlineData(1)]
     [InlineData(2)] // across VMs: the arrays are serialized
-    public async Task Receive_into_a_buffer_fills_it_when_the_lengths_match_and_replaces_it_otherwise(int vms) =>
+    public async Task Receive_into_a_buffer_blocking_or_posted_fills_it_when_the_lengths_match_and_replaces_it_otherwise(int vms) =>
         await Embedded.RunAsync<IntoBuffer>(2, vms);
 
     [Fact]
@@ -140,6 +140,8 @@ public sealed class PointToPointTests
             {
                 for (var i = 1; i <= 3; i++) world.Send(Enumerable.Repeat(i * 0.25, Length).ToArray(), 1, 0);
                 world.Send(new[] { 7, 8 }, 1, 1);
+                for (var i = 1; i <= 3; i++) world.Send(Enumerable.Repeat(i * 0.5, Length).ToArray(), 1, 2);
+                world.Send(new[] { 9 }, 1, 3);
                 return;
             }
             var buffer = new double[Length];
@@ -153,6 +155,18 @@ public sealed class PointToPointTests
             var small = new int[5];
             world.Receive(0, 1, ref small);
             Expect.Sequence([7, 8], small, "an array of another length replaces the buffer");
+
+            // A window of posted receives sharing one buffer: each copies in as it completes.
+            var window = Enumerable.Range(0, 3).Select(_ => world.ImmediateReceive(0, 2, buffer)).ToArray();
+            var other = world.ImmediateReceive(0, 3, small);
+            for (var i = 1; i <= 3; i++)
+            {
+                window[i - 1].Wait();
+                Expect.Equal(true, ReferenceEquals(same, window[i - 1].Value), $"posted receive {i} completes into the buffer");
+                Expect.Equal(Length, buffer.Count(x => x == i * 0.5), $"elements of posted message {i}");
+            }
+            other.Wait();
+            Expect.Sequence([9], other.Value, "a posted receive of another length gets the array received");
         }
     }
 
