@@ -10,7 +10,7 @@ namespace River.Tests.Cluster;
 /// A member slow to answer (SIGSTOPped, as under heavy load) stands for the race a busy machine makes likely.
 /// </summary>
 [Collection(ProcessCollection.Name)]
-public sealed class JoinProcessTests(ITestOutputHelper output) : ProcessTest(output)
+public sealed class JoinProcessTests(ITestOutputHelper output) : ProcessTest
 {
     private static readonly TimeSpan RunBound = TimeSpan.FromSeconds(60);
 
