@@ -541,7 +541,10 @@ public sealed class RiverVm : IAsyncDisposable
     /// <summary>A suspected member was heard again within the grace period: nothing was lost.</summary>
     internal void RestoreMember(VmId id)
     {
-        if (Membership.Suspect(id, false)) _logger.MemberBack(id);
+        if (!Membership.Suspect(id, false)) return;
+        _logger.MemberBack(id);
+        // Gossip left it out while it was suspected: VMs that joined meanwhile learn of it now, and it of them.
+        if (Network is not null && Membership.Snapshot().FirstOrDefault(m => m.Info.Id == id) is { Peer: { } peer } back) Gossip(back.Info, peer);
     }
 
     /// <summary>
