@@ -55,7 +55,11 @@ internal sealed class Membership
     public bool Remove(VmId id)
     {
         bool removed;
-        lock (_lock) removed = _members.Remove(id);
+        lock (_lock)
+        {
+            removed = _members.Remove(id);
+            _heardOf.Remove(id); // gone: a join waits for it no longer
+        }
         if (removed) Signal();
         return removed;
     }
@@ -66,15 +70,30 @@ internal sealed class Membership
         lock (_lock) _heardOf.TryAdd(id, false);
     }
 
-    /// <summary>VM <paramref name="id"/> sent its member list, which every VM does once it took this one in.</summary>
-    public void Listed(VmId id)
+    /// <summary>
+    /// VM <paramref name="id"/> sent its member list, naming <paramref name="named"/>: every VM does once it took this one in.
+    /// One step, so a join never finds the list's sender settled before the VMs it named are heard of.
+    /// </summary>
+    public void Listed(VmId id, IEnumerable<VmId> named)
     {
-        lock (_lock) _heardOf[id] = true;
+        lock (_lock)
+        {
+            foreach (var other in named) _heardOf.TryAdd(other, false);
+            _heardOf[id] = true;
+        }
         Signal();
     }
 
+    /// <summary>VM <paramref name="id"/> was heard of but could not be reached (nothing listens there, or it refused): a join waits for it no longer.</summary>
+    public void GiveUp(VmId id)
+    {
+        bool removed;
+        lock (_lock) removed = !_members.ContainsKey(id) && _heardOf.Remove(id);
+        if (removed) Signal();
+    }
+
     /// <summary>
-    /// True once every VM heard of is a member and has sent its member list. Timers alone cannot tell: on a busy
+    /// True once every VM heard of (and not given up on) is a member and has sent its member list. Timers alone cannot tell: on a busy
     /// machine a seed's list can come after any quiet period, and a program would start seeing only part of the cluster.
     /// </summary>
     public bool Settled

@@ -40,7 +40,10 @@ public sealed class ClusterOptions
     /// </summary>
     public bool RequireSeeds { get; set; }
 
-    /// <summary>How long a join tries its seeds (and, for a program, waits to hear of a VM) before it gives up (default 10 s).</summary>
+    /// <summary>
+    /// How long a join tries its seeds (and, for a program, waits to hear of a VM) before it gives up, and then how long it
+    /// waits at most for the VMs the seeds listed to be reached (default 10 s).
+    /// </summary>
     public TimeSpan JoinTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Announce and listen for VMs by UDP multicast on the local network.</summary>

@@ -31,6 +31,9 @@ internal sealed class TcpTransport : INetwork
     // VMs declared gone (silent past the grace period), by when: they may come back only as new VMs.
     private readonly ConcurrentDictionary<VmId, long> _fenced = new();
     private readonly ConcurrentBag<(string Host, int Port)> _seeds = [];
+    // VMs heard of (by gossip or multicast) and not linked yet, since when: re-dialed by either side each second, for
+    // the join timeout, so one failed dial (a handshake that timed out on a busy host) does not leave a pair unlinked.
+    private readonly ConcurrentDictionary<VmId, (string Host, int Port, long Since)> _heard = new();
     private readonly CancellationTokenSource _stop = new();
     // Wakes the heartbeat thread before its time: evidence that a VM's process is gone.
     private readonly AutoResetEvent _wake = new(false);
@@ -80,9 +83,21 @@ internal sealed class TcpTransport : INetwork
 
     public void Dial(VmInfo vm)
     {
+        if (vm.Id == _vm.Id || _links.ContainsKey(vm.Id)) return;
+        _heard.TryAdd(vm.Id, (vm.Host, vm.Port, Environment.TickCount64));
         // Of two VMs that hear of each other, the one with the smaller id dials: no duplicate connections.
-        if (vm.Id == _vm.Id || _links.ContainsKey(vm.Id) || _vm.Id.Value.CompareTo(vm.Id.Value) > 0) return;
-        _ = DialAsync(vm.Host, vm.Port, vm.Id);
+        if (_vm.Id.Value.CompareTo(vm.Id.Value) < 0) _ = DialHeardAsync(vm.Id, vm.Host, vm.Port);
+    }
+
+    private async Task DialHeardAsync(VmId id, string host, int port)
+    {
+        // Nothing listens there, or it refused this VM: retrying would not change the answer.
+        if (await DialAsync(host, port, id) is DialResult.Closed or DialResult.Refused) GiveUp(id);
+    }
+
+    private void GiveUp(VmId id)
+    {
+        if (_heard.TryRemove(id, out _) && !_links.ContainsKey(id)) _vm.GaveUpOn(id);
     }
 
     public IReadOnlyList<byte[]> Forget(VmId vm)
@@ -323,6 +338,7 @@ internal sealed class TcpTransport : INetwork
             previous = link.Attach(connection);
         }
         _endpoints[id] = (connection.Remote.Host, connection.Remote.Port);
+        _heard.TryRemove(id, out _);
         _vm.HeardOf(id);
         connection.StartReading(previous);
         _vm.Connect(link);
@@ -403,7 +419,7 @@ internal sealed class TcpTransport : INetwork
         if (now - lastRedial >= 1000)
         {
             lastRedial = now;
-            Redial();
+            Redial(now);
         }
         return Math.Max(1, wait);
     }
@@ -435,13 +451,20 @@ internal sealed class TcpTransport : INetwork
     /// <summary>True for a VM this one declared gone: it is refused at the handshake.</summary>
     internal bool IsFenced(VmId id) => _fenced.ContainsKey(id);
 
-    private void Redial()
+    private void Redial(long now)
     {
         var linked = _links.Keys.Select(id => _endpoints.GetValueOrDefault(id)).ToHashSet();
         foreach (var seed in _seeds)
         {
             var reached = _dialed.TryGetValue($"{seed.Host}:{seed.Port}", out var id) && _links.ContainsKey(id);
             if (!reached && !linked.Contains(seed)) _ = DialAsync(seed.Host, seed.Port, null);
+        }
+        foreach (var (id, heard) in _heard)
+        {
+            if (_links.ContainsKey(id)) _heard.TryRemove(id, out _);
+            else if (IsFenced(id) || now - heard.Since > Options.JoinTimeout.TotalMilliseconds) GiveUp(id);
+            // A second old and still no link: the first dial failed, or the other side's never came.
+            else if (now - heard.Since >= 1000) _ = DialHeardAsync(id, heard.Host, heard.Port);
         }
     }
 

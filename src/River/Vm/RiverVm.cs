@@ -109,7 +109,9 @@ public sealed class RiverVm : IAsyncDisposable
     /// <summary>
     /// Starts a VM that listens on the network and joins the cluster <paramref name="cluster"/> names:
     /// through its seeds, by multicast, or by waiting for others to find it.
-    /// Returns once every seed has answered (or could not be reached) and their members are known.
+    /// Returns once every seed has answered (or could not be reached) and each VM the seeds listed is a member and has sent
+    /// its own list, or was given up on (nothing listens there, or no link within <see cref="ClusterOptions.JoinTimeout"/>):
+    /// the first <c>Discover</c> sees the cluster the seeds knew.
     /// With <see cref="ClusterOptions.RequireSeeds"/>, throws <see cref="ClusterJoinException"/> when no seed took it in.
     /// </summary>
     public static async Task<RiverVm> JoinAsync(ClusterOptions cluster, RiverVmOptions? options = null)
@@ -136,9 +138,10 @@ public sealed class RiverVm : IAsyncDisposable
             await vm.DisposeAsync();
             throw new ClusterJoinException($"Could not join cluster '{cluster.Name}': no VM of it was heard by multicast within {cluster.JoinTimeout.TotalSeconds:0.#} s.");
         }
-        // Multicast announcements come once a second: give every VM the chance to be heard.
-        var quiet = cluster.Multicast ? TimeSpan.FromMilliseconds(1500) : TimeSpan.FromMilliseconds(300);
-        await vm.SettleAsync(quiet, TimeSpan.FromSeconds(5));
+        // Multicast announcements come once a second: give every VM the chance to be heard. Through seeds, what the seeds
+        // listed is the cluster, and the join ends as soon as each VM they named is reached or given up on.
+        var quiet = cluster.Multicast ? TimeSpan.FromMilliseconds(1500) : TimeSpan.Zero;
+        await vm.SettleAsync(quiet, cluster.JoinTimeout);
         return vm;
     }
 
@@ -156,8 +159,9 @@ public sealed class RiverVm : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until every VM heard of (linked, or named by gossip) has joined and sent its member list, and membership
-    /// has not changed for <paramref name="quiet"/> (at most <paramref name="limit"/>), so the first <c>Discover</c> sees the cluster.
+    /// Waits until every VM heard of (linked, or named by gossip) has joined and sent its member list or was given up on
+    /// (see <see cref="Membership.GiveUp"/>), and membership has not changed for <paramref name="quiet"/> (at most
+    /// <paramref name="limit"/>), so the first <c>Discover</c> sees the cluster.
     /// </summary>
     private async Task SettleAsync(TimeSpan quiet, TimeSpan limit)
     {
@@ -167,13 +171,16 @@ public sealed class RiverVm : IAsyncDisposable
             var changed = Membership.Changed;
             var waiting = !Membership.Settled;
             var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero) return;
+            if (left <= TimeSpan.Zero || !waiting && quiet == TimeSpan.Zero) return;
             if (await Task.WhenAny(changed, Task.Delay(waiting ? left : quiet)) != changed && !waiting) return;
         }
     }
 
     /// <summary>The transport linked this VM to VM <paramref name="id"/>: it becomes a member once its Announce is read.</summary>
     internal void HeardOf(VmId id) => Membership.HeardOf(id);
+
+    /// <summary>The transport could not reach VM <paramref name="id"/>, heard of by gossip or multicast: a join waits for it no longer.</summary>
+    internal void GaveUpOn(VmId id) => Membership.GiveUp(id);
 
     /// <summary>Adds an observer of every packet sent from or delivered to this VM.</summary>
     public void AddPacketObserver(IPacketObserver observer) => Observers.Add(observer);
@@ -425,12 +432,8 @@ public sealed class RiverVm : IAsyncDisposable
                 }
                 break;
             case Members m:
-                Membership.Listed(from.RemoteId);
-                foreach (var vm in m.Vms)
-                {
-                    if (vm.Id != Id) HeardOf(vm.Id);
-                    Network?.Dial(vm);
-                }
+                Membership.Listed(from.RemoteId, m.Vms.Select(vm => vm.Id).Where(id => id != Id));
+                foreach (var vm in m.Vms) Network?.Dial(vm);
                 break;
             case DeployRequest d:
                 if (d.Parent is { } parent)
@@ -538,7 +541,10 @@ public sealed class RiverVm : IAsyncDisposable
     /// <summary>A suspected member was heard again within the grace period: nothing was lost.</summary>
     internal void RestoreMember(VmId id)
     {
-        if (Membership.Suspect(id, false)) _logger.MemberBack(id);
+        if (!Membership.Suspect(id, false)) return;
+        _logger.MemberBack(id);
+        // Gossip left it out while it was suspected: VMs that joined meanwhile learn of it now, and it of them.
+        if (Network is not null && Membership.Snapshot().FirstOrDefault(m => m.Info.Id == id) is { Peer: { } peer } back) Gossip(back.Info, peer);
     }
 
     /// <summary>
