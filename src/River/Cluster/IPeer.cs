@@ -18,10 +18,4 @@ internal interface IPeer
     /// are copied once, from the sender's array to where the peer keeps the frame, before this returns.
     /// </summary>
     bool Send(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, bool corkable = false);
-
-    /// <summary>
-    /// Sends one small frame another VM waits for. Like <see cref="Send(ReadOnlySpan{byte}, bool)"/>, except that a thread
-    /// that may not block (a reader) writes it itself when it cannot block, instead of waking a pool thread to write it.
-    /// </summary>
-    bool SendNow(ReadOnlySpan<byte> frame) => Send(frame);
 }

@@ -382,7 +382,7 @@ internal sealed class MirrorGroup
             if (IsPrimary || _local is null && _ended) return;
             (to, ack) = (Primary, new MirrorLogAck(Id, View.Epoch, _applied));
         }
-        _mirrors.TellNow(to, ack); // on the reader of the log, mostly: the primary waits for it to send the next
+        _mirrors.Tell(to, ack);
     }
 
     /// <summary>A mirror holds the log up to <see cref="MirrorLogAck.Upto"/> (this VM is the primary).</summary>

@@ -440,9 +440,6 @@ internal sealed class Mirrors
 
     public void Tell(VmId to, object message) => _vm.Membership.PeerOf(to)?.Send(Frames.Control(_vm.Serializer, message));
 
-    /// <summary>Like <see cref="Tell"/>, for a small message the other VM waits for: a reader writes it itself (<see cref="IPeer.SendNow"/>).</summary>
-    public void TellNow(VmId to, object message) => _vm.Membership.PeerOf(to)?.SendNow(Frames.Control(_vm.Serializer, message));
-
     /// <summary>VM <paramref name="id"/> is gone (not merely suspected: it is fenced, so it cannot come back as a second primary).</summary>
     public void OnVmGone(VmId id)
     {

@@ -102,16 +102,8 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
 
     public bool Send(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, bool corkable = false) => Enqueue(head, tail, corkable);
 
-    /// <summary>
-    /// Frames up to this size a reader writes itself on an idle link whose socket has room (<see cref="SendNow"/>): far less
-    /// than the third of even the smallest send buffer that room means, so the write cannot block.
-    /// </summary>
-    private const int NowLimit = 1024;
-
-    public bool SendNow(ReadOnlySpan<byte> frame) => Enqueue(frame, [], corkable: false, now: true);
-
     /// <summary>Queues the frame <paramref name="head"/> + <paramref name="tail"/>, and writes it at once on an idle link unless held (corked).</summary>
-    private bool Enqueue(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, bool corkable, bool now = false)
+    private bool Enqueue(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, bool corkable)
     {
         var length = (long)head.Length + tail.Length;
         if (length > transport.Options.MaxFrameSize)
@@ -133,7 +125,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             else
             {
                 Append(head, tail);
-                if (!_writing && Writable is { } writable)
+                if (!_writing && Writable is not null)
                 {
                     hold = corkable && _pendingLength < Corking.HoldLimit;
                     if (hold)
@@ -143,9 +135,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                     else
                     {
                         write = _writing = true;
-                        // A reader's small frame that cannot block is written here: a pool thread's wake-up (and its spinning
-                        // for more work after) costs more than the write, once per message of a mirror's log.
-                        queue = _queued = t_isTransportThread && !(now && _pendingLength <= NowLimit && writable.HasRoom);
+                        queue = _queued = t_isTransportThread;
                     }
                 }
                 else write = TakeQueuedWrite();
@@ -496,31 +486,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             Volatile.Write(ref LastSent, Environment.TickCount64);
             if (!numbered && !logged)
                 lock (_lock) Return(chunk.Array!);
-            if (t_isTransportThread)
-            {
-                HandOff();
-                return;
-            }
         }
-    }
-
-    /// <summary>
-    /// A reader that wrote its small frame (see <see cref="SendNow"/>) leaves what others queued meanwhile to the thread
-    /// pool, as it always does.
-    /// </summary>
-    private void HandOff()
-    {
-        lock (_lock)
-        {
-            if (_pendingLength == 0 || Writable is null)
-            {
-                _writing = false;
-                UpdateSpace();
-                return;
-            }
-            _queued = true;
-        }
-        Queue();
     }
 
     /// <summary>Keeps frames up to the last appended, taken for writing, until acknowledged. Caller holds _lock.</summary>
