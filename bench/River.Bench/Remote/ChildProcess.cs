@@ -66,6 +66,9 @@ internal sealed class ChildProcess : IDisposable
 
     public string Name { get; }
 
+    /// <summary>The process's id.</summary>
+    public int Id => _process.Id;
+
     public const int Sigstop = 19, Sigcont = 18, Sigkill = 9;
 
     /// <summary>Sends <paramref name="signal"/> (SIGSTOP, SIGCONT, SIGKILL) to the process; Linux only.</summary>

@@ -83,10 +83,12 @@ internal sealed class MirroredThroughput : Scenario
             var mirror = vr.DeployMirrored<PeerVr>(cluster.Replicas, true);
             Trips(vr, echo, 1_000, window);
             Trips(vr, mirror, 1_000, window);
+            // With RIVER_BENCH_THREADS=1, each run's CPU per trip by process and thread (see ThreadCpu).
+            (string, int)[] processes = [("bench", Environment.ProcessId), ("primary", cluster.Primary.Id), ("mirror", cluster.Mirror.Id)];
             for (var rep = 0; rep < s.Pick(3, 7); rep++)
             {
-                plain.Add(score(Trips(vr, echo, count, window)));
-                mirrored.Add(score(Trips(vr, mirror, count, window)));
+                plain.Add(score(ThreadCpu.Measure("unmirrored", count, processes, () => Trips(vr, echo, count, window))));
+                mirrored.Add(score(ThreadCpu.Measure("mirrored", count, processes, () => Trips(vr, mirror, count, window))));
             }
             vr.Send(echo, new { tag = "stop" });
             vr.Send(mirror, new { tag = "stop" });
