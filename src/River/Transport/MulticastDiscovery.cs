@@ -99,7 +99,7 @@ internal sealed class MulticastDiscovery : IDisposable
             switch (_signer.Verify(bytes))
             {
                 case Announcement.Verified(var id, var host, var port):
-                    if (id != _vm.Id) _transport.Dial(new VmInfo(id, host, port, new Dictionary<string, object?>()));
+                    _transport.DialAnnounced(new VmInfo(id, host, port, new Dictionary<string, object?>()));
                     break;
                 case Announcement.Rejected(var reason):
                     Ignored(from, reason);

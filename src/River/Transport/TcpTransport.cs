@@ -85,9 +85,20 @@ internal sealed class TcpTransport : INetwork
     {
         if (vm.Id == _vm.Id || _links.ContainsKey(vm.Id)) return;
         _heard.TryAdd(vm.Id, (vm.Host, vm.Port, Environment.TickCount64));
-        // Of two VMs that hear of each other, the one with the smaller id dials: no duplicate connections.
-        if (_vm.Id.Value.CompareTo(vm.Id.Value) < 0) _ = DialHeardAsync(vm.Id, vm.Host, vm.Port);
+        if (DialsFirst(vm.Id)) _ = DialHeardAsync(vm.Id, vm.Host, vm.Port);
     }
+
+    /// <summary>
+    /// A VM announced itself by multicast: dialed as <see cref="Dial"/> does, but not kept for re-dials, since it
+    /// announces itself again each second (and a replayed announcement, refused, makes no dial at all).
+    /// </summary>
+    internal void DialAnnounced(VmInfo vm)
+    {
+        if (vm.Id != _vm.Id && !_links.ContainsKey(vm.Id) && DialsFirst(vm.Id)) _ = DialAsync(vm.Host, vm.Port, vm.Id);
+    }
+
+    // Of two VMs that hear of each other, the one with the smaller id dials: no duplicate connections.
+    private bool DialsFirst(VmId other) => _vm.Id.Value.CompareTo(other.Value) < 0;
 
     private async Task DialHeardAsync(VmId id, string host, int port)
     {
