@@ -83,7 +83,7 @@ internal sealed class TcpTransport : INetwork
 
     public void Dial(VmInfo vm)
     {
-        if (vm.Id == _vm.Id || _links.ContainsKey(vm.Id)) return;
+        if (!Unlinked(vm.Id)) return;
         _heard.TryAdd(vm.Id, (vm.Host, vm.Port, Environment.TickCount64));
         if (DialsFirst(vm.Id)) _ = DialHeardAsync(vm.Id, vm.Host, vm.Port);
     }
@@ -94,8 +94,10 @@ internal sealed class TcpTransport : INetwork
     /// </summary>
     internal void DialAnnounced(VmInfo vm)
     {
-        if (vm.Id != _vm.Id && !_links.ContainsKey(vm.Id) && DialsFirst(vm.Id)) _ = DialAsync(vm.Host, vm.Port, vm.Id);
+        if (Unlinked(vm.Id) && DialsFirst(vm.Id)) _ = DialAsync(vm.Host, vm.Port, vm.Id);
     }
+
+    private bool Unlinked(VmId other) => other != _vm.Id && !_links.ContainsKey(other);
 
     // Of two VMs that hear of each other, the one with the smaller id dials: no duplicate connections.
     private bool DialsFirst(VmId other) => _vm.Id.Value.CompareTo(other.Value) < 0;
