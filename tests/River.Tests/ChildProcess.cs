@@ -228,9 +228,11 @@ public sealed class ChildProcess : IDisposable
         private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private bool _ended;
 
-        public OutputLines(StreamReader reader) => Completion = Task.Run(async () =>
+        // A thread of its own (LongRunning), not the pool: when the test host's pool is busy, a pool
+        // reader may not run for seconds, and a child that exited would seem to have printed nothing.
+        public OutputLines(StreamReader reader) => Completion = Task.Factory.StartNew(() =>
         {
-            while (await reader.ReadLineAsync() is { } line)
+            while (reader.ReadLine() is { } line)
             {
                 TaskCompletionSource changed;
                 lock (_lock)
@@ -246,7 +248,7 @@ public sealed class ChildProcess : IDisposable
                 _ended = true;
                 _changed.TrySetResult();
             }
-        });
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         public Task Completion { get; }
 

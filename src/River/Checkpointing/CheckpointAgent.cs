@@ -66,7 +66,13 @@ internal sealed class CheckpointAgent : IRuntimeHooks
 
         /// <summary>Completes when the initiator ends for good (not when it is rolled back): the program's end.</summary>
         public readonly TaskCompletionSource Finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public readonly ConcurrentDictionary<VmId, bool> Handled = new();
+
+        private readonly ConcurrentDictionary<VmId, TaskCompletionSource> _recoveries = new();
+
+        /// <summary>The recovery from VM <paramref name="vm"/>'s loss: completes at the home VM's <see cref="River.Resume"/> for it.</summary>
+        public Task Recovery(VmId vm) => _recoveries.GetOrAdd(vm, static _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+        public void Recovered(VmId vm) => _recoveries.GetOrAdd(vm, static _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     /// <summary>One VR's numbering: packets sent to and queued from each other VR, what it sent, packets come early.</summary>
@@ -287,6 +293,19 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         }
     }
 
+    /// <summary>
+    /// A VR of a run sent to one whose VM is gone, before its next send would have waited for the recovery: the packet
+    /// is in its log, and the recovery from that loss replays it to wherever its receiver starts again. So the send waits
+    /// for that recovery, as the next one would, and returns, unless the receiver is not started again (not of the run).
+    /// </summary>
+    public bool Keeps(Packet packet, VmId gone)
+    {
+        if (packet.CheckpointSeq == 0 || !_vm.TryGetLocal(packet.Src, out var vr) || !_vrs.TryGetValue(vr, out var state) || state.Run.Home == gone)
+            return false;
+        if (!state.Run.Recovery(gone).Wait(RecoveryWait, vr.Stopping)) return false;
+        return _vm.TryGetLocal(packet.Dest, out _) || _vm.Router.LocationOf(packet.Dest) is not null;
+    }
+
     public bool Post(VrContext to, Packet packet)
     {
         var seq = packet.CheckpointSeq;
@@ -494,7 +513,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
     {
         foreach (var run in _runs.Values)
         {
-            if (run.Home == id || run.Handled.ContainsKey(id)) continue; // the run ended with its initiator's VM, or this loss was recovered from
+            if (run.Home == id || run.Recovery(id).IsCompleted) continue; // the run ended with its initiator's VM, or this loss was recovered from
             run.Resumed.Reset();
             run.Recovering = true;
             run.Coordinator?.OnVmGone(id);
@@ -517,7 +536,7 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         foreach (var (vmId, frames) in owed) SendTo(vmId, new Replay(r.Run, [.. frames]));
         // The new epoch before the restarted VRs run: the first thing one does may be a Checkpoint(), which the home drops as stale if stamped with the old one.
         run.Epoch = r.Epoch;
-        foreach (var gone in r.Gone) run.Handled.TryAdd(gone, true);
+        foreach (var gone in r.Gone) run.Recovered(gone);
         foreach (var id in r.Restarted)
             if (_holding.TryRemove(id, out var go)) go.TrySetResult();
         run.Recovering = false;

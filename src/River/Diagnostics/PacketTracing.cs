@@ -46,7 +46,7 @@ internal static class PacketTracing
         var span = Start(vm, packet);
         try
         {
-            vm.Router.Send(vm.Sending(packet), wait);
+            vm.Route(packet, wait);
         }
         catch (Exception e)
         {
@@ -67,7 +67,7 @@ internal static class PacketTracing
         ValueTask sending;
         try
         {
-            sending = vm.Router.SendAsync(vm.Sending(packet), wait, cancel);
+            sending = vm.RouteAsync(packet, wait, cancel);
         }
         catch (Exception e)
         {

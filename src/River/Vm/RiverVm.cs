@@ -254,7 +254,7 @@ public sealed class RiverVm : IAsyncDisposable
             if (!tracing && Hooks is null && Router.TrySendDirect(src, to, names, values, wait)) return;
             var packet = new Packet(src, to, names, borrowed ? [.. values] : values);
             if (tracing) PacketTracing.Send(this, packet, wait);
-            else Router.Send(Sending(packet), wait);
+            else Route(packet, wait);
         }
         finally
         {
@@ -265,10 +265,43 @@ public sealed class RiverVm : IAsyncDisposable
     internal ValueTask SendAsync(VrId src, VrId? dest, object attributes, TimeSpan wait, CancellationToken cancel)
     {
         var packet = MakePacket(src, dest, attributes);
-        return PacketTracing.Active ? PacketTracing.SendAsync(this, packet, wait, cancel) : Router.SendAsync(Sending(packet), wait, cancel);
+        return PacketTracing.Active ? PacketTracing.SendAsync(this, packet, wait, cancel) : RouteAsync(packet, wait, cancel);
     }
 
-    internal Packet Sending(Packet packet) => Hooks is { } hooks ? hooks.Sending(packet) : packet;
+    /// <summary>Routes a packet a local VR sends, through the hooks (<see cref="IRuntimeHooks.Sending"/>, <see cref="IRuntimeHooks.Keeps"/>).</summary>
+    internal void Route(Packet packet, TimeSpan? wait)
+    {
+        if (Hooks is not { } hooks)
+        {
+            Router.Send(packet, wait);
+            return;
+        }
+        packet = hooks.Sending(packet);
+        try
+        {
+            Router.Send(packet, wait);
+        }
+        catch (VmGoneException e)
+        {
+            if (!hooks.Keeps(packet, e.Vm)) throw; // not in a filter: keeping it may wait, and a throw there would be swallowed
+        }
+    }
+
+    /// <inheritdoc cref="Route"/>
+    internal ValueTask RouteAsync(Packet packet, TimeSpan wait, CancellationToken cancel) =>
+        Hooks is { } hooks ? RouteHookedAsync(hooks, hooks.Sending(packet), wait, cancel) : Router.SendAsync(packet, wait, cancel);
+
+    private async ValueTask RouteHookedAsync(IRuntimeHooks hooks, Packet packet, TimeSpan wait, CancellationToken cancel)
+    {
+        try
+        {
+            await Router.SendAsync(packet, wait, cancel).ConfigureAwait(false);
+        }
+        catch (VmGoneException e)
+        {
+            if (!hooks.Keeps(packet, e.Vm)) throw;
+        }
+    }
 
     private static Packet MakePacket(VrId src, VrId? dest, object attributes)
     {

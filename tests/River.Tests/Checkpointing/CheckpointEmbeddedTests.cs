@@ -107,6 +107,43 @@ public sealed class Exchange : VirtualResource
     }
 }
 
+/// <summary>
+/// The initiator streams numbered packets to one worker faster than the worker, whose queue is small, takes them: the
+/// initiator's sends wait for its credit, as a sender does when its receiver's VM is lost. The worker checks the order.
+/// </summary>
+public sealed class Streamer : VirtualResource
+{
+    public const int Count = 20_000; // more than a window (8,192): the sender waits for credit
+
+    /// <summary>Packets the workers took, and runs of the worker's Main.</summary>
+    public static int Taken, Starts;
+
+    public static long? Sum { get; set; }
+
+    protected internal override QueueLimit? QueueLimit => new(1 << 20, 50);
+
+    protected override void Main()
+    {
+        if (Parent is null)
+        {
+            var worker = Deploy<Streamer>(Discover().Single(vm => vm.Id != Vm.Id)); // the other VM
+            for (var i = 0; i < Count; i++) Send(worker, new { tag = "n", i });
+            Sum = Recv(new { tag = "sum" }).Get<long>("sum");
+            return;
+        }
+        Interlocked.Increment(ref Starts);
+        var sum = 0L;
+        for (var i = 0; i < Count; i++)
+        {
+            var n = Recv(new { tag = "n" }).Get<int>("i");
+            if (n != i) throw new InvalidOperationException($"packet {n} came as number {i}");
+            sum += n;
+            if (Interlocked.Increment(ref Taken) % 10 == 0) Thread.Sleep(1);
+        }
+        Send(Parent.Value, new { tag = "sum", sum });
+    }
+}
+
 /// <summary>A VR with a field the serializer cannot carry.</summary>
 public sealed class Unsaveable : VirtualResource
 {
@@ -171,6 +208,23 @@ public sealed class CheckpointEmbeddedTests : CheckpointDirectory
         Assert.Equal(Exchange.Expected(600), await run);
         Assert.Equal(Exchange.Workers + 1, Exchange.Starts); // the lost one from the beginning; the others were never rolled back
         Assert.Equal(0, Exchange.RestoredStarts);
+    }
+
+    [Fact]
+    public async Task A_send_waiting_for_credit_from_a_VR_whose_VM_is_lost_goes_on_to_where_it_starts_again()
+    {
+        await using var cluster = new LocalCluster(2);
+        (Streamer.Taken, Streamer.Starts, Streamer.Sum) = (0, 0, null);
+        var run = CheckpointedRun.RunAsync(cluster.Vms[0], typeof(Streamer), [], _dir, restart: false).WaitAsync(Bound);
+        while (Volatile.Read(ref Streamer.Taken) < 2000)
+        {
+            Assert.False(run.IsCompleted, $"the run ended first: {run.Exception?.InnerException}");
+            await Task.Delay(1);
+        }
+        await cluster.Vms[1].DisposeAsync(); // the initiator is waiting for the worker's credit: its send finds the VM gone
+        await run;
+        Assert.Equal((long)Streamer.Count * (Streamer.Count - 1) / 2, Streamer.Sum);
+        Assert.Equal(2, Streamer.Starts); // lost before any checkpoint: started over, every packet sent again
     }
 
     [Fact]
