@@ -13,7 +13,7 @@ namespace River.Bench.Vrs;
 public sealed class MpiBench : MpiProgram
 {
     private const int Warmup = 3;
-    private const double WarmupSeconds = 3;
+    private const double WarmupSeconds = 6;
 
     /// <summary>Rank 0's measurements of the last run in this process.</summary>
     public static IReadOnlyList<double> Samples { get; private set; } = [];

@@ -8,7 +8,7 @@
 #include <string.h>
 
 enum { WARMUP = 3 };
-#define WARMUP_SECONDS 3.0
+#define WARMUP_SECONDS 6.0
 
 /* The rep after REP: -1 (another warm-up rep) until WARMUP reps and WARMUP_SECONDS since START have both passed by rank 0's
  * clock, which decides for all; then the timed reps 0, 1, ... */

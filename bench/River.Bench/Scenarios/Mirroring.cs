@@ -59,7 +59,7 @@ internal sealed class MirroredThroughput : Scenario
     private const int Window = 1_000;
 
     /// <summary>Seconds of warm-up, both echoes alternating, before the timed runs (see <see cref="Compare"/>).</summary>
-    private const double WarmupSeconds = 3;
+    private const double WarmupSeconds = 8;
 
     public override string Name => "mirrored-throughput";
 
