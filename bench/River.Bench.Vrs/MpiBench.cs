@@ -13,6 +13,7 @@ namespace River.Bench.Vrs;
 public sealed class MpiBench : MpiProgram
 {
     private const int Warmup = 3;
+    private const double WarmupSeconds = 6;
 
     /// <summary>Rank 0's measurements of the last run in this process.</summary>
     public static IReadOnlyList<double> Samples { get; private set; } = [];
@@ -32,15 +33,28 @@ public sealed class MpiBench : MpiProgram
         if (world.Rank == 0) Samples = samples;
     }
 
-    /// <summary>Warm-up reps, then <paramref name="reps"/> timed ones, each started together after a barrier.</summary>
+    /// <summary>
+    /// Warm-up reps, then <paramref name="reps"/> timed ones, each started together after a barrier. Warm-up lasts at least
+    /// <see cref="Warmup"/> reps and <see cref="WarmupSeconds"/> (rank 0's clock, broadcast), as in mpi_baseline.c: three
+    /// reps of the bandwidth workload were under a second, and the timed reps overlapped the JIT's tier-up of the hot
+    /// path (docs/BENCHMARKS.md, "JIT during the timed phases").
+    /// </summary>
     private static double[] Reps(Communicator world, int reps, Func<double> once)
     {
+        var start = Stopwatch.GetTimestamp();
+        for (var rep = 0; ; rep++)
+        {
+            var more = rep < Warmup || Stopwatch.GetElapsedTime(start).TotalSeconds < WarmupSeconds;
+            world.Broadcast(ref more, 0);
+            if (!more) break;
+            world.Barrier();
+            once();
+        }
         var samples = new double[reps];
-        for (var rep = -Warmup; rep < reps; rep++)
+        for (var rep = 0; rep < reps; rep++)
         {
             world.Barrier();
-            var value = once();
-            if (rep >= 0) samples[rep] = value;
+            samples[rep] = once();
         }
         return samples;
     }

@@ -1,10 +1,23 @@
 /* Open MPI baselines for River.Bench's mpi-* scenarios: the same workloads as River.Mpi's side.
  * Usage: mpi_baseline pingpong BYTES TRIPS REPS | bandwidth BYTES COUNT REPS (COUNT a multiple of 64) | allreduce CALLS REPS
- * Prints one number per timed rep: µs per round trip, MB/s, or µs per allreduce. */
+ * Prints one number per timed rep: µs per round trip, MB/s, or µs per allreduce. Before them, warm-up reps as River.Mpi's
+ * side does them (MpiBench.Reps): at least WARMUP reps and WARMUP_SECONDS (next_rep). */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+enum { WARMUP = 3 };
+#define WARMUP_SECONDS 6.0
+
+/* The rep after REP: -1 (another warm-up rep) until WARMUP reps and WARMUP_SECONDS since START have both passed by rank 0's
+ * clock, which decides for all; then the timed reps 0, 1, ... */
+static int next_rep(int rep, int *warmed, double start) {
+    if (rep >= 0) return rep + 1;
+    int more = ++*warmed < WARMUP || MPI_Wtime() - start < WARMUP_SECONDS;
+    MPI_Bcast(&more, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return more ? -1 : 0;
+}
 
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
@@ -15,7 +28,9 @@ int main(int argc, char **argv) {
     if (strcmp(mode, "pingpong") == 0) {
         int bytes = atoi(argv[2]), trips = atoi(argv[3]), reps = atoi(argv[4]);
         char *buf = calloc(bytes, 1);
-        for (int rep = -1; rep < reps; rep++) { /* rep -1 warms up */
+        double warm_start = MPI_Wtime();
+        int warmed = 0;
+        for (int rep = -1; rep < reps; rep = next_rep(rep, &warmed, warm_start)) {
             MPI_Barrier(MPI_COMM_WORLD);
             double start = MPI_Wtime();
             for (int i = 0; i < trips; i++) {
@@ -36,7 +51,9 @@ int main(int argc, char **argv) {
         int bytes = atoi(argv[2]), count = atoi(argv[3]), reps = atoi(argv[4]);
         char *buf = calloc(bytes, 1);
         MPI_Request requests[WINDOW];
-        for (int rep = -1; rep < reps; rep++) {
+        double warm_start = MPI_Wtime();
+        int warmed = 0;
+        for (int rep = -1; rep < reps; rep = next_rep(rep, &warmed, warm_start)) {
             MPI_Barrier(MPI_COMM_WORLD);
             double start = MPI_Wtime();
             for (int sent = 0; sent < count; sent += WINDOW) {
@@ -54,7 +71,9 @@ int main(int argc, char **argv) {
     } else if (strcmp(mode, "allreduce") == 0) {
         int calls = atoi(argv[2]), reps = atoi(argv[3]);
         double in = rank, out = 0;
-        for (int rep = -1; rep < reps; rep++) {
+        double warm_start = MPI_Wtime();
+        int warmed = 0;
+        for (int rep = -1; rep < reps; rep = next_rep(rep, &warmed, warm_start)) {
             MPI_Barrier(MPI_COMM_WORLD);
             double start = MPI_Wtime();
             for (int i = 0; i < calls; i++) MPI_Allreduce(&in, &out, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);

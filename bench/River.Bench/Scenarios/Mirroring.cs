@@ -58,6 +58,9 @@ internal sealed class MirroredThroughput : Scenario
 {
     private const int Window = 1_000;
 
+    /// <summary>Seconds of warm-up, both echoes alternating, before the timed runs (see <see cref="Compare"/>).</summary>
+    private const double WarmupSeconds = 8;
+
     public override string Name => "mirrored-throughput";
 
     public override IEnumerable<Result> Run(RunSettings s)
@@ -81,8 +84,14 @@ internal sealed class MirroredThroughput : Scenario
         {
             var echo = vr.Deploy<PeerVr>(cluster.Replicas[0], true);
             var mirror = vr.DeployMirrored<PeerVr>(cluster.Replicas, true);
-            Trips(vr, echo, 1_000, window);
-            Trips(vr, mirror, 1_000, window);
+            // 1,000 trips of each were a few ms: the first timed runs overlapped the tier-up of all three processes'
+            // code (docs/BENCHMARKS.md, "JIT during the timed phases").
+            var warm = Stopwatch.GetTimestamp();
+            while (Measure.Seconds(warm) < WarmupSeconds)
+            {
+                Trips(vr, echo, count / 10, window);
+                Trips(vr, mirror, count / 10, window);
+            }
             // With RIVER_BENCH_THREADS=1, each run's CPU per trip by process and thread (see ThreadCpu).
             (string, int)[] processes = [("bench", Environment.ProcessId), ("primary", cluster.Primary.Id), ("mirror", cluster.Mirror.Id)];
             for (var rep = 0; rep < s.Pick(3, 7); rep++)
