@@ -379,7 +379,10 @@ internal sealed class MirrorGroup
         VmId to;
         lock (_lock)
         {
-            if (IsPrimary || _local is null && _ended) return;
+            // A mirror whose replica returned still acknowledges: the entry that ended it (say "stop") is given to the
+            // primary's replica only once stable, and an ack skipped because the replica here ended first left the primary's
+            // waiting for ever. A stopped replica's (its VM stopping, or killed) does not: the group goes on without it.
+            if (IsPrimary || _stopped) return;
             (to, ack) = (Primary, new MirrorLogAck(Id, View.Epoch, _applied));
         }
         _mirrors.Tell(to, ack);
