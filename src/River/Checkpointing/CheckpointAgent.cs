@@ -70,9 +70,11 @@ internal sealed class CheckpointAgent : IRuntimeHooks
         private readonly ConcurrentDictionary<VmId, TaskCompletionSource> _recoveries = new();
 
         /// <summary>The recovery from VM <paramref name="vm"/>'s loss: completes at the home VM's <see cref="River.Resume"/> for it.</summary>
-        public Task Recovery(VmId vm) => _recoveries.GetOrAdd(vm, static _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        public Task Recovery(VmId vm) => RecoveryOf(vm).Task;
 
-        public void Recovered(VmId vm) => _recoveries.GetOrAdd(vm, static _ => new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        public void Recovered(VmId vm) => RecoveryOf(vm).TrySetResult();
+
+        private TaskCompletionSource RecoveryOf(VmId vm) => _recoveries.GetOrAdd(vm, static _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
     }
 
     /// <summary>One VR's numbering: packets sent to and queued from each other VR, what it sent, packets come early.</summary>
