@@ -139,6 +139,7 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         if (now - Volatile.Read(ref _callerPolled) < PollGap) return; // another VR's thread polled just now: it hands out ours too
         Volatile.Write(ref _callerPolled, now);
         var wasTransport = PeerLink.t_isTransportThread;
+        var big = false;
         try
         {
             if (!HasData || Interlocked.CompareExchange(ref _reading, 1, 0) != 0) return;
@@ -147,13 +148,21 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
                 PeerLink.t_isTransportThread = true; // frames handled here may send: as on the reader, never wait for back-pressure
                 // The reader may have taken the bytes between the look and the lock: read only what is there.
                 var available = socket.Available;
-                if (available > 0 || stream is RecordStream { HasReadable: true }) ReadAndHandOut(mayBlock: false, available);
+                big = BigFramePending;
+                if (!big && (available > 0 || stream is RecordStream { HasReadable: true }))
+                {
+                    ReadAndHandOut(mayBlock: false, available);
+                    big = BigFramePending;
+                }
             }
             finally
             {
                 PeerLink.t_isTransportThread = wasTransport;
                 Volatile.Write(ref _reading, 0);
             }
+            // The rest of a big frame is the reader's: it reads it straight into the value's array at once, where
+            // a caller could only gather it into the buffer piece by piece between its polls.
+            if (big) HandBack();
         }
         catch (Exception e)
         {
@@ -168,6 +177,9 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
         if (e is RecordAuthenticationException && !IsClosed && Remote is { } remote) transport.OnFrameRejected(remote.Id, e.Message);
         Close($"read failed: {e.Message}");
     }
+
+    /// <summary>True when the buffer ends in part of a frame of at least <see cref="BigFrame"/> bytes; read under <c>_reading</c>.</summary>
+    private bool BigFramePending => _end - _start >= 4 && BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(_start)) >= BigFrame;
 
     /// <summary>The VR's thread stops polling (it parks): the reader takes over at once.</summary>
     public void HandBack()
