@@ -62,6 +62,7 @@ internal sealed class ThreadWaiter : IPacketWaiter
             {
                 if (mailbox.Unpark(this))
                 {
+                    Adapt(TimeSpan.MaxValue, spin); // nothing came for the whole timeout: as long a wait as there is
                     // One last look: a packet the match wants may have come just now without a wake yet.
                     if (mailbox.TryTake(match, out p)) return p;
                     throw new TimeoutException($"No matching packet arrived within {timeout}.");

@@ -37,4 +37,18 @@ public class ThreadWaiterSpinTests
         await receiver.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(1, waiter.SpinScale);
     }
+
+    [Fact]
+    public void A_receive_that_times_out_shrinks_the_poll_even_when_its_timeout_is_shorter_than_the_poll()
+    {
+        var waiter = new ThreadWaiter();
+        for (var i = 0; i < 3; i++) waiter.Adapt(TimeSpan.FromMicroseconds(120), Spin);
+        Assert.Equal(ThreadWaiter.MaxSpinScale, waiter.SpinScale);
+        var box = new Mailbox();
+        // A VR that polls for work with short timeouts must not keep spinning the longest poll between them.
+        Assert.Throws<TimeoutException>(() => waiter.Receive(box, Matcher.From(new { n = 1 }), TimeSpan.FromMicroseconds(100), Spin));
+        Assert.Equal(ThreadWaiter.MaxSpinScale / 2, waiter.SpinScale);
+        Assert.Throws<TimeoutException>(() => waiter.Receive(box, Matcher.From(new { n = 1 }), TimeSpan.FromMilliseconds(2), Spin));
+        Assert.Equal(ThreadWaiter.MaxSpinScale / 4, waiter.SpinScale);
+    }
 }
