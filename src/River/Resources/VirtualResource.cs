@@ -15,7 +15,11 @@ public abstract class VirtualResource : VirtualResourceBase
 {
     private readonly ThreadWaiter _waiter = new();
 
-    /// <summary>How long <c>Recv</c> polls for a packet before parking the thread (waking a parked thread costs tens of µs).</summary>
+    /// <summary>
+    /// How long <c>Recv</c> polls for a packet before parking the thread (waking a parked thread costs tens of µs), at
+    /// the least: a VR whose packets come soon after it parks polls up to 8 times this long, and back down to this after
+    /// long waits and timeouts.
+    /// </summary>
     public static TimeSpan SpinTime { get; set; } = TimeSpan.FromMicroseconds(50);
 
     /// <summary>The VR's body, on its own thread; the VR ends when it returns or throws.</summary>
