@@ -21,10 +21,12 @@ public class ThreadWaiterSpinTests
     }
 
     [Fact]
-    public async Task A_receiver_whose_packets_come_long_after_it_parks_keeps_the_base_poll()
+    public async Task A_receiver_whose_packets_come_long_after_it_parks_goes_back_to_the_base_poll()
     {
         var box = new Mailbox();
         var waiter = new ThreadWaiter();
+        for (var i = 0; i < 3; i++) waiter.Adapt(TimeSpan.FromMicroseconds(120), Spin);
+        Assert.Equal(ThreadWaiter.MaxSpinScale, waiter.SpinScale); // from the longest poll: the parks below must bring it down
         var receiver = Task.Factory.StartNew(() =>
         {
             for (var i = 0; i < 5; i++) waiter.Receive(box, Matcher.From(new { n = i }), TimeSpan.FromSeconds(20), Spin);
