@@ -5,11 +5,17 @@ internal static class RemotePair
 {
     public static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    public static async Task RunAsync(Action<Probe, VmInfo> body)
+    public static async Task RunAsync(Action<Probe, VmInfo> body, Action<ClusterOptions>? configure = null)
     {
         var name = "t" + Guid.NewGuid().ToString("N");
-        await using var a = await RiverVm.JoinAsync(TcpClusterTests.Options(name));
-        await using var b = await RiverVm.JoinAsync(TcpClusterTests.Options(name, a));
+        ClusterOptions Options(params RiverVm[] seeds)
+        {
+            var options = TcpClusterTests.Options(name, seeds);
+            configure?.Invoke(options);
+            return options;
+        }
+        await using var a = await RiverVm.JoinAsync(Options());
+        await using var b = await RiverVm.JoinAsync(Options(a));
         await Probe.Run(a, me => body(me, me.Discover(wait: Bound).Single(v => v.Id == b.Id))).WaitAsync(Bound);
     }
 }
