@@ -33,7 +33,10 @@ public class ThreadWaiterSpinTests
         }, TaskCreationOptions.LongRunning);
         for (var i = 0; i < 5; i++)
         {
-            await Task.Delay(20); // far past the longest poll (400 µs): every receive parks long
+            // Each packet comes only once its receive has parked, and then far past the longest poll (400 µs): every receive
+            // parks long. A fixed delay alone let a receiver that started late find its packets queued and never park.
+            await Condition.Until(() => box.ReceiverParked, TimeSpan.FromSeconds(20), $"receive {i} to park");
+            await Task.Delay(5);
             box.Post(Packet.From(new { n = i }, VrId.New()));
         }
         await receiver.WaitAsync(TimeSpan.FromSeconds(30));
