@@ -29,6 +29,12 @@ internal sealed class Membership
         return true;
     }
 
+    /// <summary>True while <paramref name="id"/> is a member and not suspected.</summary>
+    public bool IsLive(VmId id)
+    {
+        lock (_lock) return _members.TryGetValue(id, out var m) && !m.Suspected;
+    }
+
     public IPeer? PeerOf(VmId id)
     {
         lock (_lock) return _members.TryGetValue(id, out var m) ? m.Peer : null;

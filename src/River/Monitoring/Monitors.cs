@@ -159,12 +159,18 @@ internal sealed class Monitors(RiverVm vm)
         }
     }
 
-    /// <summary>Housekeeping: a question nobody answered in time is <c>noproc</c>; ends are forgotten after a minute.</summary>
+    /// <summary>Housekeeping: a question no VM answered in time is <c>noproc</c> (or <c>lost</c> when its VM is suspected or gone); ends are forgotten after a minute.</summary>
     public void Expire()
     {
         var now = Environment.TickCount64;
         foreach (var (reference, watch) in _watches)
-            if ((watch.At is null || watch.Asked.Count > 0) && now - watch.Since > 3000 && watch.At != vm.Id) Report(reference, watch.At is null ? watch.NotFound : Lost, null);
+        {
+            if (now - watch.Since <= 3000 || watch.At == vm.Id) continue;
+            if (watch.At is not { } at) Report(reference, watch.NotFound, null);
+            // Its VM has not answered yet: lost only if the failure detector says so (OnVmLost reports that, or did before
+            // this watch was placed). A live VM slow to answer, as on a loaded machine, has lost nothing.
+            else if (watch.Asked.Count > 0 && !vm.Membership.IsLive(at)) Report(reference, Lost, null);
+        }
         foreach (var (id, end) in _ended)
             if (now - end.At > Remembered.TotalMilliseconds) _ended.TryRemove(id, out _);
     }
