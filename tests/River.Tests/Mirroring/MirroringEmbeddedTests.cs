@@ -137,43 +137,6 @@ public sealed class MirroringEmbeddedTests
         AllCopiesAgree(await RunCounter(1_000, 50, (1, 300), timing: false, replicas: 3));
     }
 
-    /// <summary>
-    /// Holds the thread that delivers (or, with <paramref name="sent"/>, sends) the first packet that matches on one VM
-    /// until released: that VM's inbox, or the sending VR, waits.
-    /// </summary>
-    private sealed class HoldPacket(Func<Packet, bool> match, bool sent = false) : IPacketObserver
-    {
-        public readonly ManualResetEventSlim Holding = new(), Release = new();
-        private int _held;
-
-        public void Sent(Packet packet)
-        {
-            if (sent) HoldIfFirst(packet);
-        }
-
-        public void Delivered(Packet packet)
-        {
-            if (!sent) HoldIfFirst(packet);
-        }
-
-        private void HoldIfFirst(Packet packet)
-        {
-            if (!match(packet) || Interlocked.Exchange(ref _held, 1) == 1) return;
-            Holding.Set();
-            Release.Wait(Bound);
-        }
-    }
-
-    /// <summary>Watches <paramref name="vm"/>'s deliveries (or sends), does <paramref name="send"/>, and returns once one that matches is held there.</summary>
-    private static HoldPacket Hold(RiverVm vm, Func<Packet, bool> match, Action send, bool sent = false)
-    {
-        var hold = new HoldPacket(match, sent);
-        vm.AddPacketObserver(hold);
-        send();
-        Assert.True(hold.Holding.Wait(Bound));
-        return hold;
-    }
-
     /// <summary>True for request <paramref name="k"/> to <paramref name="counter"/>.</summary>
     private static bool IsRequest(Packet p, VrId counter, int k) => p.Dest == counter && p.TryGet<int>("k", out var n) && n == k;
 
@@ -212,10 +175,10 @@ public sealed class MirroringEmbeddedTests
 
             // The mirror's VM goes on only once released (a packet to a plain VR there holds its inbox): no takeover yet.
             var plain = me.Deploy<MirroredCounter>(On(2));
-            var holdMirror = Hold(mirror, p => p.Dest == plain, () => me.Send(plain, new { tag = "add", k = 0 }));
+            var holdMirror = HoldPacket.On(mirror, p => p.Dest == plain, () => me.Send(plain, new { tag = "add", k = 0 }));
 
             // Request 2 reaches the primary's VM, which stops (its replica ends) before the request reaches the group.
-            var holdPrimary = Hold(primary, p => IsRequest(p, counter, 2), () => me.Send(counter, new { tag = "add", k = 2 }));
+            var holdPrimary = HoldPacket.On(primary, p => IsRequest(p, counter, 2), () => me.Send(counter, new { tag = "add", k = 2 }));
             Assert.True(primary.DisposeAsync().AsTask().Wait(Bound));
             Assert.True(replica.Ended.Wait(Bound));
             holdPrimary.Release.Set();
@@ -235,14 +198,14 @@ public sealed class MirroringEmbeddedTests
             var (client, primary, mirror) = (vms[0], vms[1], vms[2]);
 
             // Requests 2-4 wait at the primary's VM, unlogged: the client keeps its copies.
-            var holdPrimary = Hold(primary, p => IsRequest(p, counter, 2), () =>
+            var holdPrimary = HoldPacket.On(primary, p => IsRequest(p, counter, 2), () =>
             {
                 for (var k = 2; k <= 4; k++) me.Send(counter, new { tag = "add", k });
             });
 
             // The client's VM hears nothing more for now (a reply from a plain VR holds its inbox).
             var plain = me.Deploy<MirroredCounter>(On(2));
-            var holdClient = Hold(client, p => p.Src == plain, () => me.Send(plain, new { tag = "add", k = 0 }));
+            var holdClient = HoldPacket.On(client, p => p.Src == plain, () => me.Send(plain, new { tag = "add", k = 0 }));
 
             // The primary's VM stops; the mirror takes over and announces itself.
             Assert.True(primary.DisposeAsync().AsTask().Wait(Bound));
@@ -326,7 +289,7 @@ public sealed class MirroringEmbeddedTests
             me.AddMirror(counter, On(3)); // the primary, on VM 1, deploys it for the probe on VM 0
 
             // The added replica waits at its answer to request 1: it answers only once it is the primary.
-            var holdAdded = Hold(added, p => IsAnswer(p, counter, 1), () =>
+            var holdAdded = HoldPacket.On(added, p => IsAnswer(p, counter, 1), () =>
             {
                 me.Send(counter, new { tag = "add", k = 1 });
                 me.Send(counter, new { tag = "add", k = 2 });
@@ -336,7 +299,7 @@ public sealed class MirroringEmbeddedTests
 
             // The client's VM hears nothing more for now, so no copy it sends again shows the added replica's VM where it is.
             var plain = me.Deploy<MirroredCounter>(On(2));
-            var holdClient = Hold(client, p => p.Src == plain, () => me.Send(plain, new { tag = "add", k = 0 }));
+            var holdClient = HoldPacket.On(client, p => p.Src == plain, () => me.Send(plain, new { tag = "add", k = 0 }));
             Assert.True(vms[1].DisposeAsync().AsTask().Wait(Bound));
             Assert.True(vms[2].DisposeAsync().AsTask().Wait(Bound));
             var group = added.Mirrors.Group(counter)!;

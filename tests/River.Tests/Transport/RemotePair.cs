@@ -5,7 +5,11 @@ internal static class RemotePair
 {
     public static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    public static async Task RunAsync(Action<Probe, VmInfo> body, Action<ClusterOptions>? configure = null)
+    public static Task RunAsync(Action<Probe, VmInfo> body, Action<ClusterOptions>? configure = null) =>
+        RunAsync((me, there, _) => body(me, there), configure);
+
+    /// <summary>As above, with the second VM itself (to watch or hold its packets).</summary>
+    public static async Task RunAsync(Action<Probe, VmInfo, RiverVm> body, Action<ClusterOptions>? configure = null)
     {
         var name = "t" + Guid.NewGuid().ToString("N");
         ClusterOptions Options(params RiverVm[] seeds)
@@ -16,6 +20,6 @@ internal static class RemotePair
         }
         await using var a = await RiverVm.JoinAsync(Options());
         await using var b = await RiverVm.JoinAsync(Options(a));
-        await Probe.Run(a, me => body(me, me.Discover(wait: Bound).Single(v => v.Id == b.Id))).WaitAsync(Bound);
+        await Probe.Run(a, me => body(me, me.Discover(wait: Bound).Single(v => v.Id == b.Id), b)).WaitAsync(Bound);
     }
 }
