@@ -17,7 +17,10 @@ public class BenchSmokeTests
 
     [Theory]
     [Trait("Category", "Bench")]
-    [InlineData("local-pingpong")]
+    // A stream, not a ping-pong: a fixed number of hand-offs between two spinning threads took over 5 minutes once
+    // with far more runnable threads than cores (two burners and three benchmark processes beside the suite), and
+    // this test checks the output contract, not speed.
+    [InlineData("alloc")]
     [InlineData("selective-recv")] // queues past the default queue limit: failed with QueueFullException unnoticed
     public async Task QuickJsonScenarioPrintsOneValidObjectPerLine(string scenario)
     {
