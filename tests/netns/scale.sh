@@ -59,16 +59,16 @@ start() {
     done
 }
 
-# stamps PATTERN: the time of each line of the VMs' logs matching PATTERN, as seconds since midnight of the
-# day the run started (a line after the next midnight counts 86400 more). One awk, not a `date` per line.
-midnight=$(date -d "$(date +%F)" +%s)
-started_at=$(($(date +%s) - midnight))
-stamps() {
-    { grep -hE "$1" "$work"/vm*.log || true; } | awk -v t0="$started_at" '{
-        split($1, t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]
+# seconds: each input line's leading time of day (HH:MM:SS.mmm) as seconds since midnight of the day the run
+# started; a time more than a minute before the start is after the next midnight (86400 more).
+seconds() {
+    awk -v t0="${started_at:-0}" '{ split($1, t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]
         if (s < t0 - 60) s += 86400
         printf "%.3f\n", s }'
 }
+started_at=$(date +%T.%3N | seconds)
+# stamps PATTERN: the time of each line of the VMs' logs matching PATTERN, in seconds (one awk, not a `date` a line).
+stamps() { { grep -hE "$1" "$work"/vm*.log || true; } | seconds; }
 
 # converged N: `river status` lists VMs 1..N, each linked to all the others (each VM's counts in links.txt).
 status() { in_host "$me" timeout 60 "$dotnet" "$cli" status --json --seeds "10.77.0.1:$port" --cluster "$cluster" --key-file "$key"; }
@@ -87,7 +87,7 @@ PY
 wait_converged() {
     local deadline=$((SECONDS + ${SCALE_WAIT:-120})) now last
     while true; do
-        now=$(($(date +%s) - midnight)); [ "$now" -ge $((started_at - 60)) ] || now=$((now + 86400))
+        now=$(date +%T.%3N | seconds)
         last=$(stamps "VM [0-9a-f-]+ (joined|left|is heard again)|listening on" | sort -n | tail -1)
         if awk -v n="$now" -v l="${last:-0}" 'BEGIN { exit !(n - l >= 2) }' && converged "$1"; then return 0; fi
         [ $SECONDS -lt $deadline ] || { log "FAIL: $1 VMs not converged within ${SCALE_WAIT:-120} s"; cat "$work/status.log" "$work/links.txt"; exit 1; }
