@@ -149,7 +149,7 @@ internal sealed class RiverSerializer
         try
         {
             writer.Write(type.AssemblyQualifiedName);
-            MessagePackSerializer.Serialize(type, ref writer, value, Options);
+            ByType.Of(type).Serialize(ref writer, value, Options);
         }
         catch (Exception e) when (e is MessagePackSerializationException or NotSupportedException or InvalidOperationException or TypeAccessException)
         {
@@ -168,7 +168,7 @@ internal sealed class RiverSerializer
                 return ReadKnown(ref reader, (Code)reader.ReadByte());
             case MessagePackType.String:
                 var type = Types.Resolve(reader.ReadString()!);
-                return MessagePackSerializer.Deserialize(type, ref reader, Options);
+                return ByType.Of(type).Deserialize(ref reader, Options);
             default:
                 throw new MessagePackSerializationException($"A value starts with {reader.NextMessagePackType}, not a type code or name.");
         }

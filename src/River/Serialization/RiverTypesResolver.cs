@@ -33,6 +33,7 @@ internal sealed class RiverTypesResolver : IFormatterResolver
     {
         private readonly ConstructorInfo? _constructor;
         private readonly PropertyInfo[] _properties = [];
+        private readonly ByType[] _types = [];
         private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
 
         public PublicMembersFormatter()
@@ -42,6 +43,7 @@ internal sealed class RiverTypesResolver : IFormatterResolver
                 ?? throw new InvalidOperationException($"{typeof(T)} has no public constructor.");
             _properties = [.. _constructor.GetParameters().Select(p => typeof(T).GetProperty(p.Name!)
                 ?? throw new InvalidOperationException($"{typeof(T)} has no public property for its parameter {p.Name}."))];
+            _types = [.. _properties.Select(p => ByType.Of(p.PropertyType))];
             for (var i = 0; i < _properties.Length; i++) _index[_properties[i].Name] = i;
         }
 
@@ -57,10 +59,10 @@ internal sealed class RiverTypesResolver : IFormatterResolver
                 return;
             }
             writer.WriteMapHeader(_properties.Length);
-            foreach (var p in _properties)
+            for (var i = 0; i < _properties.Length; i++)
             {
-                writer.Write(p.Name);
-                MessagePackSerializer.Serialize(p.PropertyType, ref writer, p.GetValue(value), options);
+                writer.Write(_properties[i].Name);
+                _types[i].Serialize(ref writer, _properties[i].GetValue(value), options);
             }
         }
 
@@ -74,7 +76,7 @@ internal sealed class RiverTypesResolver : IFormatterResolver
             {
                 var key = reader.ReadString();
                 if (key is not null && _index.TryGetValue(key, out var at))
-                    args[at] = MessagePackSerializer.Deserialize(_properties[at].PropertyType, ref reader, options);
+                    args[at] = _types[at].Deserialize(ref reader, options);
                 else reader.Skip(); // a newer peer's member
             }
             reader.Depth--;
