@@ -14,9 +14,8 @@ internal abstract class ByType
     // Weak keys: a type of a program's collectible load context must not be kept alive by this cache.
     private static readonly ConditionalWeakTable<Type, ByType> Cache = [];
 
-    public static ByType Of(Type type) => Cache.TryGetValue(type, out var calls)
-        ? calls
-        : Cache.GetValue(type, static t => (ByType)Activator.CreateInstance(typeof(For<>).MakeGenericType(t))!);
+    public static ByType Of(Type type) =>
+        Cache.GetValue(type, static t => (ByType)Activator.CreateInstance(typeof(For<>).MakeGenericType(t))!);
 
     public abstract void Serialize(ref MessagePackWriter writer, object? value, MessagePackSerializerOptions options);
 
