@@ -124,6 +124,25 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     /// <summary>True when a caller may read without blocking: no TLS record may sit half-read in the stream (our own records are read whole, see <see cref="RecordStream.ReadAvailable"/>).</summary>
     private bool Plain => stream is BlockingStream or RecordStream;
 
+    /// <summary>
+    /// True when a small write cannot block: a plain stream over a socket that reports room (on Linux, a third of its send
+    /// buffer free). Asked only while no other thread writes to it.
+    /// </summary>
+    public bool HasRoom
+    {
+        get
+        {
+            try
+            {
+                return Plain && !IsClosed && socket.Poll(0, SelectMode.SelectWrite);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return false; // closed under it: its reader reports that
+            }
+        }
+    }
+
     /// <summary>True when bytes wait to be read, in the socket or as whole records in the record layer (which reads ahead).</summary>
     private bool HasData => socket.Available > 0 || stream is RecordStream { HasReadable: true };
 

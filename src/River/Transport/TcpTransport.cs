@@ -18,7 +18,6 @@ namespace River;
 /// </summary>
 internal sealed class TcpTransport : INetwork
 {
-    private static readonly byte[] Heartbeat = [Frames.HeartbeatKind];
 
 
     private readonly ILogger _logger;
@@ -428,7 +427,7 @@ internal sealed class TcpTransport : INetwork
             if (link.Connection is null) continue;
             // Three quarters of an interval, not a whole one: the last heartbeat went a little after the last tick, so "a whole
             // interval since" missed every other tick and an idle link heard 2.4-2.9 heartbeats a second instead of 4.
-            if (now - Volatile.Read(ref link.LastSent) >= Options.HeartbeatInterval.TotalMilliseconds * 3 / 4) link.Send(Heartbeat);
+            if (now - Volatile.Read(ref link.LastSent) >= Options.HeartbeatInterval.TotalMilliseconds * 3 / 4) link.SendHeartbeat();
             link.SendAck();
         }
         if (now - lastRedial >= 1000)
