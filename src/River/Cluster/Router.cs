@@ -233,7 +233,7 @@ internal sealed class Router(RiverVm vm, ILogger logger)
     public void Receive(Packet packet, IPeer from, int cost)
     {
         _packetsIn.Increment();
-        var last = t_arrival;
+        ref var last = ref t_arrival; // by reference: read on every packet received, as the sender reads its route cache
         // Not a killed receiver: a rollback restarts its id here as a new VR, which the cached one would hide (the packet dropped).
         if (last.Router == this && last.Src == packet.Src && last.Dest == packet.Dest && last.From == from && last.Moves == Volatile.Read(ref _moves) && !last.Local!.Killed)
         {

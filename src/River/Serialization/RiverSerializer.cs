@@ -129,7 +129,8 @@ internal sealed class RiverSerializer
             case Code.Double when WireSpan.TryReadDouble(s, ref at, out var d): value = d; break;
             case Code.Bool when WireSpan.TryReadBool(s, ref at, out var b): value = b; break;
             case Code.VrId: value = new VrId(WireSpan.ReadGuid(s, ref at)); break;
-            case Code.Bytes or (>= Code.DoubleArray and <= Code.CharArray) when WireSpan.TryReadBinary(s, ref at, out var bytes): value = ArrayOf((Code)s[pos], bytes); break;
+            case Code.Bytes when WireSpan.TryReadBinary(s, ref at, out var bytes): value = bytes.ToArray(); break; // the commonest array: no lookup
+            case >= Code.DoubleArray and <= Code.CharArray when WireSpan.TryReadBinary(s, ref at, out var bytes): value = ArrayOf((Code)s[pos], bytes); break;
             default: return false;
         }
         pos = at;

@@ -108,8 +108,10 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     /// <summary>How long a reader polls for the next frame before it blocks (waking a blocked thread costs tens of µs).</summary>
     public static TimeSpan SpinBeforeBlocking { get; set; } = TimeSpan.FromMicroseconds(50);
 
-    // A VR's thread polling for its answer keeps the reader off the socket this long after each poll.
-    private static readonly long CallerGrace = Stopwatch.Frequency / 50_000; // 20 µs
+    // A VR's thread polling for its answer keeps the reader off the socket this long after each poll: long enough that a VR
+    // consuming a stream, back to poll after each batch it took, reads it alone. At 20 µs the reader read beside it, and on
+    // two cores the receiver's two threads kept the sender waiting for a core 72 % of the time (BENCHMARKS.md, round 9).
+    private static readonly long CallerGrace = Stopwatch.Frequency / 5_000; // 200 µs
 
     // Many VRs waiting on one connection poll it once per this between them, not once each.
     private static readonly long PollGap = Stopwatch.Frequency / 1_000_000; // 1 µs
