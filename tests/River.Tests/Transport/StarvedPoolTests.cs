@@ -3,8 +3,9 @@ using River.Tests.Cluster;
 namespace River.Tests.Transport;
 
 /// <summary>
-/// Links write what the reader and heartbeat threads send (acknowledgements, heartbeats, answers) on the thread pool.
-/// A program whose thread pool is blocked must still have its packets, and its heartbeats, go out.
+/// Links write what the reader and heartbeat threads send on the thread pool (answers, control messages; a heartbeat or an
+/// acknowledgement only when the link is busy or its socket full: else that thread writes it itself). A program whose
+/// thread pool is blocked must still have its packets, and its heartbeats, go out.
 /// Runs alone: it blocks the test host's thread pool for a few seconds.
 /// </summary>
 [Collection(ProcessCollection.Name)]
@@ -26,7 +27,7 @@ public class StarvedPoolTests
             {
                 // Every pool thread, and each one the pool adds for a long while, waits at the gate.
                 for (var i = 0; i < 1000; i++) ThreadPool.UnsafeQueueUserWorkItem(_ => gate.Wait(), null);
-                // Round trips across a dozen heartbeats: each heartbeat queues a write behind the blocked items.
+                // Round trips across a dozen heartbeats, each written at once or taken over from the blocked pool.
                 var until = Environment.TickCount64 + 3000;
                 for (var n = 0; Environment.TickCount64 < until; n++)
                 {
