@@ -467,16 +467,11 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             ArraySegment<byte> chunk;
             int cut;
             bool numbered, logged;
-            TcpConnection? connection;
+            TcpConnection connection;
             lock (_lock)
             {
-                connection = Writable;
-                if (_pendingLength == 0 || connection is null)
-                {
-                    _writing = false;
-                    UpdateSpace();
-                    return;
-                }
+                if (StopWritingIfIdle()) return;
+                connection = Writable!;
                 numbered = _appended > _written;
                 logged = _pendingLength <= LogLimit;
                 if (logged)
@@ -518,15 +513,19 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     {
         lock (_lock)
         {
-            if (_pendingLength == 0 || Writable is null)
-            {
-                _writing = false;
-                UpdateSpace();
-                return;
-            }
+            if (StopWritingIfIdle()) return;
             _queued = true;
         }
         Queue();
+    }
+
+    /// <summary>True, and the writer stops, when nothing is queued or no connection is writable. Caller holds _lock and is the writer.</summary>
+    private bool StopWritingIfIdle()
+    {
+        if (_pendingLength > 0 && Writable is not null) return false;
+        _writing = false;
+        UpdateSpace();
+        return true;
     }
 
     /// <summary>Keeps frames up to the last appended, taken for writing, until acknowledged. Caller holds _lock.</summary>

@@ -18,8 +18,6 @@ namespace River;
 /// </summary>
 internal sealed class TcpTransport : INetwork
 {
-
-
     private readonly ILogger _logger;
     private readonly Socket _listener;
     private readonly ConcurrentDictionary<VmId, PeerLink> _links = new();
