@@ -14,6 +14,20 @@ internal static class FlowControl
 
     // Big enough that 1 MiB values and 1,000 requests in flight keep streaming while credit returns every half window.
 
+    // Bytes and packets in one number, bytes × 2^PacketBits + packets, so counting a frame is one locked add, not two.
+    // Each reads back exactly while packets lie within ±2^23 (a window holds 8,192; a sender that does not wait may go
+    // below, and then bytes are long gone too) and bytes within ±2^39 (SendWindow.MaxCredit bounds what a peer may give back).
+    private const int PacketBits = 24;
+
+    /// <summary><paramref name="bytes"/> and <paramref name="packets"/> as one number for <see cref="Interlocked.Add(ref long, long)"/>.</summary>
+    public static long Pack(long bytes, long packets) => (bytes << PacketBits) + packets;
+
+    /// <summary>The packets of a <see cref="Pack"/>ed number (its low bits, sign extended).</summary>
+    public static long PacketsOf(long packed) => packed << (64 - PacketBits) >> (64 - PacketBits);
+
+    /// <summary>The bytes of a <see cref="Pack"/>ed number.</summary>
+    public static long BytesOf(long packed) => (packed - PacketsOf(packed)) >> PacketBits;
+
     /// <summary>True once this much taken is worth a <see cref="Credit"/> message.</summary>
     public static bool IsHalfWindow(long bytes, long packets) => bytes >= WindowBytes / 2 || packets >= WindowPackets / 2;
 
@@ -45,11 +59,8 @@ internal static class FlowControl
 /// </summary>
 internal sealed class SendWindow(VrId dest, IPeer peer) : FlowGate
 {
-    // Bytes and packets left in one number, bytes × 2^PacketBits + packets, so a send is charged with one locked add, not
-    // two. Each reads back exactly while packets lie within ±2^23 (the window holds 8,192; a sender that does not wait may
-    // go below, and then bytes are long gone too) and bytes within ±2^39 (MaxCredit bounds what a peer may give back).
-    private const int PacketBits = 24;
-    private long _left = Pack(FlowControl.WindowBytes, FlowControl.WindowPackets);
+    // Bytes and packets left, packed (FlowControl.Pack): a send is charged with one locked add.
+    private long _left = FlowControl.Pack(FlowControl.WindowBytes, FlowControl.WindowPackets);
     private volatile bool _released;
 
     /// <summary>More bytes or packets than a <see cref="Credit"/> can honestly return (the window and every frame charged past it).</summary>
@@ -65,18 +76,15 @@ internal sealed class SendWindow(VrId dest, IPeer peer) : FlowGate
         {
             if (_released) return false;
             var left = Volatile.Read(ref _left);
-            var packets = left << (64 - PacketBits) >> (64 - PacketBits); // the low bits, sign extended
-            return packets <= 0 || left - packets <= 0; // what is left above them is bytes × 2^PacketBits
+            return FlowControl.PacketsOf(left) <= 0 || FlowControl.BytesOf(left) <= 0;
         }
     }
 
-    private static long Pack(long bytes, long packets) => (bytes << PacketBits) + packets;
-
-    public void Charge(int frameBytes) => Interlocked.Add(ref _left, -Pack(frameBytes, 1));
+    public void Charge(int frameBytes) => Interlocked.Add(ref _left, -FlowControl.Pack(frameBytes, 1));
 
     public void Grant(long bytes, long packets)
     {
-        Interlocked.Add(ref _left, Pack(bytes, packets));
+        Interlocked.Add(ref _left, FlowControl.Pack(bytes, packets));
         Wake();
     }
 
@@ -95,16 +103,15 @@ internal sealed class SendWindow(VrId dest, IPeer peer) : FlowGate
 /// </summary>
 internal sealed class CreditLedger(RiverVm vm, IPeer from, VrId vr)
 {
-    private long _bytes, _packets;
+    private long _taken; // bytes and packets, packed (FlowControl.Pack); the sender's window bounds both
 
     public IPeer From => from;
 
     /// <summary>Counts a packet of <paramref name="cost"/> bytes taken (or, for an unbounded queue, queued).</summary>
     public void Taken(int cost, Mailbox queue)
     {
-        var bytes = Interlocked.Add(ref _bytes, cost);
-        var packets = Interlocked.Increment(ref _packets);
-        if (!FlowControl.IsHalfWindow(bytes, packets)) return;
+        var taken = Interlocked.Add(ref _taken, FlowControl.Pack(cost, 1));
+        if (!FlowControl.IsHalfWindow(FlowControl.BytesOf(taken), FlowControl.PacketsOf(taken))) return;
         if (queue.Blocked) queue.HoldCredit(this);
         else Return();
     }
@@ -112,8 +119,8 @@ internal sealed class CreditLedger(RiverVm vm, IPeer from, VrId vr)
     /// <summary>Sends back all credit counted so far.</summary>
     public void Return()
     {
-        var bytes = Interlocked.Exchange(ref _bytes, 0);
-        var packets = Interlocked.Exchange(ref _packets, 0);
+        var taken = Interlocked.Exchange(ref _taken, 0);
+        var (bytes, packets) = (FlowControl.BytesOf(taken), FlowControl.PacketsOf(taken));
         if (bytes > 0 || packets > 0) from.Send(Frames.Control(vm.Serializer, new Credit(vr, bytes, packets)));
     }
 }

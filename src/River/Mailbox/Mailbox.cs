@@ -3,8 +3,8 @@ namespace River;
 /// <summary>
 /// A VR's queue with selective receive. Senders only append to a lock-free inbound chain (one atomic
 /// exchange; Vyukov's MPSC queue), so they never contend with the receiver; the receiver moves
-/// arrivals into its own arrival-ordered list when it looks; each packet is its own node, so queueing
-/// allocates nothing. Once more than a few are queued, an attribute that receives match on by value
+/// arrivals into its own arrival-ordered list when it looks (a receiver that keeps up takes the next
+/// arrival straight from the chain); each packet is its own node, so queueing allocates nothing. Once more than a few are queued, an attribute that receives match on by value
 /// (<c>tag</c>, <c>src</c>, ...) gets an index from value to the packets holding it, built on first
 /// use, so a keyed receive never scans packets that cannot match. Indexes are dropped when the queue
 /// empties. A receiver that parks is woken only by a packet its match accepts.
@@ -37,8 +37,9 @@ internal class Mailbox : FlowGate
     private readonly bool _bounded;
     private readonly long _maxBytes;
     private readonly int _maxPackets;
-    private long _bytes;
-    private int _packets;
+    // Senders count what they queue (locked adds); the receiver counts what it takes, alone, under its lock. A take
+    // writes nothing a sender writes, so the two sides do not trade a cache line with a locked add each per packet.
+    private long _queuedBytes, _queuedPackets, _takenBytes, _takenPackets;
     private Lock? _heldLock; // created by the first HoldCredit
     private List<CreditLedger>? _held;
 
@@ -62,11 +63,18 @@ internal class Mailbox : FlowGate
 
     /// <summary>At or over the limit (a closed mailbox never is: senders go on, and their packets are refused).</summary>
     public sealed override bool Blocked => _bounded && !_closed
-        && (Volatile.Read(ref _packets) >= _maxPackets || Volatile.Read(ref _bytes) >= _maxBytes);
+        && Held() is var (bytes, packets) && (packets >= _maxPackets || bytes >= _maxBytes);
 
     // Waiters go on once a quarter of the queue has been taken, not at every packet.
     protected sealed override bool Resumable => !_bounded || _closed
-        || (Volatile.Read(ref _packets) <= _maxPackets - (_maxPackets >> 2) && Volatile.Read(ref _bytes) <= _maxBytes - (_maxBytes >> 2));
+        || (Held() is var (bytes, packets) && packets <= _maxPackets - (_maxPackets >> 2) && bytes <= _maxBytes - (_maxBytes >> 2));
+
+    // Taken is read first: a sender adding meanwhile can make this more than the queue holds, never less.
+    private (long Bytes, long Packets) Held()
+    {
+        var (bytes, packets) = (Volatile.Read(ref _takenBytes), Volatile.Read(ref _takenPackets));
+        return (Volatile.Read(ref _queuedBytes) - bytes, Volatile.Read(ref _queuedPackets) - packets);
+    }
 
     /// <summary>Packets queued, arrivals not yet sorted included.</summary>
     public int Count
@@ -92,8 +100,8 @@ internal class Mailbox : FlowGate
         packet.Dequeued = false;
         if (_bounded)
         {
-            Interlocked.Add(ref _bytes, packet.QueueCost);
-            Interlocked.Increment(ref _packets);
+            Interlocked.Add(ref _queuedBytes, packet.QueueCost);
+            Interlocked.Increment(ref _queuedPackets);
         }
         var previous = Interlocked.Exchange(ref _arrived, packet);
         if (previous is null) Volatile.Write(ref _first, packet);
@@ -108,19 +116,11 @@ internal class Mailbox : FlowGate
     /// <summary>Removes and returns the oldest packet that matches.</summary>
     public bool TryTake(Matcher match, out Packet packet)
     {
-        lock (this)
-        {
-            Drain();
-            var e = Find(match);
-            if (e is null)
-            {
-                packet = null!;
-                return false;
-            }
-            Remove(e);
-            packet = e;
-        }
-        Taken(packet);
+        Packet? e;
+        lock (this) e = TakeLocked(match);
+        packet = e!;
+        if (e is null) return false;
+        Taken(e);
         return true;
     }
 
@@ -155,31 +155,51 @@ internal class Mailbox : FlowGate
     {
         lock (this)
         {
-            Drain();
-            var e = Find(match);
-            if (e is null)
+            var e = TakeLocked(match);
+            if (e is not null) return e;
+            if (_closed) throw ClosedError();
+            ThrowRaised();
+            if (Volatile.Read(ref _parked) == 1) throw new InvalidOperationException("A VR receives one packet at a time; another receive is already waiting.");
+            _waiter = waiter;
+            _waiterMatch = match;
+            Interlocked.Exchange(ref _parked, 1);
+            if (Volatile.Read(ref _raised) is { IsEmpty: false })
             {
-                if (_closed) throw ClosedError();
-                ThrowRaised();
-                if (Volatile.Read(ref _parked) == 1) throw new InvalidOperationException("A VR receives one packet at a time; another receive is already waiting.");
-                _waiter = waiter;
-                _waiterMatch = match;
-                Interlocked.Exchange(ref _parked, 1);
-                if (Volatile.Read(ref _raised) is { IsEmpty: false })
-                {
-                    // Raised while parking: unpark (or let the wake on its way land) and throw it.
-                    if (Interlocked.CompareExchange(ref _parked, 0, 1) != 1) waiter.AbsorbWake();
-                    ThrowRaised();
-                }
-                if (!HasArrivals) return null;
-                // Something arrived while parking: look again, and unpark if it is wanted.
-                Drain();
-                if ((e = Find(match)) is null) return null;
+                // Raised while parking: unpark (or let the wake on its way land) and throw it.
                 if (Interlocked.CompareExchange(ref _parked, 0, 1) != 1) waiter.AbsorbWake();
+                ThrowRaised();
             }
-            Remove(e);
+            if (!HasArrivals) return null;
+            // Something arrived while parking: look again, and unpark if it is wanted.
+            if ((e = TakeLocked(match)) is null) return null;
+            if (Interlocked.CompareExchange(ref _parked, 0, 1) != 1) waiter.AbsorbWake();
             return e;
         }
+    }
+
+    /// <summary>Removes the oldest match and counts it taken; the caller holds the lock.</summary>
+    private Packet? TakeLocked(Matcher match)
+    {
+        Packet? e;
+        // A receiver that keeps up: nothing sorted yet and the next arrival is wanted, so it never enters the list.
+        if (_head is null && NextArrival() is { } next && match.Matches(next))
+        {
+            Advance(next);
+            next.Dequeued = true;
+            e = next;
+        }
+        else
+        {
+            Drain();
+            if ((e = Find(match)) is null) return null;
+            Remove(e);
+        }
+        if (_bounded)
+        {
+            Volatile.Write(ref _takenBytes, _takenBytes + e.QueueCost);
+            Volatile.Write(ref _takenPackets, _takenPackets + 1);
+        }
+        return e;
     }
 
     /// <summary>
@@ -265,8 +285,7 @@ internal class Mailbox : FlowGate
     {
         if (_bounded)
         {
-            Interlocked.Add(ref _bytes, -e.QueueCost);
-            Interlocked.Decrement(ref _packets);
+            Interlocked.MemoryBarrier(); // the counts TakeLocked wrote, before looking for waiters: a sender registers, then reads them
             if (Resumable) Wake();
             if (Volatile.Read(ref _held) is not null && !Blocked) ReturnHeldCredit();
         }
@@ -296,18 +315,27 @@ internal class Mailbox : FlowGate
         var spinner = new SpinWait();
         while (true)
         {
-            var next = _taken is null ? Volatile.Read(ref _first) : Volatile.Read(ref _taken.InboundNext);
+            var next = NextArrival();
             if (next is null)
             {
                 if (Volatile.Read(ref _arrived) == _taken) return;
                 spinner.SpinOnce();
                 continue;
             }
-            if (_taken is null) _first = null;
-            else _taken.InboundNext = null; // the chain behind the receiver must not keep packets alive
-            _taken = next;
+            Advance(next);
             Append(next);
         }
+    }
+
+    /// <summary>The oldest arrival not yet moved into the list; null also while its sender is between its two steps.</summary>
+    private Packet? NextArrival() => _taken is null ? Volatile.Read(ref _first) : Volatile.Read(ref _taken.InboundNext);
+
+    /// <summary>Moves the receiver's end of the inbound chain to <paramref name="next"/>, which becomes the stub.</summary>
+    private void Advance(Packet next)
+    {
+        if (_taken is null) _first = null;
+        else _taken.InboundNext = null; // the chain behind the receiver must not keep packets alive
+        _taken = next;
     }
 
     private void Append(Packet e)
