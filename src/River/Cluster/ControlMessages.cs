@@ -2,8 +2,11 @@ namespace River;
 
 // Messages VMs exchange besides packets. Serialized like values (type-tagged, allow-listed).
 
-/// <summary>A VM's current description; sent on joining and whenever its attributes change.</summary>
-internal sealed record Announce(VmInfo Info);
+/// <summary>
+/// A VM's current description; sent on joining and whenever its attributes change. <paramref name="Introduced"/>: the
+/// sender already has the member lists of two VMs, which told the others of it, so a VM it links to now need not.
+/// </summary>
+internal sealed record Announce(VmInfo Info, bool Introduced = false);
 
 /// <summary>
 /// Start a VR. Its arguments stay bytes until the VR's assembly is allowed, so they may be of the program's types.

@@ -110,6 +110,18 @@ internal sealed class Membership
         }
     }
 
+    /// <summary>
+    /// True once two VMs sent their member lists: each told its members of this VM when it linked, so a VM that links
+    /// later need not tell them again (two, so that one failing meanwhile does not leave this VM unknown to some).
+    /// </summary>
+    public bool Introduced
+    {
+        get
+        {
+            lock (_lock) return _heardOf.Count(h => h.Value) >= 2;
+        }
+    }
+
     /// <summary>Completes at the next change.</summary>
     public Task Changed
     {

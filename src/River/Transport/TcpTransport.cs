@@ -96,8 +96,10 @@ internal sealed class TcpTransport : INetwork
 
     private bool Unlinked(VmId other) => other != _vm.Id && !_links.ContainsKey(other);
 
-    // Of two VMs that hear of each other, the one with the smaller id dials: no duplicate connections.
-    private bool DialsFirst(VmId other) => _vm.Id.Value.CompareTo(other.Value) < 0;
+    private bool DialsFirst(VmId other) => Dials(_vm.Id, other);
+
+    /// <summary>Of two VMs that hear of each other, the one with the smaller id dials: no duplicate connections.</summary>
+    internal static bool Dials(VmId from, VmId to) => from.Value.CompareTo(to.Value) < 0;
 
     private async Task DialHeardAsync(VmId id, string host, int port)
     {

@@ -416,7 +416,7 @@ public sealed class RiverVm : IAsyncDisposable
     }
 
     /// <summary>Connects this VM to another through <paramref name="peer"/> and introduces itself.</summary>
-    internal void Connect(IPeer peer) => peer.Send(Frames.Control(Serializer, new Announce(Info)));
+    internal void Connect(IPeer peer) => peer.Send(Frames.Control(Serializer, new Announce(Info, Membership.Introduced)));
 
     /// <summary>Handles one frame from <paramref name="from"/>; a bad frame is logged and dropped, and the VM carries on.</summary>
     internal bool OnFrame(IPeer from, ReadOnlyMemory<byte> frame, Array? tail = null)
@@ -460,8 +460,8 @@ public sealed class RiverVm : IAsyncDisposable
                 if (added)
                 {
                     _logger.MemberJoined(a.Info.Id, LogText.Escape(a.Info.Host), a.Info.Port);
-                    from.Send(Frames.Control(Serializer, new Announce(Info)));
-                    if (Network is not null) Gossip(a.Info, from);
+                    from.Send(Frames.Control(Serializer, new Announce(Info, Membership.Introduced)));
+                    if (Network is not null) Gossip(a.Info, from, tellOthers: !a.Introduced);
                 }
                 break;
             case Members m:
@@ -539,14 +539,20 @@ public sealed class RiverVm : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Tells a new member about the others, and the others about it, so every pair connects.</summary>
-    private void Gossip(VmInfo joined, IPeer link)
+    /// <summary>
+    /// Tells a new member about the others, and, unless <paramref name="tellOthers"/> is false (VMs it linked to first did),
+    /// the others about it, so every pair connects. Only members that dial it hear the news: those of smaller ids
+    /// (<see cref="TcpTransport"/>); it dials the others itself, from the list. Gossip grew as the cube of a cluster
+    /// that starts at once, every link's two ends telling every member; see docs/FAULT-TOLERANCE.md, "Membership traffic".
+    /// </summary>
+    private void Gossip(VmInfo joined, IPeer link, bool tellOthers = true)
     {
         var members = Membership.Snapshot();
         link.Send(Frames.Control(Serializer, new Members([.. members.Select(m => m.Info).Where(i => i.Id != joined.Id)])));
+        if (!tellOthers) return;
         var news = Frames.Control(Serializer, new Members([joined])).ToArray();
         foreach (var m in members)
-            if (m.Info.Id != joined.Id) m.Peer?.Send(news);
+            if (TcpTransport.Dials(m.Info.Id, joined.Id)) m.Peer?.Send(news);
     }
 
     internal void RemoveMember(VmId id, string reason, bool failed = true)
@@ -650,7 +656,7 @@ public sealed class RiverVm : IAsyncDisposable
     private void Announce()
     {
         _vrCountAnnounced = _local.Count;
-        var frame = Frames.Control(Serializer, new Announce(Info)).ToArray();
+        var frame = Frames.Control(Serializer, new Announce(Info, Membership.Introduced)).ToArray();
         foreach (var peer in Membership.Peers()) peer.Send(frame);
     }
 

@@ -76,6 +76,29 @@ public class TcpClusterTests
     }
 
     [Fact]
+    public async Task VMs_that_join_at_once_or_down_a_chain_of_seeds_all_link_to_all()
+    {
+        // Gossip of a VM comes only from the first two VMs that listed it, and only to those that must dial it (smaller ids):
+        // the mesh must still close, whatever order the ids fall in.
+        var name = "t" + Guid.NewGuid().ToString("N");
+        var vms = new List<RiverVm> { await RiverVm.JoinAsync(Options(name)) };
+        try
+        {
+            for (var i = 1; i < 4; i++) vms.Add(await RiverVm.JoinAsync(Options(name, vms[^1]))); // each seeded by the one before
+            vms.AddRange(await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => RiverVm.JoinAsync(Options(name, vms[0]))))); // at once
+            foreach (var vm in vms)
+            {
+                var seen = await Task.Run(() => vm.Discover(null, Bound, vms.Count)).WaitAsync(Bound);
+                Assert.Equal(vms.Select(v => v.Id.Value).Order(), seen.Select(v => v.Id.Value).Order());
+            }
+        }
+        finally
+        {
+            foreach (var vm in vms) await vm.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Packets_that_follow_a_stream_to_a_VR_that_ended_are_counted_undeliverable()
     {
         var name = "t" + Guid.NewGuid().ToString("N");
