@@ -99,11 +99,15 @@ new_key() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$1"; }
 
 in_host() { local i=$1; shift; ip netns exec "${prefix}h$i" "$@"; }
 
-# start_vm I CLI_DLL ARGS...: `river vm ARGS` on host I (stdout $work/vmI.out, log $work/vmI.log); its pid is ${vms[I-1]}.
+# river_command CLI: sets the array river_run to the command that runs river: CLI is River.Cli.dll (run by dotnet) or
+# an executable (river's self-contained Host build: src/River.Cli/River.Cli.csproj).
+river_command() { case "$1" in *.dll) river_run=("$dotnet" "$1") ;; *) river_run=("$1") ;; esac; }
+
+# start_vm I CLI ARGS...: `river vm ARGS` on host I (stdout $work/vmI.out, log $work/vmI.log); its pid is ${vms[I-1]}.
 # The array vm_env, when set, holds VAR=value settings for the VM's environment.
 start_vm() {
-    local i=$1 cli=$2; shift 2
-    in_host "$i" env "${vm_env[@]}" "$dotnet" "$cli" vm "$@" > "$work/vm$i.out" 2> "$work/vm$i.log" &
+    local i=$1; river_command "$2"; shift 2
+    in_host "$i" env "${vm_env[@]}" "${river_run[@]}" vm "$@" > "$work/vm$i.out" 2> "$work/vm$i.log" &
     vms[$((i - 1))]=$!
     disown   # killed with its namespace in cleanup; no job notices
 }

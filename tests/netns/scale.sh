@@ -10,15 +10,16 @@
 # takes in a newcomer. SCALE_LATE=0 starts all at once instead: then every VM's first joins (code compiled
 # on first use, about 0.3 CPU-s a VM) compete for the same cores, and on 2 cores 32 VMs take seconds more.
 #
-# usage: scale.sh RIVER_CLI_DLL PI_DLL [VMS] [NAME_PREFIX]     (VMS defaults to 32)
+# usage: scale.sh RIVER_CLI PI_DLL [VMS] [NAME_PREFIX]     (VMS defaults to 32; RIVER_CLI: River.Cli.dll, or the
+# executable of river's self-contained Host build, which starts in about half the CPU: src/River.Cli/River.Cli.csproj)
 # Exit 0: passed; 1: failed; 77: cannot run here (not root, no iproute2, no namespaces; reason on stdout).
 # Environment: SCALE_LATE (VMs started after the others converged, default 1); SCALE_WAIT (seconds the
 # status check may take to see them converged, default 120); SCALE_BOUND (seconds to converge after the
 # last VM listens, default 2; past it the run fails but still reports when it did converge and runs Pi).
 set -euo pipefail
 
-cli=${1:?usage: scale.sh RIVER_CLI_DLL PI_DLL [VMS] [NAME_PREFIX]}
-pi=${2:?usage: scale.sh RIVER_CLI_DLL PI_DLL [VMS] [NAME_PREFIX]}
+cli=${1:?usage: scale.sh RIVER_CLI PI_DLL [VMS] [NAME_PREFIX]}
+pi=${2:?usage: scale.sh RIVER_CLI PI_DLL [VMS] [NAME_PREFIX]}
 count=${3:-32}
 prefix=${4:-rs$$}
 late=${SCALE_LATE:-1}
@@ -71,7 +72,7 @@ started_at=$(date +%T.%3N | seconds)
 stamps() { { grep -hE "$1" "$work"/vm*.log || true; } | seconds; }
 
 # converged N: `river status` lists VMs 1..N, each linked to all the others (each VM's counts in links.txt).
-status() { in_host "$me" timeout 60 "$dotnet" "$cli" status --json --seeds "10.77.0.1:$port" --cluster "$cluster" --key-file "$key"; }
+status() { river_command "$cli"; in_host "$me" timeout 60 "${river_run[@]}" status --json --seeds "10.77.0.1:$port" --cluster "$cluster" --key-file "$key"; }
 converged() {
     status > "$work/status.json" 2>>"$work/status.log" || return 1
     python3 - "$work/status.json" "$1" > "$work/links.txt" <<'PY'
