@@ -4,10 +4,10 @@ namespace River;
 /// A VR's queue with selective receive. Senders only append to a lock-free inbound chain (one atomic
 /// exchange; Vyukov's MPSC queue), so they never contend with the receiver; the receiver moves
 /// arrivals into its own arrival-ordered list when it looks (a receiver that keeps up takes the next
-/// arrival straight from the chain); each packet is its own node, so queueing allocates nothing. Once more than a few are queued, an attribute that receives match on by value
-/// (<c>tag</c>, <c>src</c>, ...) gets an index from value to the packets holding it, built on first
-/// use, so a keyed receive never scans packets that cannot match. Indexes are dropped when the queue
-/// empties. A receiver that parks is woken only by a packet its match accepts.
+/// arrival straight from the chain); each packet is its own node, so queueing allocates nothing. Once
+/// more than a few are queued, an attribute that receives match on by value (<c>tag</c>, <c>src</c>, ...)
+/// gets an index from value to the packets holding it, built on first use, so a keyed receive never
+/// scans packets that cannot match. Indexes are dropped when the queue empties. A receiver that parks is woken only by a packet its match accepts.
 /// A bounded mailbox counts what it holds against its <see cref="QueueLimit"/>: local senders wait on it
 /// (it is their <see cref="FlowGate"/>), and credit for remote senders is held while it is over.
 /// </summary>

@@ -416,7 +416,10 @@ public sealed class RiverVm : IAsyncDisposable
     }
 
     /// <summary>Connects this VM to another through <paramref name="peer"/> and introduces itself.</summary>
-    internal void Connect(IPeer peer) => peer.Send(Frames.Control(Serializer, new Announce(Info, Membership.Introduced)));
+    internal void Connect(IPeer peer) => peer.Send(AnnounceFrame());
+
+    /// <summary>This VM's <see cref="Announce"/>, as a frame.</summary>
+    private ReadOnlySpan<byte> AnnounceFrame() => Frames.Control(Serializer, new Announce(Info, Membership.Introduced));
 
     /// <summary>Handles one frame from <paramref name="from"/>; a bad frame is logged and dropped, and the VM carries on.</summary>
     internal bool OnFrame(IPeer from, ReadOnlyMemory<byte> frame, Array? tail = null)
@@ -460,7 +463,7 @@ public sealed class RiverVm : IAsyncDisposable
                 if (added)
                 {
                     _logger.MemberJoined(a.Info.Id, LogText.Escape(a.Info.Host), a.Info.Port);
-                    from.Send(Frames.Control(Serializer, new Announce(Info, Membership.Introduced)));
+                    from.Send(AnnounceFrame());
                     if (Network is not null) Gossip(a.Info, from, tellOthers: !a.Introduced);
                 }
                 break;
@@ -542,8 +545,8 @@ public sealed class RiverVm : IAsyncDisposable
     /// <summary>
     /// Tells a new member about the others, and, unless <paramref name="tellOthers"/> is false (VMs it linked to first did),
     /// the others about it, so every pair connects. Only members that dial it hear the news: those of smaller ids
-    /// (<see cref="TcpTransport"/>); it dials the others itself, from the list. Gossip grew as the cube of a cluster
-    /// that starts at once, every link's two ends telling every member; see docs/FAULT-TOLERANCE.md, "Membership traffic".
+    /// (<see cref="TcpTransport.Dials"/>); it dials the others itself, from the list. Telling every member made a cluster
+    /// starting at once send N³ messages (docs/FAULT-TOLERANCE.md, "Gossip while a cluster forms").
     /// </summary>
     private void Gossip(VmInfo joined, IPeer link, bool tellOthers = true)
     {
@@ -656,7 +659,7 @@ public sealed class RiverVm : IAsyncDisposable
     private void Announce()
     {
         _vrCountAnnounced = _local.Count;
-        var frame = Frames.Control(Serializer, new Announce(Info, Membership.Introduced)).ToArray();
+        var frame = AnnounceFrame().ToArray();
         foreach (var peer in Membership.Peers()) peer.Send(frame);
     }
 

@@ -61,6 +61,10 @@ public sealed partial class VmProcess : IDisposable
     public static Task<VmProcess> StartAsync(IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null) =>
         ListeningAsync(ChildProcess.Dotnet(Built.RiverCli, args, workingDirectory, environment));
 
+    /// <summary>Starts <c>river vm</c> from <paramref name="executable"/>, a river that runs by itself (its self-contained Host build), with exactly <paramref name="args"/>.</summary>
+    public static Task<VmProcess> StartExecutableAsync(string executable, IEnumerable<string> args) =>
+        ListeningAsync(ChildProcess.Start(executable, args));
+
     /// <summary>Starts <c>river vm</c> with <paramref name="args"/> through <paramref name="wrapper"/>, a command that runs the command after it (e.g. <c>unshare</c>).</summary>
     public static Task<VmProcess> StartWrappedAsync(string[] wrapper, IEnumerable<string> args) =>
         ListeningAsync(ChildProcess.Start(wrapper[0], [.. wrapper[1..], ChildProcess.DotnetHost, Built.RiverCli, .. args]));

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Reflection.PortableExecutable;
 using System.Text.RegularExpressions;
+using River.Tests.Cluster;
 
 namespace River.Tests.Packaging;
 
@@ -89,28 +90,11 @@ public sealed partial class PackageTests : IDisposable
         Assert.True(File.Exists(Path.Combine(host, "libcoreclr.so")), "not self-contained: the runtime is missing");
         Assert.Contains("includedFrameworks", File.ReadAllText(Path.Combine(host, "River.Cli.runtimeconfig.json")));
 
-        var key = Path.Combine(_dir.FullName, "cluster.key");
-        File.WriteAllText(key, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)));
-        string[] cluster = ["--cluster", "host" + Guid.NewGuid().ToString("N")[..8], "--key-file", key];
-        using var usual = ChildProcess.Dotnet(Built.RiverCli, ["vm", "--port", "0", "--no-multicast", .. cluster]);
-        var seed = Listening().Match(await usual.WaitForStdoutAsync(l => Listening().IsMatch(l), Step)).Groups[2].Value;
-        using var hosted = ChildProcess.Start(Path.Combine(host, "River.Cli"), ["vm", "--port", "0", "--no-multicast", "--seeds", seed, .. cluster]);
-        var hostedId = Listening().Match(await hosted.WaitForStdoutAsync(l => Listening().IsMatch(l), Step)).Groups[1].Value;
-
-        var deadline = DateTime.UtcNow + Step;
-        ProcessOutput status;
-        do
-        {
-            using var river = ChildProcess.Dotnet(Built.RiverCli, ["status", "--json", "--seeds", seed, .. cluster]);
-            status = await river.WaitAsync(Step);
-            status.AssertSucceeded();
-        }
-        while (!status.Stdout.Contains(hostedId, StringComparison.Ordinal) && DateTime.UtcNow < deadline && await Task.Delay(200).ContinueWith(_ => true));
-        Assert.True(status.Stdout.Contains(hostedId, StringComparison.Ordinal), $"the Host build's VM {hostedId} is not in the cluster:\n{status}");
+        using var cluster = TestCluster.Create();
+        using var usual = await VmProcess.StartAsync(cluster);
+        using var hosted = await VmProcess.StartExecutableAsync(Path.Combine(host, "River.Cli"), ["vm", "--port", "0", "--no-multicast", .. cluster.Args, "--seeds", usual.Address]);
+        await RiverCli.StatusUntilAsync(cluster, usual.Address, status => status.Ids().Contains(hosted.Id), Step, "the Host build's VM in the usual build's cluster");
     }
-
-    [GeneratedRegex(@"River VM ([0-9a-f-]{36}) listening on (\S+)")]
-    private static partial Regex Listening();
 
     private static Task<ProcessOutput> DotnetAsync(string directory, TimeSpan timeout, params string[] args) =>
         DotnetAsync(directory, timeout, null, args);
