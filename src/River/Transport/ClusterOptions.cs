@@ -52,7 +52,7 @@ public sealed class ClusterOptions
     /// <summary>The multicast group and port of announcements.</summary>
     public IPEndPoint MulticastGroup { get; set; } = new(IPAddress.Parse("239.255.77.77"), 47077);
 
-    /// <summary>How often an idle connection sends a heartbeat, and a VM announces itself.</summary>
+    /// <summary>How often an idle connection sends a heartbeat.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>

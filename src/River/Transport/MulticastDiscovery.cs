@@ -9,11 +9,13 @@ namespace River;
 /// dials VMs of the same cluster it hears. An announcement is signed (<see cref="Announcement"/>): one
 /// that fails, is stale or replayed is ignored, so a stranger cannot make a VM dial anywhere. At most
 /// <see cref="MaxPerSecond"/> are checked a second; what is ignored is counted and logged once an interval.
+/// How often it announces itself, and when it answers a newcomer: <see cref="AnnounceSchedule"/>.
 /// </summary>
 internal sealed class MulticastDiscovery : IDisposable
 {
     private readonly UdpClient _udp;
     private readonly Timer _timer;
+    private readonly AnnounceSchedule _schedule;
     private readonly TcpTransport _transport;
     private readonly RiverVm _vm;
     private readonly ILogger _logger;
@@ -33,8 +35,10 @@ internal sealed class MulticastDiscovery : IDisposable
         _vm = vm;
         _logger = logger;
         _signer = new Announcement(transport.Options);
-        new Thread(ReceiveLoop) { IsBackground = true, Name = "River multicast" }.Start();
-        _timer = new Timer(_ => Announce(), null, TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        _timer = new Timer(_ => Tick(), null, Timeout.Infinite, Timeout.Infinite);
+        _schedule = new AnnounceSchedule(Environment.TickCount64, Arm);
+        _schedule.Start();
+        new Thread(ReceiveLoop) { IsBackground = true, Name = "River multicast" }.Start(); // its answers use the schedule
     }
 
     public static MulticastDiscovery? Start(TcpTransport transport, RiverVm vm, ILogger logger)
@@ -56,6 +60,25 @@ internal sealed class MulticastDiscovery : IDisposable
             logger.MulticastOff(e.Message);
             return null;
         }
+    }
+
+    private void Arm(long due)
+    {
+        try
+        {
+            _timer.Change(Math.Max(0, due - Environment.TickCount64), Timeout.Infinite);
+        }
+        catch (ObjectDisposedException)
+        {
+            // stopping
+        }
+    }
+
+    private void Tick()
+    {
+        _schedule.Sending();
+        Announce();
+        _schedule.Sent(Environment.TickCount64);
     }
 
     private void Announce()
@@ -99,7 +122,7 @@ internal sealed class MulticastDiscovery : IDisposable
             switch (_signer.Verify(bytes))
             {
                 case Announcement.Verified(var id, var host, var port):
-                    _transport.DialAnnounced(new VmInfo(id, host, port, new Dictionary<string, object?>()));
+                    if (_transport.DialAnnounced(new VmInfo(id, host, port, new Dictionary<string, object?>()))) _schedule.Answer(Environment.TickCount64);
                     break;
                 case Announcement.Rejected(var reason):
                     Ignored(from, reason);

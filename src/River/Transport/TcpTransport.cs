@@ -87,11 +87,15 @@ internal sealed class TcpTransport : INetwork
 
     /// <summary>
     /// A VM announced itself by multicast: dialed as <see cref="Dial"/> does, but not kept for re-dials, since it
-    /// announces itself again each second (and a replayed announcement, refused, makes no dial at all).
+    /// announces itself again (and a replayed announcement, refused, makes no dial at all). True when it is unlinked
+    /// and must dial this VM, which it may not have heard of: this VM should announce itself.
     /// </summary>
-    internal void DialAnnounced(VmInfo vm)
+    internal bool DialAnnounced(VmInfo vm)
     {
-        if (Unlinked(vm.Id) && DialsFirst(vm.Id)) _ = DialAsync(vm.Host, vm.Port, vm.Id);
+        if (!Unlinked(vm.Id)) return false;
+        if (!DialsFirst(vm.Id)) return true;
+        _ = DialAsync(vm.Host, vm.Port, vm.Id);
+        return false;
     }
 
     private bool Unlinked(VmId other) => other != _vm.Id && !_links.ContainsKey(other);
