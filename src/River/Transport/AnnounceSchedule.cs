@@ -5,7 +5,8 @@ namespace River;
 /// rarely (a fifth of its age, at most every <see cref="MaxInterval"/>): every VM checks every announcement it hears, so a
 /// settled cluster of N VMs announcing each second would check N² a second for nothing. A newcomer is not left waiting
 /// for the slower rhythm: a VM that hears one it must be dialed by answers with an announcement of its own, at most one per
-/// <see cref="AnswerGap"/>. Times are <see cref="Environment.TickCount64"/> milliseconds; <c>arm</c> sets the one timer that
+/// <see cref="AnswerGap"/>, unless its next is due within a second anyway (a young VM: so VMs starting together do not
+/// multiply their announcements). Times are <see cref="Environment.TickCount64"/> milliseconds; <c>arm</c> sets the one timer that
 /// fires the next announcement, called under this schedule's lock so that the latest decision is the one armed.
 /// </summary>
 internal sealed class AnnounceSchedule
@@ -15,6 +16,8 @@ internal sealed class AnnounceSchedule
 
     /// <summary>The shortest time between an announcement and an answer that follows it.</summary>
     public static readonly TimeSpan AnswerGap = TimeSpan.FromMilliseconds(250);
+
+    private const long MinIntervalMs = 1000;
 
     private readonly Lock _gate = new();
     private readonly long _started;
@@ -39,7 +42,7 @@ internal sealed class AnnounceSchedule
     }
 
     /// <summary>How long a VM of age <paramref name="age"/> waits between announcements: a fifth of it, from 1 s to <see cref="MaxInterval"/>.</summary>
-    public static TimeSpan Interval(TimeSpan age) => TimeSpan.FromTicks(Math.Clamp(age.Ticks / 5, TimeSpan.TicksPerSecond, MaxInterval.Ticks));
+    public static TimeSpan Interval(TimeSpan age) => TimeSpan.FromTicks(Math.Clamp(age.Ticks / 5, MinIntervalMs * TimeSpan.TicksPerMillisecond, MaxInterval.Ticks));
 
     /// <summary>Arms the first announcement, due at once.</summary>
     public void Start()
@@ -61,7 +64,7 @@ internal sealed class AnnounceSchedule
             _sending = false;
             _lastSent = now;
             var periodic = now + (long)Interval(TimeSpan.FromMilliseconds(now - _started)).TotalMilliseconds;
-            Arm(_answerAsked ? Math.Min(periodic, now + (long)AnswerGap.TotalMilliseconds) : periodic);
+            Arm(_answerAsked && periodic - now > MinIntervalMs ? now + (long)AnswerGap.TotalMilliseconds : periodic);
             _answerAsked = false;
         }
     }
@@ -77,7 +80,7 @@ internal sealed class AnnounceSchedule
                 return;
             }
             var due = Math.Max(now, _lastSent + (long)AnswerGap.TotalMilliseconds);
-            if (due < _due) Arm(due);
+            if (_due - now > MinIntervalMs && due < _due) Arm(due);
         }
     }
 

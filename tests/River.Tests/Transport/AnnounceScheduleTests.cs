@@ -59,6 +59,20 @@ public sealed class AnnounceScheduleTests
     }
 
     [Fact]
+    public void A_young_VM_does_not_answer_its_next_announcement_within_a_second_serves()
+    {
+        var schedule = StartedAt(0);
+        Announce(schedule, 2_000); // 2 s old: next at 3 s
+        schedule.Answer(2_500);
+        Assert.Equal(3_000, schedule.Due);
+        schedule.Sending();
+        schedule.Answer(3_000);
+        schedule.Sent(3_000);
+        Assert.Equal(4_000, schedule.Due);
+        Assert.Equal([0, 3_000, 4_000], _armed);
+    }
+
+    [Fact]
     public void A_newcomer_heard_while_an_announcement_goes_out_is_answered_after_it()
     {
         var schedule = StartedAt(0);
