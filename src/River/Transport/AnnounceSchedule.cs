@@ -32,15 +32,6 @@ internal sealed class AnnounceSchedule
         _arm = arm;
     }
 
-    /// <summary>When the next announcement is due.</summary>
-    public long Due
-    {
-        get
-        {
-            lock (_gate) return _due;
-        }
-    }
-
     /// <summary>How long a VM of age <paramref name="age"/> waits between announcements: a fifth of it, from 1 s to <see cref="MaxInterval"/>.</summary>
     public static TimeSpan Interval(TimeSpan age) => TimeSpan.FromTicks(Math.Clamp(age.Ticks / 5, MinIntervalMs * TimeSpan.TicksPerMillisecond, MaxInterval.Ticks));
 
@@ -64,7 +55,7 @@ internal sealed class AnnounceSchedule
             _sending = false;
             _lastSent = now;
             var periodic = now + (long)Interval(TimeSpan.FromMilliseconds(now - _started)).TotalMilliseconds;
-            Arm(_answerAsked && periodic - now > MinIntervalMs ? now + (long)AnswerGap.TotalMilliseconds : periodic);
+            Arm(_answerAsked && !DueWithinASecond(periodic, now) ? now + (long)AnswerGap.TotalMilliseconds : periodic);
             _answerAsked = false;
         }
     }
@@ -80,9 +71,12 @@ internal sealed class AnnounceSchedule
                 return;
             }
             var due = Math.Max(now, _lastSent + (long)AnswerGap.TotalMilliseconds);
-            if (_due - now > MinIntervalMs && due < _due) Arm(due);
+            if (!DueWithinASecond(_due, now) && due < _due) Arm(due);
         }
     }
+
+    // A VM announcing within a second anyway (a young one) needs no answer: VMs starting together would multiply announcements.
+    private static bool DueWithinASecond(long due, long now) => due - now <= MinIntervalMs;
 
     private void Arm(long due)
     {

@@ -9,6 +9,9 @@ public sealed class AnnounceScheduleTests
 {
     private readonly List<long> _armed = [];
 
+    /// <summary>When the next announcement is due: what the schedule armed last.</summary>
+    private long Due => _armed[^1];
+
     private AnnounceSchedule StartedAt(long started)
     {
         var schedule = new AnnounceSchedule(started, _armed.Add);
@@ -28,13 +31,13 @@ public sealed class AnnounceScheduleTests
         var schedule = StartedAt(1_000);
         Assert.Equal([1_000], _armed);
         Announce(schedule, 1_000);
-        Assert.Equal(2_000, schedule.Due);
+        Assert.Equal(2_000, Due);
         Announce(schedule, 5_000); // 4 s old
-        Assert.Equal(6_000, schedule.Due);
+        Assert.Equal(6_000, Due);
         Announce(schedule, 21_000); // 20 s old: every 4 s
-        Assert.Equal(25_000, schedule.Due);
+        Assert.Equal(25_000, Due);
         Announce(schedule, 601_000); // 10 min old: capped
-        Assert.Equal(631_000, schedule.Due);
+        Assert.Equal(631_000, Due);
         Assert.Equal(TimeSpan.FromSeconds(30), AnnounceSchedule.Interval(TimeSpan.FromHours(5)));
         Assert.Equal(TimeSpan.FromSeconds(1), AnnounceSchedule.Interval(TimeSpan.Zero));
     }
@@ -44,18 +47,18 @@ public sealed class AnnounceScheduleTests
     {
         var schedule = StartedAt(0);
         Announce(schedule, 600_000); // settled: next in 30 s
-        Assert.Equal(630_000, schedule.Due);
+        Assert.Equal(630_000, Due);
 
         schedule.Answer(600_100); // 100 ms after the last: waits for the 250 ms gap
-        Assert.Equal(600_250, schedule.Due);
+        Assert.Equal(600_250, Due);
         schedule.Answer(600_200); // a second newcomer before it goes out: the same answer serves
-        Assert.Equal(600_250, schedule.Due);
+        Assert.Equal(600_250, Due);
         Assert.Equal(3, _armed.Count);
 
         Announce(schedule, 600_250); // the answer went out: back to the settled rhythm
-        Assert.Equal(630_250, schedule.Due);
+        Assert.Equal(630_250, Due);
         schedule.Answer(610_000); // long after: at once
-        Assert.Equal(610_000, schedule.Due);
+        Assert.Equal(610_000, Due);
     }
 
     [Fact]
@@ -64,11 +67,11 @@ public sealed class AnnounceScheduleTests
         var schedule = StartedAt(0);
         Announce(schedule, 2_000); // 2 s old: next at 3 s
         schedule.Answer(2_500);
-        Assert.Equal(3_000, schedule.Due);
+        Assert.Equal(3_000, Due);
         schedule.Sending();
         schedule.Answer(3_000);
         schedule.Sent(3_000);
-        Assert.Equal(4_000, schedule.Due);
+        Assert.Equal(4_000, Due);
         Assert.Equal([0, 3_000, 4_000], _armed);
     }
 
@@ -79,10 +82,10 @@ public sealed class AnnounceScheduleTests
         Announce(schedule, 600_000);
         schedule.Sending();
         schedule.Answer(605_000); // may have been heard after the datagram left: answered again, after the gap
-        Assert.Equal(630_000, schedule.Due); // nothing armed while it goes out
+        Assert.Equal(630_000, Due); // nothing armed while it goes out
         schedule.Sent(605_001);
-        Assert.Equal(605_251, schedule.Due);
+        Assert.Equal(605_251, Due);
         Announce(schedule, 605_251); // the answer does not repeat
-        Assert.Equal(635_251, schedule.Due);
+        Assert.Equal(635_251, Due);
     }
 }
