@@ -332,10 +332,23 @@ internal sealed class MirrorGroup
         lock (_lock)
         {
             if (log.Epoch != View.Epoch || log.Epoch < _epoch || from != Primary || IsPrimary) return; // from an earlier primary
+            // Acknowledged before it is applied, so the primary's wait for stability leaves out this replica's reading of
+            // each packet (most of a mirror's part of it). The acknowledgement is only queued here (a transport thread's
+            // send never waits), and the entries are applied under the same lock: no takeover sees them acknowledged and not
+            // in the log. A stopped replica does not acknowledge (see AckLog).
+            if (!_stopped) _mirrors.Tell(from, new MirrorLogAck(Id, View.Epoch, HeldAfter(log.First, log.Entries)));
             ApplyFrom(log.First, log.Entries);
             Stabilize(Math.Min(log.Stable, _applied));
         }
-        _ackLog.RequestHere(); // one cumulative ack per batch of the log, without a hop to the thread pool
+    }
+
+    /// <summary>How far this replica's log reaches once <see cref="ApplyFrom"/> has taken <paramref name="entries"/>, the first at <paramref name="first"/>.</summary>
+    private long HeldAfter(long first, byte[] entries)
+    {
+        if (first > _applied + 1) return _applied; // a gap: none of them can be applied
+        var count = 0L;
+        for (var pos = 0; LogWire.Next(entries, ref pos, out _);) count++;
+        return Math.Max(_applied, first + count - 1);
     }
 
     /// <summary>Applies the entries, the first at log position <paramref name="first"/>, that come right after this replica's log (others it has, or a gap).</summary>
