@@ -58,13 +58,21 @@ internal abstract class FlowGate
             var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             room = Interlocked.CompareExchange(ref _room, created, null) ?? created;
         }
-        // Look again after registering (Interlocked fences on both sides): room made just before was not seen by its maker's Wake.
-        Interlocked.MemoryBarrier();
+        // Look again after registering (fences on both sides, see FenceAfterRegistering): room made just before was not
+        // seen by its maker's Wake.
+        FenceAfterRegistering();
         if (!Resumable)
             return room.Task;
         Wake();
         return null;
     }
+
+    /// <summary>
+    /// Orders a waiter's registration before its second look at <see cref="Resumable"/>, against a room maker that makes
+    /// room, then looks for waiters. Here a full fence, for a maker that fences too (a locked add); a gate whose maker does
+    /// not, to save a fence on every packet, fences every thread of the process instead: the rare waiter pays for it.
+    /// </summary>
+    protected virtual void FenceAfterRegistering() => Interlocked.MemoryBarrier();
 
     /// <summary>Wakes every waiting sender to look again; cheap when none waits.</summary>
     protected void Wake()

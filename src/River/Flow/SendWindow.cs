@@ -108,12 +108,22 @@ internal sealed class CreditLedger(RiverVm vm, IPeer from, VrId vr)
     public IPeer From => from;
 
     /// <summary>Counts a packet of <paramref name="cost"/> bytes taken (or, for an unbounded queue, queued).</summary>
-    public void Taken(int cost, Mailbox queue)
+    public void Taken(int cost, Mailbox queue) => TakenBatch(FlowControl.Pack(cost, 1), queue);
+
+    /// <summary>Counts packets taken: <paramref name="packed"/> is their bytes and number (<see cref="FlowControl.Pack"/>).</summary>
+    public void TakenBatch(long packed, Mailbox queue)
     {
-        var taken = Interlocked.Add(ref _taken, FlowControl.Pack(cost, 1));
+        var taken = Interlocked.Add(ref _taken, packed);
         if (!FlowControl.IsHalfWindow(FlowControl.BytesOf(taken), FlowControl.PacketsOf(taken))) return;
         if (queue.Blocked) queue.HoldCredit(this);
         else Return();
+    }
+
+    /// <summary>True when <paramref name="packed"/> more taken would bring what is counted to half a window (see <see cref="TakenBatch"/>).</summary>
+    public bool HalfWindowWith(long packed)
+    {
+        var taken = Volatile.Read(ref _taken) + packed;
+        return FlowControl.IsHalfWindow(FlowControl.BytesOf(taken), FlowControl.PacketsOf(taken));
     }
 
     /// <summary>Sends back all credit counted so far.</summary>

@@ -42,6 +42,13 @@ internal class Mailbox : FlowGate
     private long _queuedBytes, _queuedPackets, _takenBytes, _takenPackets;
     private Lock? _heldLock; // created by the first HoldCredit
     private List<CreditLedger>? _held;
+    // Credit for the packets taken last from one sending VM, counted into its ledger a batch at a time (a locked add per
+    // batch, not per packet); guarded by the receiver's lock. A batch goes to the ledger once it would take the ledger to
+    // half a window (when credit goes back), after OwedBatch packets, when a packet from another VM is taken, and when a
+    // take finds nothing (the receiver may park): credit never goes back later than counting every packet would send it.
+    private CreditLedger? _owedTo;
+    private long _owed; // bytes and packets, packed (FlowControl.Pack)
+    private const long OwedBatch = 32;
 
     /// <summary>An unbounded mailbox.</summary>
     public Mailbox()
@@ -64,6 +71,9 @@ internal class Mailbox : FlowGate
     /// <summary>At or over the limit (a closed mailbox never is: senders go on, and their packets are refused).</summary>
     public sealed override bool Blocked => _bounded && !_closed
         && Held() is var (bytes, packets) && (packets >= _maxPackets || bytes >= _maxBytes);
+
+    // A take does not fence (see Taken): a local sender that must wait is rare, a take is every packet.
+    protected sealed override void FenceAfterRegistering() => Interlocked.MemoryBarrierProcessWide();
 
     // Waiters go on once a quarter of the queue has been taken, not at every packet.
     protected sealed override bool Resumable => !_bounded || _closed
@@ -117,7 +127,9 @@ internal class Mailbox : FlowGate
     public bool TryTake(Matcher match, out Packet packet)
     {
         Packet? e;
-        lock (this) e = TakeLocked(match);
+        OwedCredit owed = default;
+        lock (this) e = TakeLocked(match, ref owed);
+        owed.Count(this);
         packet = e!;
         if (e is null) return false;
         Taken(e);
@@ -147,15 +159,24 @@ internal class Mailbox : FlowGate
     /// </summary>
     public Packet? TakeOrPark(Matcher match, IPacketWaiter waiter)
     {
-        var taken = TakeOrParkLocked(match, waiter);
+        OwedCredit owed = default;
+        Packet? taken;
+        try
+        {
+            taken = TakeOrParkLocked(match, waiter, ref owed);
+        }
+        finally
+        {
+            owed.Count(this);
+        }
         return taken is null ? null : Taken(taken);
     }
 
-    private Packet? TakeOrParkLocked(Matcher match, IPacketWaiter waiter)
+    private Packet? TakeOrParkLocked(Matcher match, IPacketWaiter waiter, ref OwedCredit owed)
     {
         lock (this)
         {
-            var e = TakeLocked(match);
+            var e = TakeLocked(match, ref owed);
             if (e is not null) return e;
             if (_closed) throw ClosedError();
             ThrowRaised();
@@ -171,14 +192,14 @@ internal class Mailbox : FlowGate
             }
             if (!HasArrivals) return null;
             // Something arrived while parking: look again, and unpark if it is wanted.
-            if ((e = TakeLocked(match)) is null) return null;
+            if ((e = TakeLocked(match, ref owed)) is null) return null;
             if (Interlocked.CompareExchange(ref _parked, 0, 1) != 1) waiter.AbsorbWake();
             return e;
         }
     }
 
-    /// <summary>Removes the oldest match and counts it taken; the caller holds the lock.</summary>
-    private Packet? TakeLocked(Matcher match)
+    /// <summary>Removes the oldest match and counts it taken; the caller holds the lock, and counts <paramref name="owed"/> after it.</summary>
+    private Packet? TakeLocked(Matcher match, ref OwedCredit owed)
     {
         Packet? e;
         // A receiver that keeps up: nothing sorted yet and the next arrival is wanted, so it never enters the list.
@@ -191,7 +212,11 @@ internal class Mailbox : FlowGate
         else
         {
             Drain();
-            if ((e = Find(match)) is null) return null;
+            if ((e = Find(match)) is null)
+            {
+                Settle(ref owed);
+                return null;
+            }
             Remove(e);
         }
         if (_bounded)
@@ -199,7 +224,38 @@ internal class Mailbox : FlowGate
             Volatile.Write(ref _takenBytes, _takenBytes + e.QueueCost);
             Volatile.Write(ref _takenPackets, _takenPackets + 1);
         }
+        if (e.Ledger is { } ledger) Owe(ledger, e, ref owed);
         return e;
+    }
+
+    /// <summary>Adds <paramref name="e"/>'s credit to the batch when it came from the batch's VM (else it is counted at once, by Taken).</summary>
+    private void Owe(CreditLedger ledger, Packet e, ref OwedCredit owed)
+    {
+        if (ledger != _owedTo)
+        {
+            Settle(ref owed);
+            _owedTo = ledger;
+            return;
+        }
+        e.Ledger = null; // a packet the VR keeps must not keep the ledger alive
+        _owed += FlowControl.Pack(e.QueueCost, 1);
+        if (FlowControl.PacketsOf(_owed) >= OwedBatch || ledger.HalfWindowWith(_owed)) Settle(ref owed);
+    }
+
+    /// <summary>Hands the batch over to be counted once the lock is released (added to one handed over before under the same lock hold).</summary>
+    private void Settle(ref OwedCredit owed)
+    {
+        if (_owed == 0) return;
+        // Only the batch's ledger can have been handed over before: the batch changes ledger only once it is empty.
+        System.Diagnostics.Debug.Assert(owed.Ledger is null || owed.Ledger == _owedTo);
+        owed = new OwedCredit(_owedTo!, owed.Amount + _owed);
+        _owed = 0;
+    }
+
+    /// <summary>A batch of credit taken out of the lock: counted into its ledger, which may send it back.</summary>
+    private readonly record struct OwedCredit(CreditLedger? Ledger, long Amount)
+    {
+        public void Count(Mailbox queue) => Ledger?.TakenBatch(Amount, queue);
     }
 
     /// <summary>
@@ -285,7 +341,8 @@ internal class Mailbox : FlowGate
     {
         if (_bounded)
         {
-            Interlocked.MemoryBarrier(); // the counts TakeLocked wrote, before looking for waiters: a sender registers, then reads them
+            // No fence between the counts TakeLocked wrote and the look for waiters in Wake: a waiter fences every thread
+            // after it registers (FenceAfterRegistering), so it sees these counts or this look sees it.
             if (Resumable) Wake();
             if (Volatile.Read(ref _held) is not null && !Blocked) ReturnHeldCredit();
         }

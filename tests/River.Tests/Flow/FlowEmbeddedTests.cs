@@ -28,6 +28,44 @@ public sealed class FlowEmbeddedTests(ITestOutputHelper output)
         Assert.InRange(done.Get<int>("maxQueued"), 0, (int)FlowControl.WindowPackets + 100);
     }
 
+    /// <summary>
+    /// A receiver counts credit in batches per sending VM (Mailbox), handed to that VM's ledger when a packet from another
+    /// VM is taken, after a few dozen, when a take finds nothing, and at half a window. Two VMs each send five windows' worth
+    /// to one VR that takes their packets interleaved at random, by receives, polls and timed receives: credit lost in any
+    /// of those hand-overs would add up until a sender waited for ever.
+    /// </summary>
+    [Fact]
+    public async Task Credit_for_packets_taken_interleaved_from_two_VMs_all_comes_back()
+    {
+        const int PerSender = 5 * (int)FlowControl.WindowPackets;
+        await using var cluster = new LocalCluster(3);
+        await Probe.Run(cluster.Vms[0], me =>
+        {
+            var others = me.Discover().Where(v => v.Id != cluster.Vms[0].Id).ToList();
+            for (var k = 0; k < 2; k++)
+            {
+                var sender = k;
+                me.Deploy<Probe>(others[k], Probe.Register(s =>
+                {
+                    for (var n = 0; n < PerSender; n++) s.Send(s.Parent!.Value, new { tag = "d", k = sender, n });
+                }));
+            }
+            var next = new int[2];
+            var random = new Random(16);
+            while (next[0] + next[1] < 2 * PerSender)
+            {
+                var k = next[0] == PerSender ? 1 : next[1] == PerSender ? 0 : random.Next(2);
+                Packet p;
+                if (random.Next(3) == 0)
+                {
+                    if (!me.TryRecv(new { tag = "d", k }, out p)) continue;
+                }
+                else p = me.Recv(new { tag = "d", k }, Bound);
+                Assert.Equal(next[k]++, p.Get<int>("n"));
+            }
+        }).WaitAsync(Bound * 2);
+    }
+
     [Fact]
     public async Task A_slow_VR_does_not_stall_a_fast_VR_fed_by_the_same_VM()
     {

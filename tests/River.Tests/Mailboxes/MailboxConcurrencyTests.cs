@@ -62,6 +62,41 @@ public class MailboxConcurrencyTests
         Assert.Equal(7, p.Get<int>("n"));
     }
 
+    /// <summary>
+    /// Senders wait on a full bounded queue and its receiver's takes wake them. A take does not fence (a waiter fences every
+    /// thread instead), so a wake missed by that handshake would leave a sender waiting out its timeout: QueueFullException.
+    /// </summary>
+    [Fact]
+    public async Task Senders_waiting_on_a_full_bounded_queue_are_woken_by_its_takes()
+    {
+        var box = new Mailbox(VrId.New(), new QueueLimit(1L << 30, 16));
+        var waiter = new ThreadWaiter();
+        var senders = Enumerable.Range(0, Senders).Select(s => Task.Factory.StartNew(() =>
+        {
+            var src = VrId.New();
+            for (var i = 0; i < PerSender; i++)
+            {
+                box.Wait(TimeSpan.FromSeconds(10)); // returns at once while there is room
+                var packet = Packet.From(new { tag = "d", s, i }, src);
+                packet.QueueCost = 100;
+                box.Post(packet);
+            }
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        var receiver = Task.Factory.StartNew(() =>
+        {
+            var all = Matcher.From(new { tag = "d" });
+            var next = new int[Senders];
+            for (var n = 0; n < Senders * PerSender; n++)
+            {
+                // No poll before parking: the receiver parks as often as it can, so takes and waits interleave every way.
+                var p = waiter.Receive(box, all, TimeSpan.FromSeconds(20), TimeSpan.Zero);
+                Assert.Equal(next[p.Get<int>("s")]++, p.Get<int>("i"));
+            }
+        }, TaskCreationOptions.LongRunning);
+        await Task.WhenAll([.. senders, receiver]).WaitAsync(TimeSpan.FromSeconds(90));
+        Assert.Equal(0, box.Count);
+    }
+
     [Fact]
     public async Task An_async_receiver_gets_every_packet_once()
     {
