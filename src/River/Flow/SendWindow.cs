@@ -28,8 +28,8 @@ internal static class FlowControl
     /// <summary>The bytes of a <see cref="Pack"/>ed number.</summary>
     public static long BytesOf(long packed) => (packed - PacketsOf(packed)) >> PacketBits;
 
-    /// <summary>True once this much taken is worth a <see cref="Credit"/> message.</summary>
-    public static bool IsHalfWindow(long bytes, long packets) => bytes >= WindowBytes / 2 || packets >= WindowPackets / 2;
+    /// <summary>True once this much taken (<see cref="Pack"/>ed) is worth a <see cref="Credit"/> message.</summary>
+    public static bool IsHalfWindow(long packed) => BytesOf(packed) >= WindowBytes / 2 || PacketsOf(packed) >= WindowPackets / 2;
 
     /// <summary>
     /// What a local packet counts against its receiver's queue limit: a cheap estimate of the memory it
@@ -114,17 +114,13 @@ internal sealed class CreditLedger(RiverVm vm, IPeer from, VrId vr)
     public void TakenBatch(long packed, Mailbox queue)
     {
         var taken = Interlocked.Add(ref _taken, packed);
-        if (!FlowControl.IsHalfWindow(FlowControl.BytesOf(taken), FlowControl.PacketsOf(taken))) return;
+        if (!FlowControl.IsHalfWindow(taken)) return;
         if (queue.Blocked) queue.HoldCredit(this);
         else Return();
     }
 
     /// <summary>True when <paramref name="packed"/> more taken would bring what is counted to half a window (see <see cref="TakenBatch"/>).</summary>
-    public bool HalfWindowWith(long packed)
-    {
-        var taken = Volatile.Read(ref _taken) + packed;
-        return FlowControl.IsHalfWindow(FlowControl.BytesOf(taken), FlowControl.PacketsOf(taken));
-    }
+    public bool HalfWindowWith(long packed) => FlowControl.IsHalfWindow(Volatile.Read(ref _taken) + packed);
 
     /// <summary>Sends back all credit counted so far.</summary>
     public void Return()

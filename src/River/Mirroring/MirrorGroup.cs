@@ -333,9 +333,9 @@ internal sealed class MirrorGroup
         {
             if (log.Epoch != View.Epoch || log.Epoch < _epoch || from != Primary || IsPrimary) return; // from an earlier primary
             // Acknowledged before it is applied, so the primary's wait for stability leaves out this replica's reading of
-            // each packet (most of a mirror's part of it). The acknowledgement is only queued here (a transport thread's
-            // send never waits), and the entries are applied under the same lock: no takeover sees them acknowledged and not
-            // in the log. A stopped replica does not acknowledge (see AckLog).
+            // each packet (most of a mirror's part of it). The acknowledgement is only queued here (a link's reader never
+            // waits to send, nor does a VM of the same process), and the entries are applied under the same lock: no
+            // takeover sees them acknowledged and not in the log. A stopped replica does not acknowledge (see AckLog).
             if (!_stopped) _mirrors.Tell(from, new MirrorLogAck(Id, View.Epoch, HeldAfter(log.First, log.Entries)));
             ApplyFrom(log.First, log.Entries);
             Stabilize(Math.Min(log.Stable, _applied));
