@@ -49,6 +49,14 @@ internal static class LogWire
         return true;
     }
 
+    /// <summary>How many entries <paramref name="entries"/> holds (each checked as <see cref="Next"/> checks it).</summary>
+    public static int Count(byte[] entries)
+    {
+        var count = 0;
+        for (var pos = 0; Next(entries, ref pos, out _);) count++;
+        return count;
+    }
+
     /// <summary>True when <paramref name="entry"/> is a packet's (its frame in <paramref name="body"/>), false for an outcome.</summary>
     public static bool IsPacket(ReadOnlyMemory<byte> entry, out ReadOnlyMemory<byte> body)
     {

@@ -335,21 +335,16 @@ internal sealed class MirrorGroup
             // Acknowledged before it is applied, so the primary's wait for stability leaves out this replica's reading of
             // each packet (most of a mirror's part of it). The acknowledgement is only queued here (a link's reader never
             // waits to send, nor does a VM of the same process), and the entries are applied under the same lock: no
-            // takeover sees them acknowledged and not in the log. A stopped replica does not acknowledge (see AckLog).
-            if (!_stopped) _mirrors.Tell(from, new MirrorLogAck(Id, View.Epoch, HeldAfter(log.First, log.Entries)));
+            // takeover sees them acknowledged and not in the log.
+            if (AckUpTo(HeldAfter(log.First, log.Entries)) is { } ack) _mirrors.Tell(from, ack);
             ApplyFrom(log.First, log.Entries);
             Stabilize(Math.Min(log.Stable, _applied));
         }
     }
 
     /// <summary>How far this replica's log reaches once <see cref="ApplyFrom"/> has taken <paramref name="entries"/>, the first at <paramref name="first"/>.</summary>
-    private long HeldAfter(long first, byte[] entries)
-    {
-        if (first > _applied + 1) return _applied; // a gap: none of them can be applied
-        var count = 0L;
-        for (var pos = 0; LogWire.Next(entries, ref pos, out _);) count++;
-        return Math.Max(_applied, first + count - 1);
-    }
+    private long HeldAfter(long first, byte[] entries) =>
+        first > _applied + 1 ? _applied : Math.Max(_applied, first + LogWire.Count(entries) - 1); // after a gap none is applied
 
     /// <summary>Applies the entries, the first at log position <paramref name="first"/>, that come right after this replica's log (others it has, or a gap).</summary>
     private void ApplyFrom(long first, byte[] entries)
@@ -388,18 +383,19 @@ internal sealed class MirrorGroup
 
     private void AckLog()
     {
-        MirrorLogAck ack;
+        MirrorLogAck? ack;
         VmId to;
-        lock (_lock)
-        {
-            // A mirror whose replica returned still acknowledges: the entry that ended it (say "stop") is given to the
-            // primary's replica only once stable, and an ack skipped because the replica here ended first left the primary's
-            // waiting for ever. A stopped replica's (its VM stopping, or killed) does not: the group goes on without it.
-            if (IsPrimary || _stopped) return;
-            (to, ack) = (Primary, new MirrorLogAck(Id, View.Epoch, _applied));
-        }
-        _mirrors.Tell(to, ack);
+        lock (_lock) (to, ack) = (Primary, AckUpTo(_applied));
+        if (ack is not null) _mirrors.Tell(to, ack);
     }
+
+    /// <summary>
+    /// A mirror's acknowledgement that its log reaches <paramref name="upto"/>, or null when it gives none (caller holds the
+    /// lock). A mirror whose replica returned still acknowledges: the entry that ended it (say "stop") is given to the
+    /// primary's replica only once stable, and an ack skipped because the replica here ended first left the primary's
+    /// waiting for ever. A stopped replica's (its VM stopping, or killed) does not: the group goes on without it.
+    /// </summary>
+    private MirrorLogAck? AckUpTo(long upto) => IsPrimary || _stopped ? null : new MirrorLogAck(Id, View.Epoch, upto);
 
     /// <summary>A mirror holds the log up to <see cref="MirrorLogAck.Upto"/> (this VM is the primary).</summary>
     public void OnLogAck(VmId from, MirrorLogAck ack)

@@ -31,7 +31,7 @@ public sealed class FlowEmbeddedTests(ITestOutputHelper output)
     /// <summary>
     /// A receiver counts credit in batches per sending VM (Mailbox), handed to that VM's ledger when a packet from another
     /// VM is taken, after a few dozen, when a take finds nothing, and at half a window. Two VMs each send five windows' worth
-    /// to one VR that takes their packets interleaved at random, by receives, polls and timed receives: credit lost in any
+    /// to one VR that takes their packets interleaved at random, by receives and polls: credit lost in any
     /// of those hand-overs would add up until a sender waited for ever.
     /// </summary>
     [Fact]
