@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using RegexMatch = System.Text.RegularExpressions.Match;
 
@@ -88,6 +90,28 @@ internal sealed class ChildProcess : IDisposable
         Dotnet(name, typeof(ChildProcess).Assembly.Location, args, null, environment);
 
     /// <summary>
+    /// Starts this bench binary as a program built against River's package runs: with the runtime settings the package
+    /// gives every program (<c>src/River/buildTransitive/River.props</c>, embedded by the bench's build as
+    /// <c>RiverRuntimeDefaults</c>) over the bench's own runtimeconfig, through <c>dotnet exec --runtimeconfig</c>.
+    /// </summary>
+    public static ChildProcess BenchAsRiverProgram(string name, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        var self = typeof(ChildProcess).Assembly.Location;
+        var config = JsonNode.Parse(File.ReadAllText(Path.ChangeExtension(self, ".runtimeconfig.json")))!;
+        var properties = config["runtimeOptions"]!["configProperties"]!.AsObject();
+        foreach (var setting in Built("RiverRuntimeDefaults", mustExist: false).Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var (key, value) = (setting[..setting.IndexOf('=')], setting[(setting.IndexOf('=') + 1)..]);
+            properties[key] = bool.TryParse(value, out var flag) ? JsonValue.Create(flag)
+                : long.TryParse(value, CultureInfo.InvariantCulture, out var number) ? JsonValue.Create(number) : JsonValue.Create(value);
+        }
+        var temp = Directory.CreateTempSubdirectory("river-bench-program-").FullName;
+        var path = Path.Combine(temp, "River.Bench.runtimeconfig.json");
+        File.WriteAllText(path, config.ToJsonString());
+        return Dotnet(name, self, args, temp, environment, ["exec", "--runtimeconfig", path]);
+    }
+
+    /// <summary>
     /// Starts <c>river vm</c> (River.Cli, built next to the bench) with its own temp folder: TMPDIR
     /// points there, so its code cache (river-code under the temp folder; the CLI has no flag for it)
     /// starts empty and nothing is left behind.
@@ -102,15 +126,17 @@ internal sealed class ChildProcess : IDisposable
     public static ChildProcess Heat(string name, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
         Dotnet(name, Built("Heat"), args, Directory.CreateTempSubdirectory("river-bench-heat-").FullName, environment);
 
-    /// <summary>A program in its build output, River.Cli or Heat (the bench's build embeds their paths).</summary>
-    private static string Built(string program) =>
-        typeof(ChildProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == program)?.Value is { Length: > 0 } path && File.Exists(path)
+    /// <summary>A program in its build output, River.Cli or Heat (the bench's build embeds their paths), or (not <paramref name="mustExist"/>) another value the build embedded.</summary>
+    private static string Built(string program, bool mustExist = true) =>
+        typeof(ChildProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == program)?.Value is { Length: > 0 } path && (!mustExist || File.Exists(path))
             ? path
-            : throw new FileNotFoundException($"{program}.dll was not found where the bench's build said it is; build bench/River.Bench again.");
+            : throw new FileNotFoundException($"{program} was not found where the bench's build said it is; build bench/River.Bench again.");
 
-    private static ChildProcess Dotnet(string name, string dll, string[] args, string? tempDirectory, IReadOnlyDictionary<string, string>? environment = null)
+    private static ChildProcess Dotnet(string name, string dll, string[] args, string? tempDirectory, IReadOnlyDictionary<string, string>? environment = null, string[]? hostArgs = null)
     {
-        var start = new ProcessStartInfo(DotnetHost()) { ArgumentList = { dll } };
+        var start = new ProcessStartInfo(DotnetHost());
+        foreach (var a in hostArgs ?? []) start.ArgumentList.Add(a);
+        start.ArgumentList.Add(dll);
         foreach (var a in args) start.ArgumentList.Add(a);
         if (tempDirectory is not null) start.Environment["TMPDIR"] = tempDirectory;
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) start.Environment[k] = v;

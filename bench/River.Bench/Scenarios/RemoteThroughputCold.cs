@@ -15,7 +15,7 @@ namespace River.Bench.Scenarios;
 internal sealed partial class RemoteThroughputCold : Scenario
 {
     private const int Window = 1_000, Trips = 200_000;
-    private const string Jit = "river-jit";
+    internal const string Jit = "river-jit";
 
     public override string Name => "remote-throughput-cold";
 
@@ -70,8 +70,10 @@ internal static partial class ColdClient
     /// <summary>Runs one fresh client process for <paramref name="side"/>; returns its cold and warm seconds.</summary>
     public static (double Cold, double Warm) Measure(RunSettings s, string side, int trips, int warmReps)
     {
-        var env = side == "river-jit" ? new Dictionary<string, string> { ["DOTNET_ReadyToRunExcludeList"] = "River" } : null;
-        using var client = ChildProcess.Bench($"cold-{side}", env, Flag, side, trips.ToString(CultureInfo.InvariantCulture), warmReps.ToString(CultureInfo.InvariantCulture));
+        var env = side == RemoteThroughputCold.Jit ? new Dictionary<string, string> { ["DOTNET_ReadyToRunExcludeList"] = "River" } : null;
+        string[] args = [Flag, side, trips.ToString(CultureInfo.InvariantCulture), warmReps.ToString(CultureInfo.InvariantCulture)];
+        // River's client runs as a program built against River's package does (its runtime settings); the peers' with .NET's.
+        using var client = side is "river" or RemoteThroughputCold.Jit ? ChildProcess.BenchAsRiverProgram($"cold-{side}", env, args) : ChildProcess.Bench($"cold-{side}", env, args);
         var m = client.WaitFor(ResultLine(), s.Timeout);
         return (double.Parse(m.Groups["cold"].Value, CultureInfo.InvariantCulture), double.Parse(m.Groups["warm"].Value, CultureInfo.InvariantCulture));
     }

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Reflection.PortableExecutable;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using River.Tests.Cluster;
 
@@ -35,6 +36,7 @@ public sealed partial class PackageTests : IDisposable
         using (var river = ZipFile.OpenRead(Path.Combine(artifacts, $"River.{version}.nupkg")))
         {
             Assert.Contains(river.Entries, e => e.FullName == "lib/net10.0/River.xml");
+            Assert.Contains(river.Entries, e => e.FullName == "buildTransitive/River.props");
             Assert.True(IsReadyToRun(river.GetEntry("lib/net10.0/River.dll")!), "River.dll in the package is not ReadyToRun-compiled");
             using var nuspec = new StreamReader(river.GetEntry("River.nuspec")!.Open());
             Assert.Matches("<repository [^>]*commit=\"[0-9a-f]{40}\"", await nuspec.ReadToEndAsync());   // SourceLink saw the commit
@@ -77,6 +79,11 @@ public sealed partial class PackageTests : IDisposable
         var run = await DotnetAsync(Path.Combine(work, "Greetings"), Pack, env, "run", "--", "--vms", "3");
         run.AssertSucceeded();
         Assert.Equal(3, run.Lines.Count(l => l.StartsWith("Hello from ", StringComparison.Ordinal)));
+        // River's package gives the program its runtime settings (buildTransitive/River.props); the template sets none itself.
+        var settings = JsonNode.Parse(File.ReadAllText(Directory.GetFiles(Path.Combine(work, "Greetings", "bin"), "Greetings.runtimeconfig.json", SearchOption.AllDirectories).Single()))!["runtimeOptions"]!["configProperties"]!;
+        Assert.False(settings["System.Runtime.TieredPGO"]!.GetValue<bool>());
+        Assert.Equal(0, settings["System.Runtime.TieredCompilation.CallCountingDelayMs"]!.GetValue<int>());
+        Assert.Equal(2000, settings["System.Runtime.TieredCompilation.CallCountThreshold"]!.GetValue<int>());
     }
 
     [Fact]
