@@ -99,7 +99,7 @@ internal sealed class ChildProcess : IDisposable
         var self = typeof(ChildProcess).Assembly.Location;
         var config = JsonNode.Parse(File.ReadAllText(Path.ChangeExtension(self, ".runtimeconfig.json")))!;
         var properties = config["runtimeOptions"]!["configProperties"]!.AsObject();
-        foreach (var setting in Built("RiverRuntimeDefaults", mustExist: false).Split(';', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var setting in (Embedded("RiverRuntimeDefaults") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             var (key, value) = (setting[..setting.IndexOf('=')], setting[(setting.IndexOf('=') + 1)..]);
             properties[key] = bool.TryParse(value, out var flag) ? JsonValue.Create(flag)
@@ -126,11 +126,15 @@ internal sealed class ChildProcess : IDisposable
     public static ChildProcess Heat(string name, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
         Dotnet(name, Built("Heat"), args, Directory.CreateTempSubdirectory("river-bench-heat-").FullName, environment);
 
-    /// <summary>A program in its build output, River.Cli or Heat (the bench's build embeds their paths), or (not <paramref name="mustExist"/>) another value the build embedded.</summary>
-    private static string Built(string program, bool mustExist = true) =>
-        typeof(ChildProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == program)?.Value is { Length: > 0 } path && (!mustExist || File.Exists(path))
+    /// <summary>A program in its build output, River.Cli or Heat (the bench's build embeds their paths).</summary>
+    private static string Built(string program) =>
+        Embedded(program) is { Length: > 0 } path && File.Exists(path)
             ? path
-            : throw new FileNotFoundException($"{program} was not found where the bench's build said it is; build bench/River.Bench again.");
+            : throw new FileNotFoundException($"{program}.dll was not found where the bench's build said it is; build bench/River.Bench again.");
+
+    /// <summary>A value the bench's build embedded as <see cref="AssemblyMetadataAttribute"/> <paramref name="key"/>, or null.</summary>
+    private static string? Embedded(string key) =>
+        typeof(ChildProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == key)?.Value;
 
     private static ChildProcess Dotnet(string name, string dll, string[] args, string? tempDirectory, IReadOnlyDictionary<string, string>? environment = null, string[]? hostArgs = null)
     {
