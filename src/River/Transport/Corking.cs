@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 
 namespace River;
 
@@ -37,9 +38,13 @@ internal static class Corking
         if (newlyHeld) Later(link);
     }
 
-    /// <summary>Has the flusher write out <paramref name="link"/>'s queued frames within about a millisecond.</summary>
+    /// <summary>How old a hold must be before the flusher writes it: a thread that streams or waits writes its own sooner.</summary>
+    private static readonly long HoldAge = Stopwatch.Frequency / 2000;
+
+    /// <summary>Has the flusher write out <paramref name="link"/>'s queued frames within about a millisecond or two.</summary>
     public static void Later(PeerLink link)
     {
+        if (Interlocked.Exchange(ref link.FlusherQueued, 1) == 1) return; // queued already: the flusher looks at it soon
         Held.Enqueue(link);
         if (Interlocked.Exchange(ref s_flusher, 1) == 0)
             new Thread(FlushLoop) { IsBackground = true, Name = "River flusher" }.Start();
@@ -65,7 +70,12 @@ internal static class Corking
         while (true)
         {
             Thread.Sleep(1);
-            while (Held.TryDequeue(out var link)) link.Flush();
+            var heldBy = Stopwatch.GetTimestamp() - HoldAge;
+            for (var n = Held.Count; n > 0 && Held.TryDequeue(out var link); n--)
+            {
+                Volatile.Write(ref link.FlusherQueued, 0); // before its look: a hold begun after it queues the link again
+                if (!link.FlushHeldBy(heldBy)) Later(link); // a young hold: looked at again next time
+            }
             if (!Held.IsEmpty) continue;
             Interlocked.Exchange(ref s_parked, 1); // a full fence: the check below must not be read before this store
             // A link held after the check above: either this thread takes the flag back and goes on, or Later took it

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 
 namespace River;
 
@@ -25,7 +26,11 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     // Where the first big value queued in _pending starts (0: none), for the record layer to end a record there.
     private int _cut;
     private bool _writing, _closed, _held, _resumed;
+    private long _heldSince; // when the hold began (Stopwatch timestamp)
     private TcpConnection? _connection;
+
+    /// <summary>1 while the link waits in <see cref="Corking"/>'s queue for the flusher (a link is queued once, not once per hold).</summary>
+    internal int FlusherQueued;
 
     // Numbered frames (packets and control messages) from 1: the last appended, the last taken for writing,
     // and those written but not yet acknowledged, kept in the buffers they were written from.
@@ -144,7 +149,11 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                     hold = corkable && _pendingLength < Corking.HoldLimit;
                     if (hold)
                     {
-                        if (!_held) newlyHeld = _held = true;
+                        if (!_held)
+                        {
+                            newlyHeld = _held = true;
+                            _heldSince = Stopwatch.GetTimestamp();
+                        }
                     }
                     else
                     {
@@ -210,18 +219,28 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     private bool OverLimit => _pendingLength + _unackedBytes > transport.Options.SendBufferLimit;
 
     /// <summary>Writes out frames held back by <see cref="Corking"/>, or left to the thread pool, on the calling thread.</summary>
-    public void Flush()
+    public void Flush() => FlushHeldBy(long.MaxValue);
+
+    /// <summary>
+    /// <see cref="Flush"/> for the flusher: false, writing nothing, when the frames are held by a hold that began after
+    /// <paramref name="heldBy"/> (a Stopwatch timestamp) and none was left to the pool. A sending thread writes its own
+    /// hold within microseconds when it streams (at <see cref="Corking.HoldLimit"/>) or waits; the flusher taking every
+    /// young hold wrote a stream out in small pieces, contending for the link with the thread that filled it.
+    /// </summary>
+    public bool FlushHeldBy(long heldBy)
     {
         lock (_lock)
         {
+            if (_held && !_queued && _heldSince > heldBy) return false;
             _held = false;
             if (!TakeQueuedWrite())
             {
-                if (_writing || _pendingLength == 0 || Writable is null) return;
+                if (_writing || _pendingLength == 0 || Writable is null) return true;
                 _writing = true;
             }
         }
         WriteLoop();
+        return true;
     }
 
     // A thread that must not block (a reader, the heartbeat) leaves its writes to the thread pool. A pool that user code
