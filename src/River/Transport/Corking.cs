@@ -7,9 +7,9 @@ namespace River;
 /// Holds back the packets a VR's thread sends over the network until that thread is about to wait
 /// (its <c>Recv</c> finds nothing, a deploy waits, the VR ends) or 16 KiB are queued on a link: a
 /// stream or a burst of replies then leaves in one write instead of a syscall per packet, while a
-/// request followed by a receive still leaves at once. A background flusher writes out, within about
-/// a millisecond, what a thread that computes instead of waiting left behind, and what the thread pool
-/// has not started writing by then (see <see cref="PeerLink"/>).
+/// request followed by a receive still leaves at once. A background flusher writes out, within one to
+/// two milliseconds, what a thread that computes instead of waiting left behind (a hold at least half a
+/// millisecond old), and what the thread pool has not started writing by then (see <see cref="PeerLink"/>).
 /// </summary>
 internal static class Corking
 {
