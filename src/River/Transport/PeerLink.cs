@@ -158,6 +158,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                     else
                     {
                         write = _writing = true;
+                        _held = false; // what was held goes with this write: the next frame begins a new hold
                         queue = _queued = t_isTransportThread && !(small && _pendingLength <= SmallLimit && writable.HasRoom);
                     }
                 }
