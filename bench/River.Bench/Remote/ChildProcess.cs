@@ -99,9 +99,10 @@ internal sealed class ChildProcess : IDisposable
         var self = typeof(ChildProcess).Assembly.Location;
         var config = JsonNode.Parse(File.ReadAllText(Path.ChangeExtension(self, ".runtimeconfig.json")))!;
         var properties = config["runtimeOptions"]!["configProperties"]!.AsObject();
-        foreach (var setting in (Embedded("RiverRuntimeDefaults") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+        var defaults = Embedded("RiverRuntimeDefaults") ?? throw new InvalidOperationException("The bench's build did not embed River's runtime settings; build bench/River.Bench again.");
+        foreach (var setting in defaults.Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
-            var (key, value) = (setting[..setting.IndexOf('=')], setting[(setting.IndexOf('=') + 1)..]);
+            var (key, value) = setting.Split('=', 2) is [var k, var v] ? (k, v) : throw new FormatException($"River's runtime setting '{setting}' is not name=value.");
             properties[key] = bool.TryParse(value, out var flag) ? JsonValue.Create(flag)
                 : long.TryParse(value, CultureInfo.InvariantCulture, out var number) ? JsonValue.Create(number) : JsonValue.Create(value);
         }

@@ -44,7 +44,7 @@ internal static class Corking
     /// <summary>Has the flusher write out <paramref name="link"/>'s queued frames within about a millisecond or two.</summary>
     public static void Later(PeerLink link)
     {
-        if (Interlocked.Exchange(ref link.FlusherQueued, 1) == 1) return; // queued already: the flusher looks at it soon
+        if (!link.QueueForFlusher()) return; // queued already: the flusher looks at it soon
         Held.Enqueue(link);
         if (Interlocked.Exchange(ref s_flusher, 1) == 0)
             new Thread(FlushLoop) { IsBackground = true, Name = "River flusher" }.Start();
@@ -73,7 +73,7 @@ internal static class Corking
             var heldBy = Stopwatch.GetTimestamp() - HoldAge;
             for (var n = Held.Count; n > 0 && Held.TryDequeue(out var link); n--)
             {
-                Volatile.Write(ref link.FlusherQueued, 0); // before its look: a hold begun after it queues the link again
+                link.TakenByFlusher(); // before its look: a hold begun after it queues the link again
                 if (!link.FlushHeldBy(heldBy)) Later(link); // a young hold: looked at again next time
             }
             if (!Held.IsEmpty) continue;

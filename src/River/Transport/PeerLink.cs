@@ -29,8 +29,13 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     private long _heldSince; // when the hold began (Stopwatch timestamp)
     private TcpConnection? _connection;
 
-    /// <summary>1 while the link waits in <see cref="Corking"/>'s queue for the flusher (a link is queued once, not once per hold).</summary>
-    internal int FlusherQueued;
+    private int _flusherQueued; // 1 while the link waits in Corking's queue for the flusher: queued once, not once per hold
+
+    /// <summary>True when the link was not yet waiting for the flusher and now is (<see cref="Corking.Later"/> queues it then).</summary>
+    public bool QueueForFlusher() => Interlocked.Exchange(ref _flusherQueued, 1) == 0;
+
+    /// <summary>The flusher took the link from its queue: a hold begun after this queues it again.</summary>
+    public void TakenByFlusher() => Volatile.Write(ref _flusherQueued, 0);
 
     // Numbered frames (packets and control messages) from 1: the last appended, the last taken for writing,
     // and those written but not yet acknowledged, kept in the buffers they were written from.
