@@ -48,7 +48,9 @@ internal sealed class MirrorGroup
     private readonly Dictionary<VrId, Sender> _senders = [];
     private Sender? _lastSender; // packets come in runs from one sender: most lookups end here
     private readonly List<Sender> _ackDue = [];
-    private readonly Dictionary<VmId, long> _acked = [], _sentTo = [];
+    private readonly Dictionary<VmId, Follower> _followers = [];
+    private MirrorView? _followersOf; // the view _followerList was made for
+    private Follower[] _followerList = [];
     private readonly Queue<MirrorEntry> _outcomes = [];
     private bool _takingOver;
     private long _published; // the epoch of the last view announced: no log of a newer one goes out before its view
@@ -61,6 +63,13 @@ internal sealed class MirrorGroup
         public readonly Sender? Sender = sender; // of a numbered packet
         public readonly long Seq = seq;
         public Packet? Held = held; // the primary's own copy, with its flow-control ledger, until it is stable
+    }
+
+    /// <summary>A mirror as the primary sees it: how far the log was sent to it, and how far it acknowledged holding it.</summary>
+    private sealed class Follower(VmId vm)
+    {
+        public readonly VmId Vm = vm;
+        public long SentTo, Acked;
     }
 
     /// <summary>
@@ -155,10 +164,20 @@ internal sealed class MirrorGroup
     /// <summary>A packet for the VR reached this VM's replica (from VM <paramref name="from"/>): the primary orders it, a mirror refuses it.</summary>
     public bool Deliver(VrContext local, Packet packet, VmId from)
     {
+        bool primary, accepted = false, push = false;
         lock (_lock)
         {
-            if (IsPrimary) return Accept(packet, from, null);
+            primary = IsPrimary;
+            if (primary)
+            {
+                accepted = Accept(packet, from, null);
+                (push, _pushDue) = (_pushDue, false);
+            }
         }
+        // An idle mirror gets the log from this thread (the link's reader, or a VR's thread reading on its own), not
+        // from a pool thread woken for it: the entries that come meanwhile wait for its acknowledgement (OnLogAck).
+        if (push) _pushLog.RequestHere();
+        if (primary) return accepted;
         // Sent here before this VM's primary was known, or left over from an earlier primary: its sender keeps a
         // copy and sends it to the primary that announces itself. A sender that does not know the VR is mirrored learns it now.
         Mirrors.Discard(packet, local.Mailbox);
@@ -174,6 +193,7 @@ internal sealed class MirrorGroup
             if (!IsPrimary) return; // sent again when the new primary announces itself
             packet.QueueCost = FlowControl.LocalCost(packet);
             Accept(packet, Me, frame);
+            PushDueLater();
         }
     }
 
@@ -237,23 +257,50 @@ internal sealed class MirrorGroup
     /// <summary>
     /// Appends an entry as primary: it goes to the mirrors, and is stable at once when there are none. To a mirror that
     /// has a log message to acknowledge, it goes when that acknowledgement comes (<see cref="OnLogAck"/> pushes on the
-    /// thread that reads it): entries gather meanwhile, and no pool thread has to wake for each batch.
+    /// thread that reads it): entries gather meanwhile, and no pool thread has to wake for each batch. To an idle
+    /// mirror it goes at once: <see cref="Deliver"/> pushes after its lock (<see cref="_pushDue"/>), others from the pool.
     /// </summary>
     private void Append(Entry entry)
     {
         _applied++;
         _log.Add(entry);
         if (View.Vms.Length == 1) Stabilize(_applied);
-        else if (AnyMirrorIdle()) _pushLog.Request();
+        else if (AnyMirrorIdle()) _pushDue = true;
+    }
+
+    private bool _pushDue; // an entry was appended while a mirror was idle: whoever appended pushes the log, or asks the pool
+
+    /// <summary>Asks the pool to push the log if an append wanted it (caller holds the lock, which a push must not be made under).</summary>
+    private void PushDueLater()
+    {
+        if (!_pushDue) return;
+        _pushDue = false;
+        _pushLog.Request();
     }
 
     /// <summary>True when a mirror has acknowledged all that was sent to it (so no acknowledgement will push the log to it).</summary>
     private bool AnyMirrorIdle()
     {
-        var vms = View.Vms;
-        for (var i = 1; i < vms.Length; i++)
-            if (_sentTo.GetValueOrDefault(vms[i]) <= _acked.GetValueOrDefault(vms[i])) return true;
+        foreach (var f in Followers())
+            if (f.SentTo <= f.Acked) return true;
         return false;
+    }
+
+    /// <summary>The view's mirrors in order, as the primary follows them (asked on every append: kept per view, not looked up by id).</summary>
+    private Follower[] Followers()
+    {
+        if (_followersOf != View)
+        {
+            _followerList = [.. View.Vms.Skip(1).Select(FollowerOf)];
+            _followersOf = View;
+        }
+        return _followerList;
+    }
+
+    private Follower FollowerOf(VmId vm)
+    {
+        ref var f = ref CollectionsMarshal.GetValueRefOrAddDefault(_followers, vm, out _);
+        return f ??= new Follower(vm);
     }
 
     private Entry EntryAt(long g) => _log[(int)(g - _logBase - 1)];
@@ -299,14 +346,14 @@ internal sealed class MirrorGroup
         {
             // A mirror drops a log of an epoch it has not seen: the view goes first, on the same links (see Announce).
             if (!IsPrimary || _published < View.Epoch) return;
-            foreach (var m in View.Vms.Skip(1))
+            foreach (var m in Followers())
             {
-                var first = _sentTo.GetValueOrDefault(m) + 1;
+                var first = m.SentTo + 1;
                 if (first > _applied || first <= _logBase) continue;
                 var entries = EntriesFrom(first, bounded: true);
-                _sentTo[m] = first + entries.Count - 1;
-                sends.Add((m, new MirrorLog(Id, View.Epoch, first, LogWire.Join(entries), _stable)));
-                if (_sentTo[m] < _applied) _pushLog.Request();
+                m.SentTo = first + entries.Count - 1;
+                sends.Add((m.Vm, new MirrorLog(Id, View.Epoch, first, LogWire.Join(entries), _stable)));
+                if (m.SentTo < _applied) _pushLog.Request();
             }
         }
         foreach (var (to, log) in sends) _mirrors.Tell(to, log);
@@ -402,15 +449,20 @@ internal sealed class MirrorGroup
     {
         lock (_lock)
         {
-            if (!IsPrimary || ack.Epoch != View.Epoch || !View.Vms.Skip(1).Contains(from)) return;
-            _acked[from] = Math.Max(_acked.GetValueOrDefault(from), Math.Min(ack.Upto, _applied));
+            if (!IsPrimary || ack.Epoch != View.Epoch || Array.Find(Followers(), f => f.Vm == from) is not { } follower) return;
+            follower.Acked = Math.Max(follower.Acked, Math.Min(ack.Upto, _applied));
             Stabilize(MinAcked());
-            if (_sentTo.GetValueOrDefault(from) >= _applied) return;
+            if (follower.SentTo >= _applied) return;
         }
         _pushLog.RequestHere();
     }
 
-    private long MinAcked() => View.Vms.Length == 1 ? _applied : View.Vms.Skip(1).Min(m => _acked.GetValueOrDefault(m));
+    private long MinAcked()
+    {
+        var min = _applied;
+        foreach (var f in Followers()) min = Math.Min(min, f.Acked);
+        return min;
+    }
 
     private void AckSenders()
     {
@@ -482,6 +534,7 @@ internal sealed class MirrorGroup
         lock (_lock)
         {
             Append(new Entry(LogWire.Outcome(_vm.Serializer, outcome), null, 0, null));
+            PushDueLater();
             var g = _applied;
             while (_stable < g) WaitHere();
         }
@@ -509,7 +562,7 @@ internal sealed class MirrorGroup
                 throw new InvalidOperationException($"mirrored VR {Id} has logged more than {ReplayLimit} entries (MirrorGroup.ReplayLimit): a new replica can no longer be brought up to date by replay");
             if (View.Vms.Contains(vm) || _gone.Contains(vm)) throw new InvalidOperationException($"VM {vm} already runs a replica of {Id}, or is gone");
             View = new MirrorView(Id, [.. View.Vms, vm], _epoch = Math.Max(_epoch, View.Epoch) + 1);
-            _acked[vm] = _sentTo[vm] = 0;
+            _followers[vm] = new Follower(vm);
             return View;
         }
     }
@@ -565,8 +618,7 @@ internal sealed class MirrorGroup
             else if (IsPrimary)
             {
                 View = new MirrorView(Id, [.. Alive], ++_epoch);
-                _acked.Remove(id);
-                _sentTo.Remove(id);
+                _followers.Remove(id);
                 var view = View;
                 after.Add(() => Announce(view));
                 Stabilize(MinAcked());
@@ -620,9 +672,8 @@ internal sealed class MirrorGroup
     {
         _takingOver = false;
         View = new MirrorView(Id, [.. Alive], _epoch);
-        _acked.Clear();
-        _sentTo.Clear();
-        foreach (var m in View.Vms.Skip(1)) _acked[m] = _sentTo[m] = _stable;
+        _followers.Clear();
+        foreach (var m in View.Vms.Skip(1)) _followers[m] = new Follower(m) { SentTo = _stable, Acked = _stable };
         Stabilize(MinAcked());
         Monitor.PulseAll(_lock);
         _logger.MirrorTookOver(Id, _applied);

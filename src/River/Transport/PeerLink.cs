@@ -11,8 +11,8 @@ namespace River;
 /// kept after they are written until the remote VM acknowledges them; a new connection starts with each
 /// side saying how many it has received (<c>resume</c>), and what the other did not get is written again,
 /// once and in order. Senders wait while queued and unacknowledged bytes pass the limit (back-pressure);
-/// transport threads never wait, and write nothing but a small frame of the link's own when that cannot
-/// block, so two VMs flooding each other cannot deadlock.
+/// transport threads never wait, and write only what the socket has room for, so two VMs flooding each
+/// other cannot deadlock.
 /// </summary>
 internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
 {
@@ -113,21 +113,8 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
 
     public bool Send(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, bool corkable = false) => Enqueue(head, tail, corkable);
 
-    /// <summary>
-    /// Queued bytes up to this size a transport thread writes itself (<see cref="SendSmall"/>) on an idle link whose socket has
-    /// room: far less than the third of even the smallest send buffer that room means, so the write cannot block.
-    /// </summary>
-    private const int SmallLimit = 1024;
-
-    /// <summary>
-    /// Sends one of the link's own small frames (a heartbeat, an acknowledgement). On a transport thread it is written at once
-    /// when that cannot block, instead of by a pool thread: 32 idle VMs sent four heartbeats a second on each of their links,
-    /// and each pool thread woken for one spun for more work after it, more than a third of an idle cluster's CPU.
-    /// </summary>
-    private bool SendSmall(ReadOnlySpan<byte> frame) => Enqueue(frame, [], corkable: false, small: true);
-
     /// <summary>Queues the frame <paramref name="head"/> + <paramref name="tail"/>, and writes it at once on an idle link unless held (corked).</summary>
-    private bool Enqueue(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, bool corkable, bool small = false)
+    private bool Enqueue(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail, bool corkable)
     {
         var length = (long)head.Length + tail.Length;
         if (length > transport.Options.MaxFrameSize)
@@ -164,7 +151,11 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                     {
                         write = _writing = true;
                         _held = false; // what was held goes with this write: the next frame begins a new hold
-                        queue = _queued = t_isTransportThread && !(small && _pendingLength <= SmallLimit && writable.HasRoom);
+                        // A transport thread (a reader, the heartbeat) writes itself what the socket has room for (see WriteLoop), and
+                        // leaves the rest to the pool. A pool thread woken for a write spins for more work after it: 32 idle VMs'
+                        // heartbeats cost a third of their CPU that way, and a mirror group's log messages and acknowledgements,
+                        // sent from readers, a fifth of a mirrored VR's three VMs'.
+                        queue = _queued = t_isTransportThread && !writable.HasRoomFor(_room = _pendingLength);
                     }
                 }
                 else write = TakeQueuedWrite();
@@ -253,6 +244,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     // keeps busy must not hold them up, heartbeats least of all: until a pool thread starts on them, any thread that may
     // block (a VR's, the flusher within a millisecond) takes them over.
     private bool _queued;
+    private int _room; // what a transport thread found room for in the socket when it began writing (see Enqueue)
 
     private void Queue()
     {
@@ -380,7 +372,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
     private static readonly byte[] Heartbeat = [Frames.HeartbeatKind];
 
     /// <summary>Tells the remote VM this one is alive (the heartbeat thread, on a link that has been quiet).</summary>
-    public void SendHeartbeat() => SendSmall(Heartbeat);
+    public void SendHeartbeat() => Send(Heartbeat);
 
     /// <summary>Tells the remote VM how many numbered frames arrived, if that changed since it was last told.</summary>
     public void SendAck()
@@ -389,7 +381,7 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         if (received == _receivedAcked) return;
         _receivedAcked = received;
         _bytesSinceAck = 0;
-        SendSmall(CountFrame(Frames.AckKind, received));
+        Send(CountFrame(Frames.AckKind, received));
     }
 
     private static byte[] CountFrame(byte kind, long count)
@@ -496,6 +488,12 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
             lock (_lock)
             {
                 if (StopWritingIfIdle()) return;
+                if (t_isTransportThread && _pendingLength > _room)
+                {
+                    // Other threads queued more since the transport thread found room for its frames: the pool writes it all.
+                    _queued = true;
+                    break;
+                }
                 connection = Writable!;
                 numbered = _appended > _written;
                 logged = _pendingLength <= LogLimit;
@@ -531,9 +529,10 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
                 return;
             }
         }
+        Queue();
     }
 
-    /// <summary>A transport thread that wrote its small frame (<see cref="SendSmall"/>) leaves what was queued meanwhile to the pool.</summary>
+    /// <summary>A transport thread that wrote what it found room for leaves what was queued meanwhile to the pool.</summary>
     private void HandOff()
     {
         lock (_lock)

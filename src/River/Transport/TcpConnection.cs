@@ -127,23 +127,25 @@ internal sealed class TcpConnection(Socket socket, Stream stream, TcpTransport t
     private bool Plain => stream is BlockingStream or RecordStream;
 
     /// <summary>
-    /// True when a small write cannot block: a plain stream over a socket that reports room (on Linux, a third of its send
-    /// buffer free). Asked only while no other thread writes to it.
+    /// True when writing <paramref name="bytes"/> cannot block: a plain stream over a socket that reports room (on Linux,
+    /// at least a third of its send buffer free) for a write of at most a quarter of that buffer (the rest covers the
+    /// kernel's bookkeeping and the records' MACs). Asked only while no other thread writes to it.
     /// </summary>
-    public bool HasRoom
+    public bool HasRoomFor(int bytes)
     {
-        get
+        try
         {
-            try
-            {
-                return Plain && !IsClosed && socket.Poll(0, SelectMode.SelectWrite);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                return false; // closed under it: its reader reports that
-            }
+            // The buffer's size is asked only past the smallest buffer's quarter: the kernel grows it under traffic.
+            return Plain && !IsClosed && socket.Poll(0, SelectMode.SelectWrite) && (bytes <= MinRoom || bytes <= socket.SendBufferSize / 4);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false; // closed under it: its reader reports that
         }
     }
+
+    /// <summary>A quarter of the smallest send buffer Linux gives a socket under memory pressure (4 KiB).</summary>
+    private const int MinRoom = 1024;
 
     /// <summary>True when bytes wait to be read, in the socket or as whole records in the record layer (which reads ahead).</summary>
     private bool HasData => socket.Available > 0 || stream is RecordStream { HasReadable: true };
