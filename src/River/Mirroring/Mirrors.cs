@@ -27,7 +27,7 @@ internal sealed class Mirrors
     private readonly ConcurrentDictionary<long, TaskCompletionSource<string?>> _adds = new();
     private readonly ConcurrentQueue<InStream> _due = new(); // streams whose mirrors are to be told what was delivered
     private readonly Timer _tellDelivered;
-    private int _tellScheduled; // 0: no tick due, 1: one due in TellDeliveredAfterMs, 2: one due at once
+    private int _tellScheduled; // 1 while a tick is due in TellDeliveredAfterMs
     private long _nextAdd;
     private volatile bool _active;
     private int _groupsAdded; // bumped after each group joins _groups: a thread's cached answer in TrySend is then looked up again
@@ -82,7 +82,7 @@ internal sealed class Mirrors
     {
         _vm = vm;
         _logger = logger;
-        _tellDelivered = new Timer(_ => TellDelivered());
+        _tellDelivered = new Timer(_ => Tick());
         vm.VrStarted += (_, e) =>
         {
             if (_groups.TryGetValue(e.Id, out var group) && vm.TryGetLocal(e.Id, out var local)) group.Attach(local);
@@ -238,20 +238,35 @@ internal sealed class Mirrors
     /// </summary>
     private bool IsHeld((VrId Src, VrId Dest) stream) => !_groups.ContainsKey(stream.Dest);
 
-    /// <summary>A packet numbered by a mirrored sender was delivered on <paramref name="stream"/> (caller holds its lock): its mirrors are told soon, all streams at once.</summary>
-    private void Delivered(InStream stream)
+    /// <summary>
+    /// A packet numbered by a mirrored sender was delivered on <paramref name="stream"/> (caller holds its lock): its mirrors
+    /// are told soon, all streams at once. True when they are to be told now, by the caller once it let go of the lock
+    /// (<see cref="TellDelivered"/>): a fast stream's, every <see cref="TellDeliveredEvery"/> packets.
+    /// </summary>
+    private bool Delivered(InStream stream)
     {
-        if (stream.Seen - stream.Told >= TellDeliveredEvery && Volatile.Read(ref _tellScheduled) != 2 && Interlocked.Exchange(ref _tellScheduled, 2) != 2)
-            _tellDelivered.Change(0, Timeout.Infinite);
-        if (stream.Due) return; // told with the next tick, whatever its number is then
-        stream.Due = true;
-        _due.Enqueue(stream);
-        if (Interlocked.CompareExchange(ref _tellScheduled, 1, 0) == 0) _tellDelivered.Change(TellDeliveredAfterMs, Timeout.Infinite);
+        if (!stream.Due)
+        {
+            stream.Due = true;
+            _due.Enqueue(stream);
+            if (Interlocked.CompareExchange(ref _tellScheduled, 1, 0) == 0) _tellDelivered.Change(TellDeliveredAfterMs, Timeout.Infinite);
+        }
+        return stream.Seen - stream.Told >= TellDeliveredEvery;
     }
 
-    private void TellDelivered()
+    private void Tick()
     {
         Volatile.Write(ref _tellScheduled, 0);
+        TellDelivered();
+    }
+
+    /// <summary>
+    /// Tells the mirrors of every stream in <see cref="_due"/> how far it was delivered. On the timer's thread, or on a
+    /// thread that delivered (a pool thread woken for it cost more than the telling), both at once at times: each stream
+    /// is taken from the queue by one, and a mirror ignores a number lower than one it was told.
+    /// </summary>
+    private void TellDelivered()
+    {
         var due = new List<(VrId Src, VrId Dest, long Seq)>();
         while (_due.TryDequeue(out var stream))
         {
@@ -368,6 +383,7 @@ internal sealed class Mirrors
     {
         if (local.Replica is { } group) return group.Deliver(local, packet, from);
         var seen = SeenOf(packet.Src, local.Id);
+        bool posted, tell;
         lock (seen.Gate) // two replicas' copies may arrive on two threads at once: checked and posted as one step, in order
         {
             if (packet.MirrorSeq <= seen.Seen)
@@ -376,9 +392,11 @@ internal sealed class Mirrors
                 return true;
             }
             seen.Seen = packet.MirrorSeq;
-            Delivered(seen);
-            return local.Mailbox.Post(packet);
+            tell = Delivered(seen);
+            posted = local.Mailbox.Post(packet);
         }
+        if (tell) TellDelivered();
+        return posted;
     }
 
     [ThreadStatic] private static InStream? t_seen; // the stream this thread last delivered on: answers come in runs from one VR
