@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
@@ -48,9 +49,7 @@ internal sealed class MirrorGroup
     private readonly Dictionary<VrId, Sender> _senders = [];
     private Sender? _lastSender; // packets come in runs from one sender: most lookups end here
     private readonly List<Sender> _ackDue = [];
-    private readonly Dictionary<VmId, Follower> _followers = [];
-    private MirrorView? _followersOf; // the view _followerList was made for
-    private Follower[] _followerList = [];
+    private Follower[] _followers = []; // the view's mirrors in order, as the primary follows them (set with the view)
     private readonly Queue<MirrorEntry> _outcomes = [];
     private bool _takingOver;
     private long _published; // the epoch of the last view announced: no log of a newer one goes out before its view
@@ -101,7 +100,27 @@ internal sealed class MirrorGroup
     public VrId Id => View.Vr;
 
     /// <summary>The current view: the VMs of the live replicas, the primary first.</summary>
-    public MirrorView View { get; private set; }
+    public MirrorView View
+    {
+        get => _view;
+        [MemberNotNull(nameof(_view))]
+        private set
+        {
+            // Mirrors that stay keep how far the log went to them and how far they acknowledged it; one that joins starts from nothing.
+            _followers = [.. value.Vms.Skip(1).Select(vm => FollowerOn(vm) ?? new Follower(vm))];
+            _view = value;
+        }
+    }
+
+    private MirrorView _view;
+
+    /// <summary>The mirror on VM <paramref name="vm"/>, as the primary follows it, or null when it is not one of the view's.</summary>
+    private Follower? FollowerOn(VmId vm)
+    {
+        foreach (var f in _followers)
+            if (f.Vm == vm) return f;
+        return null;
+    }
 
     public VmId Primary => View.Vms[0];
 
@@ -171,7 +190,7 @@ internal sealed class MirrorGroup
             if (primary)
             {
                 accepted = Accept(packet, from, null);
-                (push, _pushDue) = (_pushDue, false);
+                push = TakePushDue();
             }
         }
         // An idle mirror gets the log from this thread (the link's reader, or a VR's thread reading on its own), not
@@ -270,37 +289,26 @@ internal sealed class MirrorGroup
 
     private bool _pushDue; // an entry was appended while a mirror was idle: whoever appended pushes the log, or asks the pool
 
+    /// <summary>True, and cleared, when an append wanted the log pushed (caller holds the lock).</summary>
+    private bool TakePushDue()
+    {
+        var due = _pushDue;
+        _pushDue = false;
+        return due;
+    }
+
     /// <summary>Asks the pool to push the log if an append wanted it (caller holds the lock, which a push must not be made under).</summary>
     private void PushDueLater()
     {
-        if (!_pushDue) return;
-        _pushDue = false;
-        _pushLog.Request();
+        if (TakePushDue()) _pushLog.Request();
     }
 
     /// <summary>True when a mirror has acknowledged all that was sent to it (so no acknowledgement will push the log to it).</summary>
     private bool AnyMirrorIdle()
     {
-        foreach (var f in Followers())
+        foreach (var f in _followers)
             if (f.SentTo <= f.Acked) return true;
         return false;
-    }
-
-    /// <summary>The view's mirrors in order, as the primary follows them (asked on every append: kept per view, not looked up by id).</summary>
-    private Follower[] Followers()
-    {
-        if (_followersOf != View)
-        {
-            _followerList = [.. View.Vms.Skip(1).Select(FollowerOf)];
-            _followersOf = View;
-        }
-        return _followerList;
-    }
-
-    private Follower FollowerOf(VmId vm)
-    {
-        ref var f = ref CollectionsMarshal.GetValueRefOrAddDefault(_followers, vm, out _);
-        return f ??= new Follower(vm);
     }
 
     private Entry EntryAt(long g) => _log[(int)(g - _logBase - 1)];
@@ -346,7 +354,7 @@ internal sealed class MirrorGroup
         {
             // A mirror drops a log of an epoch it has not seen: the view goes first, on the same links (see Announce).
             if (!IsPrimary || _published < View.Epoch) return;
-            foreach (var m in Followers())
+            foreach (var m in _followers)
             {
                 var first = m.SentTo + 1;
                 if (first > _applied || first <= _logBase) continue;
@@ -449,7 +457,7 @@ internal sealed class MirrorGroup
     {
         lock (_lock)
         {
-            if (!IsPrimary || ack.Epoch != View.Epoch || Array.Find(Followers(), f => f.Vm == from) is not { } follower) return;
+            if (!IsPrimary || ack.Epoch != View.Epoch || FollowerOn(from) is not { } follower) return;
             follower.Acked = Math.Max(follower.Acked, Math.Min(ack.Upto, _applied));
             Stabilize(MinAcked());
             if (follower.SentTo >= _applied) return;
@@ -460,7 +468,7 @@ internal sealed class MirrorGroup
     private long MinAcked()
     {
         var min = _applied;
-        foreach (var f in Followers()) min = Math.Min(min, f.Acked);
+        foreach (var f in _followers) min = Math.Min(min, f.Acked);
         return min;
     }
 
@@ -562,7 +570,6 @@ internal sealed class MirrorGroup
                 throw new InvalidOperationException($"mirrored VR {Id} has logged more than {ReplayLimit} entries (MirrorGroup.ReplayLimit): a new replica can no longer be brought up to date by replay");
             if (View.Vms.Contains(vm) || _gone.Contains(vm)) throw new InvalidOperationException($"VM {vm} already runs a replica of {Id}, or is gone");
             View = new MirrorView(Id, [.. View.Vms, vm], _epoch = Math.Max(_epoch, View.Epoch) + 1);
-            _followers[vm] = new Follower(vm);
             return View;
         }
     }
@@ -618,7 +625,6 @@ internal sealed class MirrorGroup
             else if (IsPrimary)
             {
                 View = new MirrorView(Id, [.. Alive], ++_epoch);
-                _followers.Remove(id);
                 var view = View;
                 after.Add(() => Announce(view));
                 Stabilize(MinAcked());
@@ -672,8 +678,7 @@ internal sealed class MirrorGroup
     {
         _takingOver = false;
         View = new MirrorView(Id, [.. Alive], _epoch);
-        _followers.Clear();
-        foreach (var m in View.Vms.Skip(1)) _followers[m] = new Follower(m) { SentTo = _stable, Acked = _stable };
+        foreach (var f in _followers) f.SentTo = f.Acked = _stable;
         Stabilize(MinAcked());
         Monitor.PulseAll(_lock);
         _logger.MirrorTookOver(Id, _applied);

@@ -240,9 +240,9 @@ internal sealed class PeerLink(VmId remoteId, TcpTransport transport) : IPeer
         return true;
     }
 
-    // A thread that must not block (a reader, the heartbeat) leaves its writes to the thread pool. A pool that user code
-    // keeps busy must not hold them up, heartbeats least of all: until a pool thread starts on them, any thread that may
-    // block (a VR's, the flusher within a millisecond) takes them over.
+    // A thread that must not block (a reader, the heartbeat) leaves to the thread pool the writes the socket has no room for
+    // (see Enqueue). A pool that user code keeps busy must not hold them up, heartbeats least of all: until a pool thread
+    // starts on them, any thread that may block (a VR's, the flusher within a millisecond) takes them over.
     private bool _queued;
     private int _room; // what a transport thread found room for in the socket when it began writing (see Enqueue)
 
